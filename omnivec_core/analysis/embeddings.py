@@ -1,0 +1,33 @@
+"""Embedding a batch of events in every modality, in chunks, without gradients."""
+from __future__ import annotations
+
+import torch
+
+from ..model import OmniVec
+from ..objectives.plan import model_input
+
+
+def _chunks(x, size: int):
+    for start in range(0, len(x), size):
+        yield x[start:start + size]
+
+
+@torch.no_grad()
+def embed_modality(model: OmniVec, modality: str, x, chunk: int = 256, drop_rate: float = 0.0
+                   ) -> dict[str, torch.Tensor]:
+    """Embeddings in every space of the modality, plus "vector" (the vectorizer output) and
+    "stem" (mean projected token before the backbone), each (N, d) on the CPU."""
+    parts: dict[str, list[torch.Tensor]] = {}
+    for piece in _chunks(x, chunk):
+        encoded = model.encode(modality, piece, drop_rate)
+        outputs = {**model.embed(encoded), "vector": encoded.vector, "stem": encoded.stem_vector}
+        for key, value in outputs.items():
+            parts.setdefault(key, []).append(value.float().cpu())
+    return {key: torch.cat(values) for key, values in parts.items()}
+
+
+def embed_batch(model: OmniVec, batch, modalities=None, chunk: int = 256, drop_rate: float = 0.0
+                ) -> dict[str, dict[str, torch.Tensor]]:
+    """Every requested modality of an EventBatch (text: the first caption of each event)."""
+    modalities = modalities or model.cfg.modalities
+    return {m: embed_modality(model, m, model_input(batch, m), chunk, drop_rate) for m in modalities}

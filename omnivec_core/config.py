@@ -1,0 +1,206 @@
+"""Configuration: the modality table, model/training dataclasses and the named presets.
+
+Every modality is one `ModalitySpec` row; every stage of the model is keyed by these names.
+Configs round-trip through JSON (`to_dict` / `from_dict`) so a model directory is
+`config.json` + `model.safetensors` and nothing else is needed to rebuild it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Attribute vocabularies of the OmniShapes world; the task heads are sized from them.
+NUM_SHAPES = 8
+ATTRIBUTE_CLASSES = {"shape": 8, "colour": 8, "motion": 8, "size": 2, "speed": 2}
+ALL_ATTRIBUTES = tuple(ATTRIBUTE_CLASSES)
+MASK_TYPES = ("random", "tube", "frame", "causal")
+EMBED_SPACES = ("fac", "shared", "disjoint")
+
+
+@dataclass(frozen=True)
+class ModalitySpec:
+    """How one modality enters the model. Sizes describe the default OmniShapes input."""
+    name: str
+    stem: str                    # key of the stem module that tokenizes it (image and video share "visual")
+    channels: int                # C: input channels (meta token)
+    frames: int                  # T: input time steps (video frames, spectrogram frames; 1 if static)
+    height: int                  # H: input height (mel bins for audio; 1 if none)
+    width: int                   # W: input width (1 if none)
+    length: int                  # L: sequence length (text word pieces, points; 1 if none)
+    tokens: int                  # token count the stem produces at the default size
+    grid: tuple[int, int]        # (time steps, tokens per step) of the token grid, for tube/frame/causal masks
+    reconstruct: bool            # has an MAE target (text has none)
+    dense: bool                  # has a dense (segmentation) target
+    observes: tuple[str, ...]    # attributes this modality can tell (a still image cannot tell motion)
+
+
+MODALITY_SPECS: dict[str, ModalitySpec] = {
+    spec.name: spec
+    for spec in (
+        ModalitySpec("image", "visual", 3, 1, 64, 64, 1, 64, (1, 64), True, True, ("shape", "colour", "size")),
+        ModalitySpec("video", "visual", 3, 8, 64, 64, 1, 256, (4, 64), True, False, ALL_ATTRIBUTES),
+        ModalitySpec("audio", "audio", 1, 64, 64, 1, 1, 64, (8, 8), True, False, ALL_ATTRIBUTES),
+        ModalitySpec("text", "text", 1, 1, 1, 1, 24, 24, (1, 24), False, False, ("shape", "colour", "motion")),
+        ModalitySpec("depth", "depth", 1, 1, 64, 64, 1, 64, (1, 64), True, True, ("shape", "size")),
+        ModalitySpec("points", "points", 3, 1, 1, 1, 1024, 64, (1, 64), True, True, ("shape", "size")),
+    )
+}
+MODALITIES = tuple(MODALITY_SPECS)
+
+
+@dataclass
+class ModelConfig:
+    modalities: tuple[str, ...] = MODALITIES  # which modality entries the model builds
+    width: int = 256               # D: width of the shared transformer
+    depth: int = 6                 # number of shared transformer blocks
+    heads: int = 8                 # attention heads per block
+    mlp_ratio: float = 4.0         # hidden width of each block's MLP, as a multiple of D
+    drop_path: float = 0.0         # stochastic depth rate at the last block (linear ramp from 0)
+    backbone: str = "shared"       # "shared": one modality-agnostic transformer; "specific": one per modality
+    stem_dim: int = 192            # width of the stem outputs, before the meta-conditioned projection to D
+    patch: int = 8                 # spatial patch size of image/video/depth/spectrogram stems
+    tubelet: int = 2               # temporal size of a video tubelet (an image is repeated to fill it)
+    point_groups: int = 64         # farthest-point-sampled centres = point tokens
+    point_group_size: int = 32     # nearest neighbours per centre fed to the mini-PointNet
+    text_encoder: str = "minilm"   # "minilm": frozen pretrained MiniLM-L6; "scratch": small trainable embedding
+    text_max_tokens: int = 24      # word pieces kept per caption
+    text_vocab: int = 4096         # hash buckets of the scratch text tokenizer
+    embed_space: str = "fac"       # "fac" (fine video-audio + coarse with text), "shared", or "disjoint" (MMV)
+    fine_dim: int = 128            # width of the fine space (video, audio, image, depth, points)
+    coarse_dim: int = 128          # width of the coarse space (everything, text included) and of shared/disjoint spaces
+    decoder_width: int = 128       # MAE decoder width
+    decoder_depth: int = 2         # MAE decoder blocks
+    decoder_heads: int = 4         # MAE decoder attention heads
+
+    def __post_init__(self) -> None:
+        self.modalities = tuple(self.modalities)
+        unknown = [m for m in self.modalities if m not in MODALITY_SPECS]
+        if unknown:
+            raise ValueError(f"unknown modalities {unknown}; known: {list(MODALITY_SPECS)}")
+        if self.backbone not in ("shared", "specific"):
+            raise ValueError(f"backbone must be 'shared' or 'specific', got {self.backbone!r}")
+        if self.text_encoder not in ("minilm", "scratch"):
+            raise ValueError(f"text_encoder must be 'minilm' or 'scratch', got {self.text_encoder!r}")
+        if self.embed_space not in EMBED_SPACES:
+            raise ValueError(f"embed_space must be one of {EMBED_SPACES}, got {self.embed_space!r}")
+        if self.width % self.heads or self.decoder_width % self.decoder_heads:
+            raise ValueError("width and decoder_width must be divisible by their head counts")
+
+
+@dataclass
+class StageConfig:
+    name: str                       # shown in logs ("pretrain", "align", "finetune")
+    steps: int                      # optimizer steps in this stage
+    objectives: dict[str, float]    # objective name -> loss weight (see omnivec_core.objectives.OBJECTIVES)
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 64            # events per step (each event gives every enabled modality)
+    lr: float = 1e-3                # peak learning rate after warmup
+    min_lr: float = 1e-5            # end of the cosine decay
+    warmup_steps: int = 100         # linear warmup length
+    weight_decay: float = 0.05      # AdamW decay on matrices (not norms, biases, embeddings)
+    grad_clip: float = 1.0          # max global gradient norm (0 disables)
+    seed: int = 0                   # model init and data seed; rank r renders seed*1000+r streams
+    eval_seed: int = 1_000_003      # held-out OmniShapes seed for periodic eval (never trained on)
+    eval_every: int = 200           # steps between quick evals written to metrics.jsonl
+    eval_events: int = 256          # events in each quick eval
+    save_every: int = 500           # steps between checkpoints
+    mask_ratio: dict[str, float] = field(default_factory=lambda: {
+        "image": 0.75, "video": 0.9, "audio": 0.8, "depth": 0.75, "points": 0.6})  # MAE mask ratio per modality
+    mask_type: dict[str, str] = field(default_factory=lambda: {
+        "image": "random", "video": "tube", "audio": "random", "depth": "random", "points": "random"})
+    droptoken: dict[str, float] = field(default_factory=dict)  # DropToken rate per modality during alignment/tasks
+    modality_mixing: bool = True    # MAE steps draw a random subset of modalities per step (else all every step)
+    task_grouping: bool = True      # finetune alternates simple (classification) and dense steps (else both each step)
+    temperature: float = 0.07       # softmax temperature of the contrastive losses
+    univlc: bool = False            # add OmniVL's label-aware contrastive loss on video-text
+    captions_per_event: int = 3     # MIL-NCE positives per clip
+    amp: bool = True                # bf16 autocast on CUDA (ignored on CPU)
+    compile: bool = False           # torch.compile the model
+    stages: list[StageConfig] = field(default_factory=list)  # the stage plan, run in order
+
+    def __post_init__(self) -> None:
+        self.stages = [s if isinstance(s, StageConfig) else StageConfig(**s) for s in self.stages]
+        for modality, kind in self.mask_type.items():
+            if kind not in MASK_TYPES:
+                raise ValueError(f"mask_type[{modality!r}] must be one of {MASK_TYPES}, got {kind!r}")
+        for name, ratio in {**self.mask_ratio, **self.droptoken}.items():
+            if not 0.0 <= ratio < 1.0:
+                raise ValueError(f"rate for {name!r} must be in [0, 1), got {ratio}")
+
+    @property
+    def total_steps(self) -> int:
+        return sum(stage.steps for stage in self.stages)
+
+
+@dataclass
+class ExperimentConfig:
+    preset: str                     # name of the preset this started from
+    model: ModelConfig
+    train: TrainConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ExperimentConfig":
+        _reject_unknown(cls, data, "experiment")
+        _reject_unknown(ModelConfig, data["model"], "model")
+        _reject_unknown(TrainConfig, data["train"], "train")
+        return cls(preset=data["preset"], model=ModelConfig(**data["model"]), train=TrainConfig(**data["train"]))
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> "ExperimentConfig":
+        try:
+            data = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path} is not valid JSON: {error}") from None
+        return cls.from_dict(data)
+
+
+def _reject_unknown(kind: type, data: dict[str, Any], where: str) -> None:
+    known = {f.name for f in dataclasses.fields(kind)}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"unknown {where} config keys {sorted(unknown)}; known: {sorted(known)}")
+
+
+def _stage_plan(steps: int) -> list[StageConfig]:
+    """Pretrain (MAE), then align (contrastive, MAE kept as a regulariser), then multi-task finetune."""
+    pretrain, align = int(steps * 0.25), int(steps * 0.5)
+    return [
+        StageConfig("pretrain", pretrain, {"mae": 1.0}),
+        StageConfig("align", align, {"contrastive": 1.0, "mae": 0.5}),
+        StageConfig("finetune", steps - pretrain - align, {"contrastive": 1.0, "tasks": 1.0, "mae": 0.25}),
+    ]
+
+
+def preset(name: str) -> ExperimentConfig:
+    """The named presets: tiny (CPU, minutes), small (the bundled model), base (ViT-S width)."""
+    if name == "tiny":
+        model = ModelConfig(width=128, depth=4, heads=4, stem_dim=96, text_encoder="scratch",
+                            fine_dim=64, coarse_dim=64, decoder_width=64, decoder_depth=1, decoder_heads=4,
+                            point_group_size=16)
+        train = TrainConfig(batch_size=32, lr=2e-3, warmup_steps=30, eval_every=100, eval_events=128,
+                            save_every=100, stages=_stage_plan(600))
+    elif name == "small":
+        model = ModelConfig()
+        train = TrainConfig(batch_size=128, lr=1e-3, warmup_steps=200, stages=_stage_plan(4000))
+    elif name == "base":
+        model = ModelConfig(width=384, depth=12, heads=6, stem_dim=256, drop_path=0.1,
+                            fine_dim=256, coarse_dim=256, decoder_width=256, decoder_depth=4, decoder_heads=8)
+        train = TrainConfig(batch_size=256, lr=6e-4, warmup_steps=500, stages=_stage_plan(10000))
+    else:
+        raise ValueError(f"unknown preset {name!r}; choose tiny, small or base")
+    return ExperimentConfig(preset=name, model=model, train=train)
+
+
+PRESETS = ("tiny", "small", "base")

@@ -1,0 +1,111 @@
+"""Everything after the backbone: the vectorizer, embedding-space projections (MMV's shared,
+disjoint and fine-and-coarse), and the task heads (classification and dense segmentation)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from timm.layers import Mlp
+from torch import nn
+
+from ..config import ATTRIBUTE_CLASSES, MODALITY_SPECS, NUM_SHAPES, ModelConfig
+from . import patches
+
+FINE_MODALITIES = ("image", "video", "audio", "depth", "points")  # instance-level signals; text is coarse
+
+
+class Vectorizer(nn.Module):
+    """Token sequence -> one vector: the meta token's output beside the mean of the content tokens."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.proj = nn.Linear(2 * width, width)
+
+    def forward(self, tokens: torch.Tensor, key_padding: torch.Tensor | None = None) -> torch.Tensor:
+        meta, content = tokens[:, 0], tokens[:, 1:]  # (B, D), (B, N, D)
+        if key_padding is None:
+            pooled = content.mean(1)
+        else:
+            keep = (~key_padding).unsqueeze(-1).to(content.dtype)  # (B, N, 1)
+            pooled = (content * keep).sum(1) / keep.sum(1).clamp(min=1)
+        return self.proj(torch.cat([meta, pooled], dim=-1))  # (B, D)
+
+
+class EmbeddingHeads(nn.Module):
+    """Projects a modality's vector into the embedding space(s) it takes part in (L2-normalised)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.kind = cfg.embed_space
+        width, present = cfg.width, cfg.modalities
+        if self.kind == "fac":
+            heads = {m: nn.Linear(width, cfg.fine_dim) for m in present if m in FINE_MODALITIES}
+            if "text" in present:
+                heads["text"] = nn.Linear(width, cfg.coarse_dim)
+            self.fine_to_coarse = nn.Linear(cfg.fine_dim, cfg.coarse_dim)
+        elif self.kind == "shared":
+            heads = {m: nn.Linear(width, cfg.coarse_dim) for m in present}
+        else:  # disjoint: one space per (video, other) pair, each with its own pair of heads
+            heads = {}
+            for other in (m for m in present if m != "video"):
+                heads[f"video@video-{other}"] = nn.Linear(width, cfg.coarse_dim)
+                heads[f"{other}@video-{other}"] = nn.Linear(width, cfg.coarse_dim)
+        self.heads = nn.ModuleDict(heads)
+
+    @property
+    def joint_space(self) -> str | None:
+        """The one space every modality lands in (for maps), if the design has one."""
+        return {"fac": "coarse", "shared": "shared", "disjoint": None}[self.kind]
+
+    def pair_space(self, a: str, b: str) -> str:
+        """Which space two modalities are compared in."""
+        if self.kind == "fac":
+            return "coarse" if "text" in (a, b) else "fine"
+        if self.kind == "shared":
+            return "shared"
+        if "video" not in (a, b) or a == b:
+            raise ValueError(f"disjoint spaces pair video with one other modality; cannot compare {a} and {b}")
+        return f"video-{b if a == 'video' else a}"
+
+    def forward(self, modality: str, vector: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.kind == "fac":
+            if modality == "text":
+                return {"coarse": F.normalize(self.heads["text"](vector), dim=-1)}
+            fine = self.heads[modality](vector)
+            return {"fine": F.normalize(fine, dim=-1), "coarse": F.normalize(self.fine_to_coarse(fine), dim=-1)}
+        if self.kind == "shared":
+            return {"shared": F.normalize(self.heads[modality](vector), dim=-1)}
+        prefix = f"{modality}@"
+        return {key[len(prefix):]: F.normalize(head(vector), dim=-1)
+                for key, head in self.heads.items() if key.startswith(prefix)}
+
+
+class TaskHeads(nn.Module):
+    """Classification heads shared by all modalities (one per attribute) and per-modality dense heads."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.patch = cfg.patch
+        classes = NUM_SHAPES + 1  # background / ground + one per shape
+        self.classify = nn.ModuleDict({name: nn.Linear(cfg.width, n) for name, n in ATTRIBUTE_CLASSES.items()})
+        dense = {}
+        for m in cfg.modalities:
+            if MODALITY_SPECS[m].dense:
+                dense[m] = Mlp(cfg.width + 3, cfg.width, classes) if m == "points" else \
+                    nn.Linear(cfg.width, cfg.patch**2 * classes)
+        self.dense = nn.ModuleDict(dense)
+        self.classes = classes
+
+    def classification(self, vector: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {name: head(vector) for name, head in self.classify.items()}
+
+    def segmentation(self, modality: str, tokens: torch.Tensor, grid: tuple[int, int],
+                     points: torch.Tensor | None = None, centres: torch.Tensor | None = None) -> torch.Tensor:
+        """Content tokens (B, N, D) in original order -> per-pixel (B, classes, H, W) or per-point (B, P, classes)."""
+        if modality == "points":
+            owner = patches.nearest_centre(points, centres)                          # (B, P)
+            feature = torch.gather(tokens, 1, owner.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]))
+            offset = points - torch.gather(centres, 1, owner.unsqueeze(-1).expand(-1, -1, 3))
+            return self.dense["points"](torch.cat([feature, offset], dim=-1))      # (B, P, classes)
+        side = int(round(grid[1] ** 0.5))
+        logits = self.dense[modality](tokens)                                      # (B, N, p*p*classes)
+        return patches.unpatchify_2d(logits, (side, side), self.patch, self.classes)  # (B, classes, H, W)

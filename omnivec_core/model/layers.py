@@ -1,0 +1,68 @@
+"""Transformer building blocks: pre-norm block with SDPA attention that can also return its maps."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from timm.layers import DropPath, Mlp
+from torch import nn
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention. Uses fused SDPA unless the caller asks for the attention maps,
+    which SDPA cannot return (timm's Attention does not either: hence our own)."""
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor, key_padding: torch.Tensor | None = None,
+                return_attention: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        batch, tokens, dim = x.shape
+        # (B, N, 3D) -> (3, B, heads, N, D/heads)
+        qkv = self.qkv(x).reshape(batch, tokens, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        # key_padding (B, N) True = padding -> additive mask (B, 1, 1, N) broadcast over heads and queries
+        attn_mask = None if key_padding is None else (~key_padding)[:, None, None, :]
+        if return_attention:
+            scores = (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5
+            if attn_mask is not None:
+                scores = scores.masked_fill(~attn_mask, float("-inf"))
+            weights = scores.softmax(dim=-1)
+            out = weights @ v
+        else:
+            weights = None
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+        out = out.transpose(1, 2).reshape(batch, tokens, dim)  # (B, heads, N, d) -> (B, N, D)
+        return self.proj(out), weights
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block (timm's layout), with optional key padding and attention maps."""
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0, drop_path: float = 0.0):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = Attention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+    def forward(self, x: torch.Tensor, key_padding: torch.Tensor | None = None,
+                return_attention: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        attended, weights = self.attn(self.norm1(x), key_padding, return_attention)
+        x = x + self.drop_path(attended)
+        x = x + self.drop_path(self.mlp(self.norm2(x)))
+        return x, weights
+
+
+def init_weights(module: nn.Module) -> None:
+    """ViT/MAE initialisation: xavier-uniform linears, zero biases, unit LayerNorms."""
+    if isinstance(module, nn.Linear):
+        nn.init.xavier_uniform_(module.weight)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)

@@ -1,0 +1,73 @@
+"""MAE decoder shared by all modalities, with per-modality positions and prediction heads, and the
+per-modality reconstruction targets (patch pixels, log-mel patches, depth patches, point groups)."""
+from __future__ import annotations
+
+import torch
+from timm.layers import Mlp
+from torch import nn
+
+from ..config import MODALITY_SPECS, ModelConfig
+from . import patches
+from .layers import Block
+from .tokens import gather_tokens
+
+
+def target_dim(cfg: ModelConfig, modality: str) -> int:
+    """Length of one token's reconstruction target."""
+    return {
+        "image": cfg.patch**2 * 3,  # the image's single frame, not the repeated tubelet
+        "video": cfg.tubelet * cfg.patch**2 * 3,
+        "audio": cfg.patch**2,
+        "depth": cfg.patch**2,
+        "points": cfg.point_group_size * 3,
+    }[modality]
+
+
+def mae_target(cfg: ModelConfig, modality: str, x: torch.Tensor, extras: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The raw input cut into the stem's tokens -> (B, N, target_dim). No per-patch normalisation, so a
+    reconstruction never borrows the true patch statistics."""
+    if modality == "image":
+        return patches.patchify_2d(x, cfg.patch)
+    if modality == "video":
+        return patches.patchify_video(x, cfg.tubelet, cfg.patch)
+    if modality == "audio":
+        return patches.patchify_spectrogram(x, cfg.patch)
+    if modality == "depth":
+        return patches.patchify_2d(x, cfg.patch)
+    if modality == "points":
+        return extras["local"].flatten(2)  # (B, G, k, 3) -> (B, G, k*3)
+    raise ValueError(f"{modality} has no reconstruction target")
+
+
+class MAEDecoder(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        reconstructed = [m for m in cfg.modalities if MODALITY_SPECS[m].reconstruct]
+        dim = cfg.decoder_width
+        self.embed = nn.Linear(cfg.width, dim)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos = nn.ParameterDict({m: nn.Parameter(torch.randn(MODALITY_SPECS[m].tokens, dim) * 0.02)
+                                     for m in reconstructed if m != "points"})
+        self.point_pos = Mlp(3, dim, dim) if "points" in reconstructed else None
+        self.blocks = nn.ModuleList(Block(dim, cfg.decoder_heads, cfg.mlp_ratio) for _ in range(cfg.decoder_depth))
+        self.norm = nn.LayerNorm(dim)
+        self.predict = nn.ModuleDict({m: nn.Linear(dim, target_dim(cfg, m)) for m in reconstructed})
+
+    def positions(self, modality: str, tokens: int, extras: dict[str, torch.Tensor]) -> torch.Tensor:
+        if modality == "points":
+            return self.point_pos(extras["centres"])  # (B, G, dim): masked groups keep their centre
+        return self.pos[modality][:tokens].unsqueeze(0)  # (1, N, dim)
+
+    def forward(self, modality: str, latent: torch.Tensor, ids_restore: torch.Tensor,
+                extras: dict[str, torch.Tensor]) -> torch.Tensor:
+        """latent (B, 1+K, D) with the meta token first; ids_restore (B, N) -> prediction (B, N, target_dim)."""
+        x = self.embed(latent)
+        batch, tokens = ids_restore.shape
+        kept = x.shape[1] - 1
+        fill = self.mask_token.expand(batch, tokens - kept, -1)
+        content = gather_tokens(torch.cat([x[:, 1:], fill], dim=1), ids_restore)  # (B, N, dim), original order
+        content = content + self.positions(modality, tokens, extras)
+        x = torch.cat([x[:, :1], content], dim=1)
+        for block in self.blocks:
+            x, _ = block(x)
+        return self.predict[modality](self.norm(x[:, 1:]))  # (B, N, target_dim)

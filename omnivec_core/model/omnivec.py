@@ -1,0 +1,184 @@
+"""The OmniVec module: stems -> meta-conditioned projection -> (masking / DropToken) -> shared
+transformer -> vectorizer -> embedding spaces and task heads; plus the MAE decoder.
+
+Every stage is an `nn.ModuleDict` keyed by modality (or stem) so a modality is one entry.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ..config import MODALITY_SPECS, ModelConfig
+from .backbone import Backbone
+from .heads import EmbeddingHeads, TaskHeads, Vectorizer
+from .layers import init_weights
+from .mae import MAEDecoder, mae_target
+from .stems import make_stems
+from .tokens import Masking, MetaConditioner, StemOutput, gather_tokens, input_dims, make_masking
+
+_NO_DECAY = re.compile(r"(^|\.)(pos|tables|mask_token)(\.|$)")
+
+
+@dataclass
+class Encoded:
+    modality: str
+    tokens: torch.Tensor                   # (B, 1+K, D) backbone output, meta token first
+    vector: torch.Tensor                   # (B, D) the vectorizer's output
+    stem_vector: torch.Tensor              # (B, D) mean of the projected tokens before the backbone
+    stem: StemOutput                       # grid, padding and extras of the stem
+    masking: Masking | None = None         # set when tokens were masked or dropped
+    key_padding: torch.Tensor | None = None  # (B, K) padding of the kept content tokens
+    hidden: list[torch.Tensor] | None = None     # per block (B, 1+K, D) when recorded
+    attention: list[torch.Tensor] | None = None  # per block (B, heads, 1+K, 1+K) when recorded
+
+
+@dataclass
+class MAEOutput:
+    prediction: torch.Tensor  # (B, N, target_dim) for every token, masked or not
+    target: torch.Tensor      # (B, N, target_dim)
+    mask: torch.Tensor        # (B, N) 1.0 where the token was hidden from the encoder
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+@dataclass
+class _Prepared:
+    sequence: torch.Tensor              # (B, 1+K, D) meta token + kept tokens
+    key_padding: torch.Tensor | None    # (B, 1+K)
+    stem_vector: torch.Tensor
+    stem: StemOutput
+    masking: Masking | None
+
+
+class OmniVec(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.stems = make_stems(cfg)
+        self.meta = MetaConditioner(cfg.modalities, cfg.stem_dim, cfg.width)
+        self.backbone = Backbone(cfg)
+        self.vectorizer = Vectorizer(cfg.width)
+        self.embedding = EmbeddingHeads(cfg)
+        self.tasks = TaskHeads(cfg)
+        self.decoder = MAEDecoder(cfg)
+        frozen = self.frozen_prefixes()
+        for name, module in self.named_modules():
+            if not any(name.startswith(p.rstrip(".")) for p in frozen):
+                init_weights(module)
+        self.meta.reset_film()
+
+    def frozen_prefixes(self) -> list[str]:
+        """State-dict prefixes of pretrained frozen parts: loaded from their package, never checkpointed."""
+        return [f"stems.{key}.{stem.frozen_prefix}" for key, stem in self.stems.items()
+                if getattr(stem, "frozen_prefix", None)]
+
+    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
+        frozen = tuple(self.frozen_prefixes())
+        return {k: v for k, v in self.state_dict().items() if not k.startswith(frozen)}
+
+    # ---- encoding -------------------------------------------------------------------------
+    def run_stem(self, modality: str, x) -> StemOutput:
+        if modality not in self.cfg.modalities:
+            raise ValueError(f"this model has no {modality!r} input; it was built for {list(self.cfg.modalities)}")
+        stem = self.stems[MODALITY_SPECS[modality].stem]
+        return stem(x.unsqueeze(1) if modality == "image" else x)  # an image is a 1-frame video
+
+    def tokenize(self, modality: str, x) -> tuple[torch.Tensor, torch.Tensor, StemOutput]:
+        """Stem + meta-conditioned projection -> tokens (B, N, D), meta vector (D,), stem output."""
+        stem = self.run_stem(modality, x)
+        tokens, meta = self.meta(stem.tokens, modality, input_dims(modality, x))
+        return tokens, meta, stem
+
+    def _prepare(self, modality: str, x, ratio: float, kind: str, generator) -> _Prepared:
+        tokens, meta, stem = self.tokenize(modality, x)
+        padding, masking = stem.key_padding, None
+        stem_vector = tokens.mean(1) if padding is None else \
+            (tokens * (~padding).unsqueeze(-1)).sum(1) / (~padding).sum(1, keepdim=True).clamp(min=1)
+        if ratio > 0:
+            masking = make_masking(tokens.shape[0], stem.grid, ratio, kind, tokens.device, generator)
+            tokens = gather_tokens(tokens, masking.ids_keep)  # (B, K, D)
+            padding = None if padding is None else gather_tokens(padding, masking.ids_keep)
+        batch = tokens.shape[0]
+        sequence = torch.cat([meta.expand(batch, 1, -1), tokens], dim=1)  # (B, 1+K, D)
+        if padding is not None:
+            padding = torch.cat([padding.new_zeros(batch, 1), padding], dim=1)
+        return _Prepared(sequence, padding, stem_vector, stem, masking)
+
+    def encode_many(self, inputs: dict[str, object], ratios: dict[str, float] | None = None,
+                    kinds: dict[str, str] | None = None, generator: torch.Generator | None = None
+                    ) -> dict[str, Encoded]:
+        """Encode several modalities. With a shared backbone, sequences of equal length run as one
+        large batch, so the transformer sees dense work whatever the modality mix."""
+        ratios, kinds = ratios or {}, kinds or {}
+        prepared = {m: self._prepare(m, x, ratios.get(m, 0.0), kinds.get(m, "random"), generator)
+                    for m, x in inputs.items()}
+        groups: dict[tuple, list[str]] = {}
+        for m, p in prepared.items():
+            groups.setdefault((self.backbone.stack_key(m), p.sequence.shape[1]), []).append(m)
+        outputs = {}
+        for (_, _), members in groups.items():
+            sequence = torch.cat([prepared[m].sequence for m in members])
+            paddings = [prepared[m].key_padding for m in members]
+            padding = None if all(p is None for p in paddings) else torch.cat(
+                [p if p is not None else torch.zeros(prepared[m].sequence.shape[:2], dtype=torch.bool,
+                                                     device=sequence.device)
+                 for m, p in zip(members, paddings)])
+            result = self.backbone(sequence, members[0], padding).tokens
+            for m, chunk in zip(members, result.split([prepared[m].sequence.shape[0] for m in members])):
+                outputs[m] = chunk
+        return {m: self._finish(m, prepared[m], outputs[m]) for m in inputs}
+
+    def _finish(self, modality: str, prepared: _Prepared, tokens: torch.Tensor, record=None) -> Encoded:
+        padding = None if prepared.key_padding is None else prepared.key_padding[:, 1:]
+        return Encoded(modality, tokens, self.vectorizer(tokens, padding), prepared.stem_vector, prepared.stem,
+                       prepared.masking, padding,
+                       record.hidden if record else None, record.attention if record else None)
+
+    def encode(self, modality: str, x, ratio: float = 0.0, kind: str = "random",
+               generator: torch.Generator | None = None, record: bool = False) -> Encoded:
+        """One modality. `ratio` removes that share of tokens (MAE masking or DropToken, both by
+        argsort of noise); `record` also returns every block's hidden states and attention maps."""
+        if not record:
+            return self.encode_many({modality: x}, {modality: ratio}, {modality: kind}, generator)[modality]
+        prepared = self._prepare(modality, x, ratio, kind, generator)
+        out = self.backbone(prepared.sequence, modality, prepared.key_padding, record=True)
+        return self._finish(modality, prepared, out.tokens, out)
+
+    # ---- heads ----------------------------------------------------------------------------
+    def embed(self, encoded: Encoded) -> dict[str, torch.Tensor]:
+        """L2-normalised embeddings in every space this modality takes part in."""
+        return self.embedding(encoded.modality, encoded.vector)
+
+    def classify(self, encoded: Encoded) -> dict[str, torch.Tensor]:
+        return self.tasks.classification(encoded.vector)
+
+    def segment(self, encoded: Encoded, x=None) -> torch.Tensor:
+        """Dense logits from an unmasked encoding; `x` is the raw point cloud for per-point output."""
+        if encoded.masking is not None:
+            raise ValueError("segmentation needs every token: encode without masking or DropToken")
+        extras = encoded.stem.extras
+        return self.tasks.segmentation(encoded.modality, encoded.tokens[:, 1:], encoded.stem.grid,
+                                       points=x, centres=extras.get("centres"))
+
+    def reconstruct(self, encoded: Encoded, x) -> MAEOutput:
+        """Decode a masked encoding back to every token's target."""
+        if encoded.masking is None:
+            raise ValueError("reconstruction needs a masked encoding (ratio > 0)")
+        extras = encoded.stem.extras
+        prediction = self.decoder(encoded.modality, encoded.tokens, encoded.masking.ids_restore, extras)
+        target = mae_target(self.cfg, encoded.modality, x, extras)
+        return MAEOutput(prediction, target, encoded.masking.mask, extras)
+
+    # ---- optimisation ---------------------------------------------------------------------
+    def optimizer_groups(self, weight_decay: float) -> list[dict]:
+        """AdamW groups: decay on weight matrices; none on norms, biases, positions and embeddings."""
+        embeddings = {id(m.weight) for m in self.modules() if isinstance(m, nn.Embedding)}
+        decay, no_decay = [], []
+        for name, param in self.named_parameters():
+            if not param.requires_grad:
+                continue
+            exempt = param.ndim < 2 or id(param) in embeddings or _NO_DECAY.search(name) is not None
+            (no_decay if exempt else decay).append(param)
+        return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]

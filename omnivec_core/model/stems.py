@@ -1,0 +1,106 @@
+"""Modality stems: raw signal -> tokens of width `stem_dim` with factorized learnable positions.
+
+Every stem returns a `StemOutput`; the model then projects all of them into the shared width.
+"""
+from __future__ import annotations
+
+import torch
+from timm.layers import Mlp
+from torch import nn
+
+from ..config import MODALITY_SPECS, ModelConfig
+from . import patches
+from .text import make_text_stem
+from .tokens import StemOutput
+
+
+class FactorizedPosition(nn.Module):
+    """VATT-style factorized position: one learnable table per grid axis, summed."""
+
+    def __init__(self, axis_sizes: tuple[int, ...], dim: int):
+        super().__init__()
+        self.tables = nn.ParameterList(nn.Parameter(torch.randn(size, dim) * 0.02) for size in axis_sizes)
+
+    def forward(self, shape: tuple[int, ...]) -> torch.Tensor:
+        """Positions for a grid of `shape` (each axis at most its table's size) -> (prod(shape), dim)."""
+        total = 0
+        for axis, (size, table) in enumerate(zip(shape, self.tables)):
+            if size > table.shape[0]:
+                raise ValueError(f"input has {size} positions on axis {axis}, the stem was built for {table.shape[0]}")
+            view = [1] * len(shape) + [table.shape[1]]
+            view[axis] = size
+            total = total + table[:size].reshape(view)
+        return total.reshape(-1, self.tables[0].shape[1])
+
+
+class VisualStem(nn.Module):
+    """Video tubelets (t x p x p); an image is a 1-frame video, repeated to fill one tubelet."""
+
+    def __init__(self, cfg: ModelConfig, max_frames: int = 8, size: int = 64):
+        super().__init__()
+        self.tubelet, self.patch = cfg.tubelet, cfg.patch
+        self.proj = nn.Linear(cfg.tubelet * cfg.patch**2 * 3, cfg.stem_dim)
+        grid = size // cfg.patch
+        self.pos = FactorizedPosition((max_frames // cfg.tubelet, grid, grid), cfg.stem_dim)
+
+    def forward(self, video: torch.Tensor) -> StemOutput:
+        frames, height, width = video.shape[1], video.shape[3], video.shape[4]
+        t = -(-frames // self.tubelet)
+        h, w = height // self.patch, width // self.patch
+        tokens = self.proj(patches.patchify_video(video, self.tubelet, self.patch))  # (B, t*h*w, stem_dim)
+        return StemOutput(tokens + self.pos((t, h, w)), (t, h * w))
+
+
+class PatchStem(nn.Module):
+    """Single-channel 2D maps (depth, log-mel) as p x p patches; spectrograms are ordered time-major."""
+
+    def __init__(self, cfg: ModelConfig, size: int = 64, spectrogram: bool = False):
+        super().__init__()
+        self.patch, self.spectrogram = cfg.patch, spectrogram
+        self.proj = nn.Linear(cfg.patch**2, cfg.stem_dim)
+        grid = size // cfg.patch
+        self.pos = FactorizedPosition((grid, grid), cfg.stem_dim)
+
+    def forward(self, image: torch.Tensor) -> StemOutput:
+        if self.spectrogram:  # (B, 1, F, T): rows of the token grid are time steps
+            rows, cols = image.shape[3] // self.patch, image.shape[2] // self.patch
+            flat = patches.patchify_spectrogram(image, self.patch)
+        else:
+            rows, cols = image.shape[2] // self.patch, image.shape[3] // self.patch
+            flat = patches.patchify_2d(image, self.patch)
+        tokens = self.proj(flat) + self.pos((rows, cols))  # (B, rows*cols, stem_dim)
+        grid = (rows, cols) if self.spectrogram else (1, rows * cols)
+        return StemOutput(tokens, grid)
+
+
+class PointStem(nn.Module):
+    """Point-MAE style: farthest-point centres, kNN groups, a mini-PointNet per group."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.groups, self.group_size = cfg.point_groups, cfg.point_group_size
+        self.point_mlp = Mlp(3, 64, 128)
+        self.group_proj = nn.Linear(256, cfg.stem_dim)
+        self.pos = Mlp(3, 128, cfg.stem_dim)  # positions are the centres' coordinates
+
+    def forward(self, xyz: torch.Tensor) -> StemOutput:
+        if xyz.shape[1] < self.group_size:
+            raise ValueError(f"a point cloud needs at least {self.group_size} points, got {xyz.shape[1]}")
+        centres, local = patches.group_points(xyz, self.groups, self.group_size)
+        features = self.point_mlp(local)                               # (B, G, k, 128)
+        pooled = torch.cat([features.amax(2), features.mean(2)], -1)   # (B, G, 256)
+        tokens = self.group_proj(pooled) + self.pos(centres)           # (B, G, stem_dim)
+        return StemOutput(tokens, (1, self.groups), extras={"centres": centres, "local": local})
+
+
+def make_stems(cfg: ModelConfig) -> nn.ModuleDict:
+    """One stem per stem key used by the enabled modalities (image and video share "visual")."""
+    builders = {
+        "visual": lambda: VisualStem(cfg),
+        "audio": lambda: PatchStem(cfg, spectrogram=True),
+        "depth": lambda: PatchStem(cfg),
+        "points": lambda: PointStem(cfg),
+        "text": lambda: make_text_stem(cfg),
+    }
+    keys = dict.fromkeys(MODALITY_SPECS[m].stem for m in cfg.modalities)
+    return nn.ModuleDict({key: builders[key]() for key in keys})

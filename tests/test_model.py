@@ -1,0 +1,174 @@
+"""Model behaviour over every preset, modality and architecture variant."""
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from omnivec_core.config import MODALITIES, MODALITY_SPECS, PRESETS, preset
+from omnivec_core.model import OmniVec
+from omnivec_core.model.tokens import gather_tokens, make_masking
+
+BATCH = 2
+
+
+def sample(modality: str, batch: int = BATCH):
+    g = torch.Generator().manual_seed(1)
+    return {
+        "image": lambda: torch.rand(batch, 3, 64, 64, generator=g),
+        "video": lambda: torch.rand(batch, 8, 3, 64, 64, generator=g),
+        "audio": lambda: torch.randn(batch, 1, 64, 64, generator=g),
+        "text": lambda: ["a small red circle moves to the left", "the big blue hexagon spins fast"][:batch],
+        "depth": lambda: torch.rand(batch, 1, 64, 64, generator=g),
+        "points": lambda: torch.randn(batch, 1024, 3, generator=g),
+    }[modality]()
+
+
+@functools.cache
+def build(name: str, **changes) -> OmniVec:
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(preset(name).model, **changes)
+    return OmniVec(cfg)
+
+
+@pytest.mark.parametrize("modality", MODALITIES)
+@pytest.mark.parametrize("name", PRESETS)
+def test_shapes_and_finite(name, modality):
+    model = build(name).eval()
+    cfg = model.cfg
+    with torch.no_grad():
+        encoded = model.encode(modality, sample(modality))
+        spaces = model.embed(encoded)
+    tokens = MODALITY_SPECS[modality].tokens
+    assert encoded.tokens.shape == (BATCH, 1 + tokens, cfg.width)
+    assert encoded.vector.shape == (BATCH, cfg.width)
+    assert set(spaces) == ({"coarse"} if modality == "text" else {"fine", "coarse"})
+    for space, value in spaces.items():
+        assert value.shape == (BATCH, cfg.fine_dim if space == "fine" else cfg.coarse_dim)
+        assert torch.allclose(value.norm(dim=-1), torch.ones(BATCH), atol=1e-4)
+        assert torch.isfinite(value).all()
+    assert torch.isfinite(encoded.tokens).all()
+    if MODALITY_SPECS[modality].reconstruct:
+        with torch.no_grad():
+            out = model.reconstruct(model.encode(modality, sample(modality), 0.75), sample(modality))
+        assert out.prediction.shape == out.target.shape == (BATCH, tokens, out.target.shape[-1])
+        assert torch.isfinite(out.prediction).all()
+
+
+VARIANTS = [("tiny", {}), ("tiny", {"backbone": "specific"}), ("tiny", {"embed_space": "shared"}),
+            ("tiny", {"embed_space": "disjoint"}), ("small", {}), ("base", {})]
+
+
+@pytest.mark.parametrize("name,changes", VARIANTS, ids=[f"{n}-{'-'.join(c.values()) or 'default'}" for n, c in VARIANTS])
+def test_every_trainable_parameter_gets_a_gradient(name, changes):
+    model = build(name, **changes).train()
+    loss = 0.0
+    for modality in MODALITIES:
+        x = sample(modality)
+        encoded = model.encode(modality, x)
+        loss = loss + sum(v.sum() for v in model.embed(encoded).values())
+        loss = loss + sum(v.sum() for v in model.classify(encoded).values())
+        if MODALITY_SPECS[modality].dense:
+            loss = loss + model.segment(encoded, x).mean()
+        if MODALITY_SPECS[modality].reconstruct:
+            out = model.reconstruct(model.encode(modality, x, 0.5), x)
+            loss = loss + out.prediction.square().mean()
+    model.zero_grad()
+    loss.backward()
+    trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    missing = [n for n, p in trainable.items() if p.grad is None or not (p.grad != 0).any()]
+    assert not missing, f"no gradient reached {missing}"
+    assert all(torch.isfinite(p.grad).all() for p in trainable.values())
+    frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
+    assert all(n.startswith(tuple(model.frozen_prefixes())) for n in frozen)
+
+
+@pytest.mark.parametrize("ratio", [0.0, 0.3, 0.5, 0.75, 0.9, 0.95])
+@pytest.mark.parametrize("tokens", [24, 64, 256])
+def test_random_masking_keeps_exact_count_and_restores(ratio, tokens):
+    m = make_masking(3, (1, tokens), ratio, "random")
+    assert m.ids_keep.shape == (3, max(1, round((1 - ratio) * tokens)))
+    assert torch.equal(m.mask.sum(1), torch.full((3,), float(tokens - m.ids_keep.shape[1])))
+    x = torch.randn(3, tokens, 5)
+    kept = gather_tokens(x, m.ids_keep)
+    removed_ids = torch.argsort(m.ids_restore, 1)[:, m.ids_keep.shape[1]:]
+    shuffled = torch.cat([kept, gather_tokens(x, removed_ids)], 1)
+    assert torch.equal(gather_tokens(shuffled, m.ids_restore), x)
+    assert torch.equal(m.mask.bool(), ~torch.zeros(3, tokens, dtype=torch.bool).scatter(1, m.ids_keep, True))
+
+
+@pytest.mark.parametrize("kind", ["tube", "frame", "causal"])
+def test_structured_masks(kind):
+    steps, per_step = 4, 64
+    m = make_masking(5, (steps, per_step), 0.75, kind)
+    grid = m.mask.reshape(5, steps, per_step)
+    if kind == "tube":
+        assert torch.equal(grid, grid[:, :1].expand_as(grid)), "a tube mask must be constant over time"
+        assert int(grid[0, 0].sum()) == per_step - round(0.25 * per_step)
+    else:
+        per_frame = grid.mean(2)
+        assert torch.all((per_frame == 0) | (per_frame == 1)), "frames are kept or removed whole"
+        assert int(per_frame[0].sum()) == steps - round(0.25 * steps)
+    if kind == "causal":
+        assert torch.equal(grid[:, -1], torch.ones(5, per_step)) and torch.equal(grid[:, 0], torch.zeros(5, per_step))
+
+
+def test_time_masks_need_a_time_axis():
+    with pytest.raises(ValueError, match="time axis"):
+        make_masking(2, (1, 64), 0.5, "frame")
+
+
+def backbone_flops(model: OmniVec, modality: str, ratio: float) -> int:
+    prepared = model._prepare(modality, sample(modality), ratio, "random", None)
+    with FlopCounterMode(display=False) as counter:
+        model.backbone(prepared.sequence, modality)
+    return counter.get_total_flops()
+
+
+@pytest.mark.parametrize("modality", ["video", "image", "audio", "depth", "points"])
+def test_droptoken_half_cuts_backbone_flops(modality):
+    model = build("small").eval()
+    with torch.no_grad():
+        ratio = backbone_flops(model, modality, 0.5) / backbone_flops(model, modality, 0.0)
+    assert ratio <= 0.55, f"DropToken 0.5 left {ratio:.2f}x of the FLOPs"
+
+
+def test_image_is_a_one_frame_video():
+    model = build("tiny").eval()
+    image = sample("image")
+    with torch.no_grad():
+        as_image = model.run_stem("image", image).tokens
+        as_video = model.run_stem("video", image.unsqueeze(1)).tokens
+    assert as_image.shape == (BATCH, 64, model.cfg.stem_dim)
+    assert torch.equal(as_image, as_video)
+
+
+def test_recording_activations_matches_fast_path():
+    model = build("tiny").eval()
+    video = sample("video")
+    with torch.no_grad():
+        fast = model.encode("video", video)
+        recorded = model.encode("video", video, record=True)
+    assert torch.allclose(fast.vector, recorded.vector, atol=1e-5)
+    assert len(recorded.hidden) == len(recorded.attention) == model.cfg.depth
+    attention = recorded.attention[0]
+    assert attention.shape == (BATCH, model.cfg.heads, 257, 257)
+    assert torch.allclose(attention.sum(-1), torch.ones_like(attention.sum(-1)), atol=1e-4)
+
+
+def test_encode_many_groups_match_single_encodes():
+    model = build("tiny").eval()
+    inputs = {m: sample(m) for m in ("image", "audio", "depth", "text")}
+    with torch.no_grad():
+        together = model.encode_many(inputs)
+        for m, x in inputs.items():
+            assert torch.allclose(together[m].vector, model.encode(m, x).vector, atol=1e-5)
+
+
+def test_unknown_modality_is_a_clear_error():
+    model = build("tiny", modalities=("image", "text"))
+    with pytest.raises(ValueError, match="no 'audio' input"):
+        model.encode("audio", sample("audio"))
