@@ -31,6 +31,7 @@ def _atomic(path: Path, write) -> None:
     os.close(handle)
     try:
         write(temp)
+        os.chmod(temp, 0o644)  # mkstemp makes owner-only files; a model directory is meant to be shared
         os.replace(temp, path)
     finally:
         if os.path.exists(temp):

@@ -1,0 +1,144 @@
+"""Held-out evaluation: linear probes, cross-modal retrieval, text attribute precision, MAE PSNR."""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..config import MODALITY_SPECS, ExperimentConfig
+from ..data.omnishapes import ATTRIBUTES, OmniShapes, parse_caption
+from ..model import OmniVec
+from ..objectives.plan import model_input
+from .embeddings import embed_batch
+from .retrieval import attribute_precision, recall_at
+
+MASK_RATIOS = (0.5, 0.75, 0.9)
+
+
+def linear_probe(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray) -> float:
+    """Accuracy of a logistic-regression probe on frozen, standardised features."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=1.0))
+    probe.fit(train_x, train_y)
+    return float(probe.score(test_x, test_y))
+
+
+def probe_scores(model: OmniVec, train_batch, test_batch) -> dict[str, dict[str, float]]:
+    train = embed_batch(model, train_batch)
+    test = embed_batch(model, test_batch)
+    out = {}
+    for m in model.cfg.modalities:
+        out[m] = {a: linear_probe(train[m]["vector"].numpy(), train_batch.labels[a].cpu().numpy(),
+                                  test[m]["vector"].numpy(), test_batch.labels[a].cpu().numpy())
+                  for a in MODALITY_SPECS[m].observes}
+    return out
+
+
+def retrieval_scores(model: OmniVec, batch, embedded) -> tuple[dict, dict]:
+    """Instance retrieval for every ordered modality pair that shares a space; attribute P@1 with text."""
+    names = {a: [ATTRIBUTES[a][i] for i in batch.labels[a].tolist()] for a in batch.labels}
+    parsed = [parse_caption(row[0]) for row in batch.text] if batch.text is not None else None
+    instance, attributes = {}, {}
+    for a, b in itertools.permutations(model.cfg.modalities, 2):
+        try:
+            space = model.embedding.pair_space(a, b)
+        except ValueError:
+            continue
+        similarity = embedded[a][space] @ embedded[b][space].t()
+        instance[f"{a}->{b}"] = recall_at(similarity)
+        if a == "text":
+            attributes[f"text->{b}"] = attribute_precision(similarity, parsed, names)
+        elif b == "text":  # the retrieved caption must name only true attributes of the query
+            query = [{k: names[k][i] for k in parsed[j]} for i, j in enumerate(similarity.argmax(1).tolist())]
+            hits = [query[i] == parsed[j] for i, j in enumerate(similarity.argmax(1).tolist())]
+            attributes[f"{a}->text"] = sum(hits) / len(hits)
+    return instance, attributes
+
+
+def psnr(error: torch.Tensor, value_range: float) -> float:
+    return 10 * math.log10(value_range**2 / max(error.item(), 1e-12))
+
+
+@torch.no_grad()
+def reconstruction_scores(model: OmniVec, batch, mask_types: dict[str, str], chunk: int = 128) -> dict:
+    """PSNR on masked tokens at several ratios beside a baseline that fills each masked token with
+    the mean of the sample's visible tokens. Points report Chamfer distance (lower is better)."""
+    from ..objectives.losses import chamfer
+
+    out = {}
+    generator = torch.Generator(device=batch.index.device).manual_seed(0)
+    for m in (m for m in model.cfg.modalities if MODALITY_SPECS[m].reconstruct):
+        x = model_input(batch, m)
+        out[m] = {}
+        for ratio in MASK_RATIOS:
+            sums = {"model": 0.0, "baseline": 0.0}
+            count, low, high = 0.0, math.inf, -math.inf
+            for start in range(0, len(x), chunk):
+                piece = x[start:start + chunk]
+                res = model.reconstruct(model.encode(m, piece, ratio, mask_types.get(m, "random"), generator), piece)
+                mask, target = res.mask, res.target.float()
+                visible = (1 - mask).unsqueeze(-1)
+                baseline = ((target * visible).sum(1, keepdim=True) / visible.sum(1, keepdim=True)).expand_as(target)
+                for name, guess in (("model", res.prediction.float()), ("baseline", baseline)):
+                    if m == "points":
+                        per = chamfer(guess.unflatten(-1, (-1, 3)), target.unflatten(-1, (-1, 3)))
+                    else:
+                        per = (guess - target).square().mean(-1)
+                    sums[name] += (per * mask).sum().item()
+                count += mask.sum().item()
+                low, high = min(low, target.min().item()), max(high, target.max().item())
+            if m == "points":
+                out[m][str(ratio)] = {"chamfer": sums["model"] / count, "baseline_chamfer": sums["baseline"] / count}
+            else:
+                value_range = 1.0 if m in ("image", "video", "depth") else high - low
+                out[m][str(ratio)] = {"psnr": psnr(torch.tensor(sums["model"] / count), value_range),
+                                      "baseline_psnr": psnr(torch.tensor(sums["baseline"] / count), value_range)}
+    return out
+
+
+def evaluate(model: OmniVec, config: ExperimentConfig, seed: int, n: int, device) -> dict:
+    world = OmniShapes()
+    steps = tqdm(total=4, desc="evaluating", unit="part")
+    test = world.render(n, seed=seed, device=device)
+    probe_train = world.render(n, seed=seed + 1, device=device)
+    steps.update()
+    probes = probe_scores(model, probe_train, test)
+    steps.update()
+    embedded = embed_batch(model, test)
+    instance, attributes = retrieval_scores(model, test, embedded)
+    steps.update()
+    reconstruction = reconstruction_scores(model, test, config.train.mask_type)
+    steps.update()
+    steps.close()
+    return {"seed": seed, "n": n, "preset": config.preset, "linear_probe": probes, "retrieval": instance,
+            "attribute_precision": attributes, "reconstruction": reconstruction}
+
+
+def format_report(report: dict) -> str:
+    lines = [f"OmniVec evaluation: preset {report['preset']}, held-out seed {report['seed']}, {report['n']} events", ""]
+    lines.append("Linear probe accuracy (frozen vectors)")
+    attrs = list(ATTRIBUTES)
+    lines.append(f"  {'modality':<8} " + " ".join(f"{a:>7}" for a in attrs))
+    for m, scores in report["linear_probe"].items():
+        lines.append(f"  {m:<8} " + " ".join(f"{scores[a]:>7.3f}" if a in scores else f"{'-':>7}" for a in attrs))
+    lines += ["", "Instance retrieval", f"  {'pair':<16} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'medR':>6}"]
+    for pair, s in report["retrieval"].items():
+        lines.append(f"  {pair:<16} {s['R@1']:>6.3f} {s['R@5']:>6.3f} {s['R@10']:>6.3f} {s['median_rank']:>6.0f}")
+    lines += ["", "Attribute precision@1 (pairs with text)"]
+    lines += [f"  {pair:<16} {value:>6.3f}" for pair, value in report["attribute_precision"].items()]
+    lines += ["", "MAE reconstruction on masked tokens (model vs mean-of-visible baseline)"]
+    for m, by_ratio in report["reconstruction"].items():
+        cells = []
+        for ratio, s in by_ratio.items():
+            if "psnr" in s:
+                cells.append(f"r={ratio}: {s['psnr']:.2f} dB vs {s['baseline_psnr']:.2f}")
+            else:
+                cells.append(f"r={ratio}: chamfer {s['chamfer']:.4f} vs {s['baseline_chamfer']:.4f}")
+        lines.append(f"  {m:<8} " + " | ".join(cells))
+    return "\n".join(lines)
