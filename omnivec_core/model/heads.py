@@ -30,6 +30,12 @@ class Vectorizer(nn.Module):
         return self.proj(torch.cat([meta, pooled], dim=-1))  # (B, D)
 
 
+def projection(width: int, dim: int) -> nn.Module:
+    """BatchNorm then linear, as in MMV's heads: standardising each feature over the batch removes the
+    offset all samples share at initialisation, without which contrastive training collapses."""
+    return nn.Sequential(nn.BatchNorm1d(width), nn.Linear(width, dim))
+
+
 class EmbeddingHeads(nn.Module):
     """Projects a modality's vector into the embedding space(s) it takes part in (L2-normalised)."""
 
@@ -38,17 +44,17 @@ class EmbeddingHeads(nn.Module):
         self.kind = cfg.embed_space
         width, present = cfg.width, cfg.modalities
         if self.kind == "fac":
-            heads = {m: nn.Linear(width, cfg.fine_dim) for m in present if m in FINE_MODALITIES}
+            heads = {m: projection(width, cfg.fine_dim) for m in present if m in FINE_MODALITIES}
             if "text" in present:
-                heads["text"] = nn.Linear(width, cfg.coarse_dim)
+                heads["text"] = projection(width, cfg.coarse_dim)
             self.fine_to_coarse = nn.Linear(cfg.fine_dim, cfg.coarse_dim)
         elif self.kind == "shared":
-            heads = {m: nn.Linear(width, cfg.coarse_dim) for m in present}
+            heads = {m: projection(width, cfg.coarse_dim) for m in present}
         else:  # disjoint: one space per (video, other) pair, each with its own pair of heads
             heads = {}
             for other in (m for m in present if m != "video"):
-                heads[f"video@video-{other}"] = nn.Linear(width, cfg.coarse_dim)
-                heads[f"{other}@video-{other}"] = nn.Linear(width, cfg.coarse_dim)
+                heads[f"video@video-{other}"] = projection(width, cfg.coarse_dim)
+                heads[f"{other}@video-{other}"] = projection(width, cfg.coarse_dim)
         self.heads = nn.ModuleDict(heads)
 
     @property

@@ -179,13 +179,15 @@ class Trainer:
             raise KeyboardInterrupt
         self.stop_requested = True
 
-    def run(self) -> Path:
+    def run(self, stop_after: int | None = None) -> Path:
+        """Train to the end of the plan (or until `stop_after` steps, keeping the same schedule), then save."""
         cfg, total = self.config.train, self.config.train.total_steps
+        last = total if stop_after is None else min(total, stop_after)
         previous = signal.signal(signal.SIGINT, self._request_stop)
         bar = tqdm(total=total, initial=self.step, disable=not self.rt.is_main, desc="training", unit="step")
         started, seen = time.perf_counter(), 0
         try:
-            while self.step < total and not self.stop_requested:
+            while self.step < last and not self.stop_requested:
                 loss, named = self.train_step(self.step)
                 self.step += 1
                 seen += cfg.batch_size * self.rt.world

@@ -1,0 +1,1 @@
+"""Data for OmniVec: the procedural OmniShapes world (``omnivec_core.data.omnishapes``)."""

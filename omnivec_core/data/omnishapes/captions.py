@@ -1,0 +1,160 @@
+"""Text: narration-like captions from templates and synonyms, and their inverse parser.
+
+Every caption names the shape, colour and motion (possibly by a synonym); size and speed
+are mentioned about half the time. No synonym (or template filler word) is shared
+between two classes, and matching is on whole words, so ``parse_caption`` recovers the
+attributes of every generated caption exactly.
+"""
+from __future__ import annotations
+
+import re
+
+from .world import COLOURS, MOTIONS, SHAPES, SIZES, SOLIDS, SPEEDS, Events
+
+SHAPE_WORDS = {
+    "circle": ("circle", "disc", "dot"),
+    "square": ("square", "box", "tile"),
+    "triangle": ("triangle", "wedge", "arrowhead"),
+    "ring": ("ring", "hoop", "donut"),
+    "diamond": ("diamond", "rhombus", "lozenge"),
+    "hexagon": ("hexagon", "hex", "honeycomb"),
+    "cross": ("cross", "plus sign", "plus"),
+    "pill": ("pill", "capsule", "tablet"),
+}
+COLOUR_WORDS = {
+    "red": ("red", "crimson", "scarlet"),
+    "orange": ("orange", "tangerine", "amber"),
+    "yellow": ("yellow", "golden", "lemon"),
+    "green": ("green", "emerald", "lime"),
+    "cyan": ("cyan", "turquoise", "aqua"),
+    "blue": ("blue", "azure", "cobalt"),
+    "purple": ("purple", "violet", "lilac"),
+    "pink": ("pink", "fuchsia", "rosy"),
+}
+# (third person, -ing form) of each motion phrase.
+MOTION_WORDS = {
+    "left": (("moves left", "moving left"), ("drifts to the left", "drifting to the left"),
+             ("slides leftward", "sliding leftward"), ("travels left", "travelling left")),
+    "right": (("moves right", "moving right"), ("drifts to the right", "drifting to the right"),
+              ("slides rightward", "sliding rightward"), ("travels right", "travelling right")),
+    "up": (("moves up", "moving up"), ("rises", "rising"), ("climbs upward", "climbing upward"),
+           ("floats up", "floating up"), ("ascends", "ascending")),
+    "down": (("moves down", "moving down"), ("falls", "falling"), ("sinks", "sinking"),
+             ("drops downward", "dropping downward"), ("descends", "descending")),
+    "bounce": (("bounces", "bouncing"), ("hops", "hopping"), ("jumps", "jumping"),
+               ("bounces along", "bouncing along")),
+    "spin": (("spins", "spinning"), ("rotates", "rotating"), ("twirls", "twirling"),
+             ("turns in place", "turning in place")),
+    "grow": (("grows", "growing"), ("expands", "expanding"), ("swells", "swelling"),
+             ("gets bigger", "getting bigger")),
+    "shrink": (("shrinks", "shrinking"), ("contracts", "contracting"), ("dwindles", "dwindling"),
+               ("gets smaller", "getting smaller")),
+}
+SIZE_WORDS = {"small": ("small", "little", "tiny"), "large": ("large", "big", "huge")}
+SPEED_ADVERBS = {"slow": ("slowly", "gently", "lazily"), "fast": ("quickly", "rapidly", "swiftly")}
+# Extra words the parser accepts (never generated): base verb forms, speed adjectives.
+_EXTRA = {
+    "motion": {"left": ("leftwards",), "right": ("rightwards",), "up": ("rise", "upwards", "climbs"),
+               "down": ("fall", "downwards", "drops"), "bounce": ("bounce", "hop"), "spin": ("spin", "rotate"),
+               "grow": ("grow", "expand"), "shrink": ("shrink", "contract")},
+    "speed": {"slow": ("slow",), "fast": ("fast", "quick")},
+}
+# {a}: article for the next word; {size}/{adv} may be empty; {s}/{ing}: motion phrase forms.
+TEMPLATES = (
+    "{a} {size} {colour} {shape} {ing} {adv}",
+    "the {size} {colour} {shape} {s} {adv}",
+    "there is {a} {size} {colour} {shape} that {s} {adv}",
+    "we see {a} {size} {colour} {shape} {ing} {adv}",
+    "{a} {size} {colour} {shape} {s} {adv} in the scene",
+    "watch the {size} {colour} {shape} as it {s} {adv}",
+    "{adv}, {a} {size} {colour} {shape} {s}",
+    "here comes {a} {size} {colour} {shape}, {ing} {adv}",
+    "{a} {size} {shape} in {colour} {ing} {adv}",
+    "on screen, {a} {size} {colour} {shape} {s} {adv}",
+)
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[a-z]+", text.lower())
+
+
+def _phrase_table() -> dict[str, list[tuple[tuple[str, ...], str]]]:
+    table = {
+        "shape": [(w, c) for c, ws in SHAPE_WORDS.items() for w in ws],
+        "colour": [(w, c) for c, ws in COLOUR_WORDS.items() for w in ws],
+        "motion": [(w, c) for c, forms in MOTION_WORDS.items() for pair in forms for w in pair],
+        "size": [(w, c) for c, ws in SIZE_WORDS.items() for w in ws],
+        "speed": [(w, c) for c, ws in SPEED_ADVERBS.items() for w in ws],
+    }
+    for attr, extra in _EXTRA.items():
+        table[attr] += [(w, c) for c, ws in extra.items() for w in ws]
+    return {a: [(tuple(_tokens(w)), c) for w, c in rows] for a, rows in table.items()}
+
+
+PHRASES = _phrase_table()
+
+
+def parse_caption(text: str) -> dict[str, str]:
+    """Attribute names mentioned in ``text``: always-present keys "shape", "colour",
+    "motion" when found, "size" and "speed" when mentioned; synonyms map back to the
+    canonical class names. Matching is on whole words; an attribute mentioned with two
+    different classes is left out (ambiguous)."""
+    toks = _tokens(text)
+    out = {}
+    for attr, phrases in PHRASES.items():
+        found = set()
+        for words, cls in phrases:
+            n = len(words)
+            if any(tuple(toks[i:i + n]) == words for i in range(len(toks) - n + 1)):
+                found.add(cls)
+        if len(found) == 1:
+            out[attr] = found.pop()
+    return out
+
+
+def _article(next_word: str) -> str:
+    return "an" if next_word[:1] in "aeiou" else "a"
+
+
+def _format(template: str, words: dict[str, str]) -> str:
+    text = template.format(a="{a}", **words)
+    text = " ".join(text.split()).replace(" ,", ",").strip(" ,")
+    while "{a}" in text:
+        head, tail = text.split("{a}", 1)
+        text = head + _article(tail.strip().split(" ")[0]) + tail
+    return text[0].upper() + text[1:]
+
+
+def make_captions(ev: Events, count: int) -> list[list[str]]:
+    """``count`` captions per event, choices drawn from the counter RNG (per event)."""
+    bits = ev.rng.bits("caption", count, 8).tolist()
+    labels = zip(ev.shape.tolist(), ev.colour.tolist(), ev.motion.tolist(), ev.size_cls.tolist(), ev.speed_cls.tolist())
+    out = []
+    for (sh, co, mo, si, sp), rows in zip(labels, bits):
+        caps = []
+        t0 = rows[0][0] % len(TEMPLATES)
+        for c, r in enumerate(rows):
+            shapes, colours = SHAPE_WORDS[SHAPES[sh]], COLOUR_WORDS[COLOURS[co]]
+            motions = MOTION_WORDS[MOTIONS[mo]]
+            sizes, advs = SIZE_WORDS[SIZES[si]], SPEED_ADVERBS[SPEEDS[sp]]
+            s_form, ing_form = motions[r[3] % len(motions)]
+            words = {
+                "shape": shapes[r[1] % len(shapes)],
+                "colour": colours[r[2] % len(colours)],
+                "s": s_form,
+                "ing": ing_form,
+                "size": sizes[r[5] % len(sizes)] if r[4] % 2 else "",
+                "adv": advs[r[7] % len(advs)] if r[6] % 2 else "",
+            }
+            caps.append(_format(TEMPLATES[(t0 + c) % len(TEMPLATES)], words))
+        out.append(caps)
+    return out
+
+
+def describe(labels_row) -> str:
+    """One-line summary, e.g. "small red circle (sphere), moving left, slow"."""
+    get = {k: int(labels_row[k]) for k in ("shape", "colour", "motion", "size", "speed")}
+    motion = MOTIONS[get["motion"]]
+    verb = {"bounce": "bouncing", "spin": "spinning", "grow": "growing", "shrink": "shrinking"}.get(motion, f"moving {motion}")
+    return (f"{SIZES[get['size']]} {COLOURS[get['colour']]} {SHAPES[get['shape']]} "
+            f"({SOLIDS[get['shape']]}), {verb}, {SPEEDS[get['speed']]}")

@@ -1,0 +1,134 @@
+"""Training, checkpoints, data parallelism and evaluation on tiny runs."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from omnivec_core.analysis.evaluate import evaluate
+from omnivec_core.config import ExperimentConfig, StageConfig, preset
+from omnivec_core.train import checkpoint
+from omnivec_core.train.checkpoint import CheckpointError, load_model
+from omnivec_core.train.trainer import Trainer
+
+
+def tiny_config(steps: int, objectives: dict[str, float], batch: int = 8) -> ExperimentConfig:
+    config = preset("tiny")
+    config.model.depth = 2
+    config.train.batch_size = batch
+    config.train.warmup_steps = 2
+    config.train.eval_every = 10_000
+    config.train.save_every = 10_000
+    config.train.stages = [StageConfig("test", steps, objectives)]
+    return config
+
+
+def losses(path) -> list[dict]:
+    return [json.loads(line) for line in open(path / "metrics.jsonl") if '"loss"' in line]
+
+
+@pytest.mark.parametrize("objective,key", [("mae", "mae/image"), ("contrastive", "nce/video-audio"),
+                                           ("tasks", "cls/video")])
+def test_short_runs_lower_their_losses(tmp_path, objective, key):
+    config = tiny_config(24, {objective: 1.0}, batch=16)
+    config.train.task_grouping = False
+    config.train.lr = 3e-3
+    Trainer(config, tmp_path, "cpu", log_every=4).run()
+    records = losses(tmp_path)
+    first, last = records[0][key], records[-1][key]
+    assert last < 0.9 * first, f"{key} went from {first:.3f} to {last:.3f}"
+
+
+def test_resume_equals_an_uninterrupted_run(tmp_path):
+    config = tiny_config(6, {"mae": 1.0, "contrastive": 1.0})
+    Trainer(config, tmp_path / "straight", "cpu").run()
+    Trainer(config, tmp_path / "split", "cpu").run(stop_after=3)
+    assert json.load(open(tmp_path / "split" / "train_state.json"))["step"] == 3
+    Trainer(config, tmp_path / "split", "cpu", resume=True).run()
+    straight, _ = load_model(tmp_path / "straight")
+    split, _ = load_model(tmp_path / "split")
+    for (name, a), b in zip(straight.trainable_state_dict().items(), split.trainable_state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), f"{name} differs after resume"
+
+
+def test_a_save_killed_midway_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    config = tiny_config(2, {"mae": 1.0})
+    trainer = Trainer(config, tmp_path, "cpu")
+    trainer.run()
+    before = load_model(tmp_path)[0].trainable_state_dict()
+
+    def dies_while_writing(tensors, filename, metadata=None):
+        with open(filename, "wb") as handle:
+            handle.write(b"half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint, "save_file", dies_while_writing)
+    with torch.no_grad():
+        for p in trainer.model.parameters():
+            p.add_(1.0)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.save(99)
+    after = load_model(tmp_path)[0].trainable_state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")], "temp files were left behind"
+
+
+def test_loading_refuses_config_and_weights_that_disagree(tmp_path):
+    Trainer(tiny_config(1, {"mae": 1.0}), tmp_path, "cpu").run()
+    data = json.load(open(tmp_path / "config.json"))
+    data["model"]["width"] = 96
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match="disagree"):
+        load_model(tmp_path)
+
+
+def test_loading_refuses_damaged_files(tmp_path):
+    Trainer(tiny_config(1, {"mae": 1.0}), tmp_path, "cpu").run()
+    (tmp_path / "model.safetensors").write_bytes(b"\x00" * 100)
+    with pytest.raises(CheckpointError, match="damaged"):
+        load_model(tmp_path)
+    with pytest.raises(CheckpointError, match="not a model directory"):
+        load_model(tmp_path / "nowhere")
+
+
+def _replica(rank: int, world: int, port: int, out: str, results) -> None:
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
+                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    trainer = Trainer(tiny_config(3, {"mae": 1.0, "contrastive": 1.0}, batch=4), out, "cpu")
+    trainer.run()
+    results[rank] = torch.cat([p.detach().flatten() for p in trainer.model.parameters() if p.requires_grad])
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
+
+
+def test_two_process_data_parallel_keeps_replicas_identical(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    results = mp.Manager().dict()
+    mp.spawn(_replica, args=(2, port, str(tmp_path), results), nprocs=2, join=True)
+    assert torch.equal(results[0], results[1]), "replicas diverged"
+    solo = Trainer(tiny_config(3, {"mae": 1.0}, batch=4), tmp_path / "solo", "cpu")
+    initial = torch.cat([p.detach().flatten() for p in solo.model.parameters() if p.requires_grad])
+    assert not torch.equal(initial, results[0]), "training changed nothing"
+
+
+def test_evaluate_reports_every_metric_in_range(tmp_path):
+    config = tiny_config(4, {"mae": 1.0, "contrastive": 1.0})
+    Trainer(config, tmp_path, "cpu").run()
+    model, config = load_model(tmp_path)
+    report = evaluate(model, config, seed=777, n=48, device="cpu")
+    assert set(report["linear_probe"]) == set(config.model.modalities)
+    for scores in report["linear_probe"].values():
+        assert all(0.0 <= v <= 1.0 for v in scores.values())
+    assert "video->audio" in report["retrieval"] and "text->video" in report["attribute_precision"]
+    for s in report["retrieval"].values():
+        assert 0 <= s["R@1"] <= s["R@5"] <= s["R@10"] <= 1 and 1 <= s["median_rank"] <= 48
+    for by_ratio in report["reconstruction"].values():
+        for s in by_ratio.values():
+            assert all(v == v and abs(v) < 1e3 for v in s.values())
