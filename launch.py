@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "omnivec-small"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "omnivec-default"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -19,27 +19,35 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def describe_model(checkpoint: Path, device: str) -> str:
-    """Load the model directory to check it, and say what it is (or why there is none)."""
-    from omnivec_core.train.checkpoint import CheckpointError, load_model
+def build_state(checkpoint: Path, device: str):
+    """Load the model directory if there is one; a missing or broken one leaves a clear message."""
+    from app.state import AppState
+    from omnivec_core.train.checkpoint import CheckpointError
     from omnivec_core.train.trainer import resolve_device
 
+    state = AppState(resolve_device(device))
     if not checkpoint.exists():
-        return (f"No trained model at `{checkpoint}` yet: train one with "
-                f"`python -m omnivec_core.train --preset tiny --out {checkpoint}`.")
+        state.load_error = (f"No trained model at {checkpoint}: train one in the Train tab or with "
+                            f"`python -m omnivec_core.train --preset tiny --out {checkpoint}`.")
+        return state
     try:
-        model, config = load_model(checkpoint, resolve_device(device))
+        state.load(checkpoint)
     except (CheckpointError, ValueError) as error:
-        return f"The model at `{checkpoint}` could not be loaded: {error}"
-    params = sum(p.numel() for p in model.trainable_state_dict().values()) / 1e6
-    return f"Model: `{checkpoint.name}`, preset {config.preset}, {params:.1f} M trained parameters."
+        state.load_error = f"The model at {checkpoint} could not be loaded: {error}"
+    return state
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     from app.main import build_app
 
-    demo = build_app(describe_model(args.checkpoint, args.device))
+    try:
+        state = build_state(args.checkpoint, args.device)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(state.load_error or f"loaded {args.checkpoint} on {state.device}")
+    demo = build_app(state)
     demo.queue().launch(server_name=args.host, server_port=args.port, share=args.share,
                         max_file_size="50mb", show_error=True)
     return 0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import tempfile
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ def heat_map(values: torch.Tensor, scale: int = 4) -> Image.Image:
 def write_gif(video: torch.Tensor, folder: Path, name: str, scale: int = 4, fps: int = 8) -> str:
     """(T, 3, H, W) -> path of a looping GIF in `folder`."""
     frames = [to_pil(frame, scale) for frame in video]
-    path = Path(folder) / f"{name}.gif"
+    path = Path(folder) / f"{name}-{uuid.uuid4().hex[:8]}.gif"
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=int(1000 / fps), loop=0)
     return str(path)
 
@@ -59,3 +60,46 @@ def point_figure(points: torch.Tensor, labels: torch.Tensor, title: str = ""):
 def scratch_folder() -> Path:
     """A private temp folder for media handed to the browser (Gradio serves it from there)."""
     return Path(tempfile.mkdtemp(prefix="omnivec-"))
+
+
+def mel_to_waveform(log_mel: torch.Tensor, sample_rate: int = 16000, n_fft: int = 512) -> np.ndarray:
+    """Normalised log-mel (1, F, T) -> audio by Griffin-Lim (librosa), to listen to a reconstruction."""
+    import librosa
+
+    from omnivec_core.data.omnishapes.sound import MEL_MEAN, MEL_STD
+
+    from omnivec_core.data.omnishapes import mel_filterbank
+
+    mel = np.exp(log_mel[0].double().cpu().numpy() * MEL_STD + MEL_MEAN)
+    frames = mel.shape[1]
+    # least-squares inverse of the filterbank (fast; librosa's NNLS inverse takes seconds), then Griffin-Lim
+    inverse = np.linalg.pinv(mel_filterbank(sample_rate, n_fft, mel.shape[0]).double().numpy())
+    magnitude = np.sqrt(np.clip(inverse @ mel, 0, None))
+    wave = librosa.griffinlim(magnitude, n_iter=24, hop_length=sample_rate // frames, n_fft=n_fft, center=True)
+    peak = np.abs(wave).max()
+    return (wave / peak * 0.9 if peak > 0 else wave).astype(np.float32)
+
+
+def line_figure(xs, ys, x_title: str, y_title: str, title: str = ""):
+    import plotly.graph_objects as go
+
+    figure = go.Figure(go.Scatter(x=list(xs), y=list(ys), mode="lines+markers"))
+    figure.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, height=300,
+                         margin=dict(l=40, r=10, t=40, b=40))
+    return figure
+
+
+def points_thumbnail(points: torch.Tensor, labels: torch.Tensor, size: int = 192) -> Image.Image:
+    """(N, 3) points -> a small picture (seen from a fixed oblique angle, coloured by label), for galleries."""
+    angle = np.deg2rad(30)
+    rotate = np.array([[1, 0, 0], [0, np.cos(angle), -np.sin(angle)], [0, np.sin(angle), np.cos(angle)]])
+    xyz = points.cpu().numpy() @ rotate.T
+    span = np.abs(xyz[:, :2]).max() or 1.0
+    pixels = ((xyz[:, :2] / span * 0.45 + 0.5) * (size - 1)).astype(int)
+    canvas = np.full((size, size, 3), 245, dtype=np.uint8)
+    colours = np.array([[150, 150, 150], [230, 25, 75], [245, 130, 49], [60, 180, 75], [67, 99, 216],
+                        [145, 30, 180], [66, 212, 244], [240, 50, 230], [170, 110, 40]], dtype=np.uint8)
+    order = np.argsort(xyz[:, 2])  # far points first, near points drawn over them
+    for (x, y), label in zip(pixels[order], labels.cpu().numpy()[order]):
+        canvas[size - 1 - y - 1:size - 1 - y + 1, x - 1:x + 1] = colours[int(label) % len(colours)]
+    return Image.fromarray(canvas)

@@ -26,3 +26,12 @@ def attribute_precision(similarity: torch.Tensor, query_attributes: list[dict[st
     hits = [all(gallery_labels[attr][j] == value for attr, value in named.items())
             for named, j in zip(query_attributes, top)]
     return sum(hits) / max(len(hits), 1)
+
+
+def search(model, gallery, query_modality: str, query: dict[str, torch.Tensor], target: str, k: int
+           ) -> tuple[list[int], list[float]]:
+    """Top-k gallery events in `target` for one query's embeddings (space -> (1, d) or (d,))."""
+    space = model.embedding.pair_space(query_modality, target)
+    scores = gallery.embeddings[target][space] @ query[space].float().cpu().reshape(-1)
+    top = scores.topk(min(k, len(scores)))
+    return top.indices.tolist(), top.values.tolist()

@@ -1,0 +1,82 @@
+"""Activations tab: how hard each layer works for each modality, token norms, attention maps."""
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+import torch
+
+from omnivec_core.analysis.activations import layer_modality_magnitude, meta_attention, token_norms
+from omnivec_core.objectives.plan import model_input
+
+from .state import AppState
+
+GRID_MODALITIES = ("image", "video", "audio", "depth", "points", "text")
+
+
+def heat_figure(values: np.ndarray, x_labels, y_labels, title: str, x_title: str, y_title: str):
+    import plotly.graph_objects as go
+
+    figure = go.Figure(go.Heatmap(z=values, x=list(x_labels), y=list(y_labels), colorscale="Viridis"))
+    figure.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, height=360,
+                         margin=dict(l=50, r=10, t=40, b=40))
+    return figure
+
+
+def activations(state: AppState, modality: str, layer: int, seed: int, index: int, samples: int):
+    model = state.require_model()
+    if modality not in model.cfg.modalities:
+        raise gr.Error(f"this model has no {modality} input")
+    depth = model.cfg.depth
+    layer = int(layer)
+    if not 1 <= layer <= depth:
+        raise gr.Error(f"layer must be between 1 and {depth}")
+    samples = int(samples)
+    if not 1 <= samples <= 64:
+        raise gr.Error("samples must be between 1 and 64")
+    batch = state.world.render(samples, seed=int(seed), start=int(index), device=state.device)
+    inputs = {m: model_input(batch, m) for m in model.cfg.modalities}
+    names, magnitude = layer_modality_magnitude(model, inputs)
+    layers = [f"block {i + 1}" for i in range(depth)]
+    overview = heat_figure(magnitude.numpy(), names, layers, "mean |activation| per layer and modality",
+                           "modality", "layer")
+    one = model_input(batch, modality)[:1]
+    norms = token_norms(model, modality, one).numpy()
+    norm_figure = heat_figure(norms, range(norms.shape[1]), layers, f"token norms, first {modality} sample",
+                              "token", "layer")
+    weights, grid = meta_attention(model, modality, one, layer - 1)
+    attention_figure = _attention_view(modality, weights, grid, one)
+    return overview, norm_figure, attention_figure
+
+
+def _attention_view(modality: str, weights: torch.Tensor, grid, x):
+    """The meta token's attention over the sample's tokens, laid out on the token grid."""
+    steps, per_step = grid
+    if modality in ("image", "depth", "video"):
+        side = int(round(per_step ** 0.5))
+        values = weights.reshape(steps, side, side).mean(0).numpy()  # video: averaged over time
+        return heat_figure(values[::-1], range(side), range(side)[::-1], "meta-token attention over patches "
+                           "(video: mean over time)", "patch column", "patch row")
+    if modality == "audio":
+        values = weights.reshape(steps, per_step).t().numpy()  # (freq, time)
+        return heat_figure(values, range(steps), range(per_step), "meta-token attention over spectrogram patches",
+                           "time patch", "frequency patch")
+    title = "meta-token attention per point group" if modality == "points" else \
+        "meta-token attention per word piece (padding included; 0 is the first piece)"
+    return heat_figure(weights[None].numpy(), range(len(weights)), ["attention"], title, "token", "")
+
+
+def build(state: AppState) -> None:
+    gr.Markdown("VATT asks: does a shared backbone treat modalities alike? The left map shows the mean activation "
+                "magnitude of every block for every modality; the others zoom into one sample.")
+    with gr.Row():
+        modality = gr.Radio(list(GRID_MODALITIES), value="image", label="sample modality")
+        layer = gr.Slider(1, 12, value=1, step=1, label="block for the attention map")
+        seed = gr.Number(value=0, precision=0, label="seed", minimum=0)
+        index = gr.Number(value=0, precision=0, label="index", minimum=0)
+        samples = gr.Slider(1, 64, value=16, step=1, label="events averaged")
+    go = gr.Button("Show activations", variant="primary")
+    with gr.Row():
+        overview, norms, attention = gr.Plot(label="layers x modalities"), gr.Plot(label="token norms"), \
+            gr.Plot(label="attention")
+    go.click(lambda *a: activations(state, *a), [modality, layer, seed, index, samples], [overview, norms, attention],
+             api_name="activations")

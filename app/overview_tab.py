@@ -1,0 +1,85 @@
+"""Overview tab: what the loaded model is, drawn from its config, and a guided path for a lesson."""
+from __future__ import annotations
+
+import gradio as gr
+
+from omnivec_core.config import MODALITY_SPECS, ModelConfig
+
+from .state import AppState
+
+LESSON = """
+### A 20-minute lesson
+1. **Data**: one event, six senses. Show the same red bouncing circle as a picture, a clip, a sound,
+   a sentence, a depth map and a point cloud.
+2. **Reconstruct**: hide 75% of an image and let the model fill it in. Push the slider to 95%.
+3. **Embedding map**: every dot is one event in one modality. Colour by *modality*, then by *shape*:
+   after training, the clusters are about meaning, not about which sense it came from.
+4. **Retrieval**: type "a blue square moving up" and find the matching clip, sound and 3D shape.
+5. **Activations**: which layers work hardest for which modality?
+6. **Efficiency**: drop half the video tokens: how much faster, and how much worse?
+7. **Train**: train a tiny model live and watch the losses fall.
+"""
+
+
+def architecture_figure(cfg: ModelConfig):
+    """Boxes and arrows: stems per modality -> meta-conditioned projection -> shared transformer ->
+    vectorizer -> embedding spaces and task heads (plus the MAE decoder)."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    rows = list(cfg.modalities)
+
+    def box(x, y, w, h, text, colour):
+        figure.add_shape(type="rect", x0=x, y0=y - h / 2, x1=x + w, y1=y + h / 2, fillcolor=colour,
+                         line=dict(color="#444"), layer="below")
+        figure.add_annotation(x=x + w / 2, y=y, text=text, showarrow=False, font=dict(size=11))
+
+    def arrow(x0, y0, x1, y1):
+        figure.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
+                              showarrow=True, arrowhead=2, arrowwidth=1, text="")
+
+    middle = (len(rows) - 1) / 2
+    stems = {"visual": "tubelets 2x8x8", "audio": "8x8 log-mel patches", "depth": "8x8 patches",
+             "points": "FPS + kNN + PointNet", "text": "MiniLM (frozen)" if cfg.text_encoder == "minilm" else "word embedding"}
+    for i, m in enumerate(rows):
+        y = len(rows) - 1 - i
+        spec = MODALITY_SPECS[m]
+        box(0, y, 1.6, 0.7, f"<b>{m}</b><br>{spec.tokens} tokens", "#dbeafe")
+        box(2.0, y, 1.9, 0.7, stems[spec.stem], "#e0f2fe")
+        arrow(1.6, y, 2.0, y)
+        arrow(3.9, y, 4.4, middle)
+    box(4.4, middle, 1.7, 2.2, f"meta tokens<br>(modality, T, H, W, C, L)<br>FiLM projection<br>{cfg.stem_dim} -> {cfg.width}",
+        "#fef3c7")
+    sharing = "one shared" if cfg.backbone == "shared" else "one per modality"
+    box(6.5, middle, 1.9, 2.6, f"<b>transformer</b><br>{sharing}<br>{cfg.depth} blocks x {cfg.heads} heads<br>"
+                               f"width {cfg.width}<br>DropToken / MAE masking", "#dcfce7")
+    arrow(6.1, middle, 6.5, middle)
+    box(8.8, middle + 1.4, 1.6, 0.8, "vectorizer", "#fae8ff")
+    box(8.8, middle - 1.4, 1.6, 0.8, f"MAE decoder<br>{cfg.decoder_depth} x {cfg.decoder_width}", "#fee2e2")
+    arrow(8.4, middle, 8.8, middle + 1.4)
+    arrow(8.4, middle, 8.8, middle - 1.4)
+    spaces = {"fac": f"fine ({cfg.fine_dim}) + coarse ({cfg.coarse_dim})", "shared": f"shared ({cfg.coarse_dim})",
+              "disjoint": "one space per video pair"}[cfg.embed_space]
+    box(10.8, middle + 2.2, 2.2, 0.8, f"embedding spaces<br>{spaces}", "#ede9fe")
+    box(10.8, middle + 0.9, 2.2, 0.8, "classification<br>shape colour motion size speed", "#ede9fe")
+    box(10.8, middle - 1.4, 2.2, 0.8, "segmentation<br>image, depth, points", "#ede9fe")
+    for y in (middle + 2.2, middle + 0.9):
+        arrow(10.4, middle + 1.4, 10.8, y)
+    arrow(8.4, middle - 0.3, 10.8, middle - 1.4)
+    figure.update_xaxes(visible=False, range=[-0.2, 13.2])
+    figure.update_yaxes(visible=False, range=[-0.8, len(rows) - 0.2])
+    figure.update_layout(height=420, margin=dict(l=5, r=5, t=5, b=5), plot_bgcolor="white")
+    return figure
+
+
+def build(state: AppState):
+    """Returns (refresh function, its outputs), run at page load and after a new model loads."""
+    summary = gr.Markdown(state.describe())
+    diagram = gr.Plot(label="architecture (drawn from the model's config)")
+    gr.Markdown(LESSON)
+
+    def refresh():
+        figure = architecture_figure(state.config.model) if state.config else None
+        return state.describe(), figure
+
+    return refresh, [summary, diagram]

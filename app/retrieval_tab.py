@@ -1,0 +1,124 @@
+"""Retrieval tab: query with an upload or text, get the nearest held-out events in other modalities."""
+from __future__ import annotations
+
+from functools import partial
+
+import gradio as gr
+import numpy as np
+import torch
+
+from omnivec_core.analysis.retrieval import search
+from omnivec_core.data import readers
+
+from . import media
+from .activations_tab import heat_figure
+from .inputs import ASSETS, load_upload
+from .state import AppState
+
+TARGETS = ("image", "video", "audio", "text", "depth", "points")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".gif")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a")
+POINT_SUFFIXES = (".ply", ".obj", ".off", ".stl", ".glb", ".xyz", ".npy", ".csv", ".txt")
+
+
+def query_inputs(path: str | None, text: str | None) -> tuple[dict[str, object], list[str]]:
+    """The model inputs a query gives: text, or an upload dispatched by type (a clip gives frames and sound)."""
+    if path:
+        suffix = path.lower().rsplit(".", 1)[-1]
+        suffix = f".{suffix}"
+        if suffix in VIDEO_SUFFIXES:
+            loaded = load_upload(path, "video")
+            inputs = {"video": loaded.tensor[None]}
+            if loaded.waveform is not None:
+                inputs["audio"] = readers.audio_to_model(loaded.waveform)[None]
+            return inputs, loaded.notes
+        if suffix in AUDIO_SUFFIXES:
+            loaded = load_upload(path, "audio")
+            return {"audio": readers.audio_to_model(loaded.waveform)[None]}, loaded.notes
+        if suffix in POINT_SUFFIXES:
+            loaded = load_upload(path, "points")
+            return {"points": loaded.tensor[None]}, loaded.notes
+        loaded = load_upload(path, "image")
+        return {"image": loaded.tensor[None]}, loaded.notes
+    try:
+        loaded = readers.read_text(text)
+    except readers.MediaError as error:
+        raise gr.Error(f"{error} (or upload a file)") from None
+    return {"text": [loaded.tensor]}, []
+
+
+def retrieve(state: AppState, upload: str | None, text: str, targets: list[str], k: int, n_events: int,
+             progress=gr.Progress()):
+    model = state.require_model()
+    targets = [t for t in (targets or []) if t in model.cfg.modalities]
+    if not targets:
+        raise gr.Error("choose at least one target modality this model has")
+    k, n_events = int(k), int(n_events)
+    if not 1 <= k <= 10 or not 50 <= n_events <= 2000:
+        raise gr.Error("top-k must be 1-10 and the gallery 50-2000 events")
+    inputs, notes = query_inputs(upload, text)
+    progress(0.2, desc="embedding the gallery (cached after the first time)")
+    gallery = state.gallery(n_events)
+    with torch.no_grad():
+        queries = {m: model.embed(model.encode(m, x.to(state.device) if torch.is_tensor(x) else x))
+                   for m, x in inputs.items()}
+    visuals, sounds, rows, heat = [], [], [], []
+    folder = media.scratch_folder()
+    for target in targets:
+        source = next((m for m in queries if m != target), next(iter(queries)))
+        try:
+            events, scores = search(model, gallery, source, queries[source], target, k)
+        except ValueError as error:  # disjoint spaces do not pair every two modalities
+            notes.append(f"{target}: {error}")
+            continue
+        heat.append((f"{source}→{target}", scores))
+        for rank, (e, s) in enumerate(zip(events, scores)):
+            event = state.world.render(1, seed=gallery.seed, start=e, modalities=(target,))
+            label = f"{target} #{rank + 1}: event {e}, score {s:.2f}"
+            rows.append(f"| {target} | {rank + 1} | {e} | {s:.3f} | {gallery.captions[e]} |")
+            if target in ("image", "depth"):
+                picture = media.to_pil(event.image[0]) if target == "image" else media.heat_map(event.depth[0, 0])
+                visuals.append((picture, label))
+            elif target == "video":
+                visuals.append((media.write_gif(event.video[0], folder, f"r{e}"), label))
+            elif target == "points":
+                visuals.append((media.points_thumbnail(event.points[0], event.point_labels[0]), label))
+            elif target == "audio" and len(sounds) < 3:
+                sounds.append(media.audio_value(event.waveform[0], state.world.config.sample_rate))
+    table = "| target | rank | event | score | caption of the event |\n|---|---|---|---|---|\n" + "\n".join(rows)
+    query_note = "Query: " + " + ".join(queries) + ("\n\n" + "\n".join(f"- {n}" for n in notes) if notes else "")
+    width = max((len(s) for _, s in heat), default=1)
+    matrix = np.array([s + [np.nan] * (width - len(s)) for _, s in heat]) if heat else np.zeros((1, 1))
+    figure = heat_figure(matrix, [f"#{i + 1}" for i in range(width)], [h for h, _ in heat] or ["-"],
+                         "similarity of the query to its top-k", "rank", "query → target")
+    sounds += [None] * (3 - len(sounds))
+    return [query_note, visuals, *sounds, table, figure]
+
+
+def examples() -> list[list]:
+    folder = ASSETS / "examples"
+    files = sorted(p for p in folder.glob("*") if p.suffix in (".mp4", ".wav", ".png", ".ply")) if folder.is_dir() else []
+    return [[str(p), ""] for p in files] + [[None, "a small red circle bouncing"], [None, "a big blue cube spinning"]]
+
+
+def build(state: AppState) -> None:
+    gr.Markdown("Upload a clip (its frames and its sound track both query), an image, a sound or a point cloud, "
+                "or type a sentence. The model embeds it and finds the nearest held-out events in each target "
+                "modality; it has never seen them.")
+    with gr.Row():
+        upload = gr.File(label="query file", type="filepath")
+        text = gr.Textbox(label="or a sentence", placeholder="a large green triangle moving left")
+    with gr.Row():
+        targets = gr.CheckboxGroup(list(TARGETS), value=["video", "audio", "text", "points"], label="search in")
+        k = gr.Slider(1, 10, value=5, step=1, label="top-k")
+        n_events = gr.Slider(50, 2000, value=500, step=50, label="gallery events")
+    go = gr.Button("Retrieve", variant="primary")
+    note = gr.Markdown()
+    found = gr.Gallery(label="nearest events", columns=5, height=320)
+    with gr.Row():
+        sounds = [gr.Audio(label=f"audio #{i + 1}") for i in range(3)]
+    table = gr.Markdown()
+    heat = gr.Plot(label="similarities")
+    outputs = [note, found, *sounds, table, heat]
+    go.click(partial(retrieve, state), [upload, text, targets, k, n_events], outputs, api_name="retrieve")
+    gr.Examples(examples(), [upload, text], label="examples: click one, then Retrieve")

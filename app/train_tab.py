@@ -1,0 +1,105 @@
+"""Train tab: pick a preset and the knobs that matter, train in the background, watch, load."""
+from __future__ import annotations
+
+import gradio as gr
+
+from omnivec_core.config import EMBED_SPACES, MODALITIES, PRESETS, StageConfig, preset
+from omnivec_core.train.__main__ import scale_stages
+
+from .state import AppState
+from .training import TrainingManager
+
+STAGES = ("pretrain", "align", "finetune")
+
+
+def build_config(preset_name, steps, modalities, stages, image_ratio, video_ratio, droptoken, embed_space,
+                 task_grouping, modality_mixing):
+    if preset_name not in PRESETS:
+        raise gr.Error(f"unknown preset {preset_name!r}")
+    if not modalities or len(modalities) < 2:
+        raise gr.Error("choose at least two modalities (alignment needs pairs)")
+    if not stages:
+        raise gr.Error("choose at least one stage")
+    steps = int(steps)
+    if not 10 <= steps <= 100_000:
+        raise gr.Error("steps must be between 10 and 100000")
+    config = preset(preset_name)
+    config.model.modalities = tuple(m for m in MODALITIES if m in modalities)
+    config.model.embed_space = embed_space
+    kept = [s for s in config.train.stages if s.name in stages]
+    config.train.stages = scale_stages([StageConfig(s.name, s.steps, s.objectives) for s in kept], steps)
+    config.train.warmup_steps = min(config.train.warmup_steps, max(1, steps // 10))
+    config.train.mask_ratio.update(image=float(image_ratio), video=float(video_ratio))
+    config.train.droptoken = {m: float(droptoken) for m in config.model.modalities if m != "text"} if droptoken else {}
+    config.train.task_grouping, config.train.modality_mixing = bool(task_grouping), bool(modality_mixing)
+    config.train.eval_every = max(10, steps // 10)
+    config.train.save_every = max(10, steps // 5)
+    return config
+
+
+def curves(manager: TrainingManager):
+    losses, evals = manager.metrics()
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    if losses:
+        keys = sorted({k for r in losses for k in r if "/" in k})
+        for key in keys:
+            points = [(r["step"], r[key]) for r in losses if key in r]
+            figure.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], name=key, mode="lines"))
+    figure.update_layout(title="losses", xaxis_title="step", yaxis_type="log", height=360,
+                         margin=dict(l=40, r=10, t=40, b=40))
+    quality = None
+    if evals:
+        names = sorted({k for r in evals for k in r["eval"]})
+        quality = go.Figure([go.Scatter(x=[r["step"] for r in evals], y=[r["eval"].get(n) for r in evals], name=n,
+                                        mode="lines+markers") for n in names])
+        quality.update_layout(title="held-out retrieval", xaxis_title="step", yaxis_range=[0, 1], height=360,
+                              margin=dict(l=40, r=10, t=40, b=40))
+    return figure, quality
+
+
+def build(state: AppState, manager: TrainingManager, on_load) -> None:
+    gr.Markdown(f"Train in a background process on **{state.device}**; every other tab stays usable. "
+                "`tiny` trains in minutes on a laptop CPU.")
+    with gr.Row():
+        preset_name = gr.Radio(list(PRESETS), value="tiny", label="preset")
+        steps = gr.Number(value=600, precision=0, label="steps", minimum=10)
+        embed_space = gr.Radio(list(EMBED_SPACES), value="fac", label="embedding space (MMV)")
+    with gr.Row():
+        modalities = gr.CheckboxGroup(list(MODALITIES), value=list(MODALITIES), label="modalities")
+        stages = gr.CheckboxGroup(list(STAGES), value=list(STAGES), label="stages")
+    with gr.Row():
+        image_ratio = gr.Slider(0.0, 0.95, value=0.75, step=0.05, label="image mask ratio")
+        video_ratio = gr.Slider(0.0, 0.95, value=0.9, step=0.05, label="video mask ratio")
+        droptoken = gr.Slider(0.0, 0.75, value=0.0, step=0.05, label="DropToken rate")
+        task_grouping = gr.Checkbox(value=True, label="alternate simple / dense tasks")
+        modality_mixing = gr.Checkbox(value=True, label="modality-mixed MAE batches")
+    with gr.Row():
+        start, stop, load = gr.Button("Start", variant="primary"), gr.Button("Stop"), gr.Button("Load result into all tabs")
+    status = gr.Markdown(manager.status())
+    with gr.Row():
+        loss_plot, eval_plot = gr.Plot(label="losses"), gr.Plot(label="held-out retrieval")
+    timer = gr.Timer(2.0)
+
+    def start_run(*knobs):
+        try:
+            manager.start(build_config(*knobs), str(state.device))
+        except RuntimeError as error:
+            raise gr.Error(str(error)) from None
+        return manager.status()
+
+    def load_result():
+        run = manager.run
+        if run is None or run.running() or not (run.out / "model.safetensors").is_file():
+            raise gr.Error("no finished run to load yet")
+        state.load(run.out)
+        return f"Loaded **{run.out.name}** into every tab."
+
+    knobs = [preset_name, steps, modalities, stages, image_ratio, video_ratio, droptoken, embed_space,
+             task_grouping, modality_mixing]
+    start.click(start_run, knobs, status, api_name="train")
+    stop.click(manager.stop, None, status, api_name="train_stop")
+    load.click(load_result, None, status, api_name="train_load").then(*on_load)
+    timer.tick(lambda: (manager.status(), *curves(manager)), None, [status, loss_plot, eval_plot], api_name=False,
+               show_progress="hidden")

@@ -1,0 +1,33 @@
+"""Print trainable parameter counts per preset and per model part (frozen MiniLM listed apart).
+
+    python bench/model_sizes.py
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from omnivec_core.config import PRESETS, preset  # noqa: E402
+from omnivec_core.model import OmniVec  # noqa: E402
+
+PARTS = ("stems", "meta", "backbone", "vectorizer", "embedding", "tasks", "decoder")
+
+
+def main() -> None:
+    print(f"{'preset':<7} {'width':>5} {'depth':>5} {'heads':>5} " + " ".join(f"{p:>10}" for p in PARTS)
+          + f" {'trainable':>10} {'frozen':>10}")
+    for name in PRESETS:
+        cfg = preset(name).model
+        model = OmniVec(cfg)
+        counts = {part: sum(p.numel() for p in getattr(model, part).parameters() if p.requires_grad) for part in PARTS}
+        trainable = sum(counts.values())
+        frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+        print(f"{name:<7} {cfg.width:>5} {cfg.depth:>5} {cfg.heads:>5} "
+              + " ".join(f"{counts[p] / 1e6:>9.2f}M" for p in PARTS)
+              + f" {trainable / 1e6:>9.2f}M {frozen / 1e6:>9.2f}M")
+
+
+if __name__ == "__main__":
+    main()

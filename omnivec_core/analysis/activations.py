@@ -1,0 +1,45 @@
+"""What happens inside the backbone: activation magnitude per layer and modality (VATT's view),
+token norms per layer, and attention from the meta token onto a sample's patches."""
+from __future__ import annotations
+
+import torch
+
+from ..model import OmniVec
+
+
+@torch.no_grad()
+def layer_modality_magnitude(model: OmniVec, inputs: dict[str, object]) -> tuple[list[str], torch.Tensor]:
+    """Mean absolute activation of the content tokens after every block -> (modalities, (layers, M))."""
+    names, columns = [], []
+    for modality, x in inputs.items():
+        encoded = model.encode(modality, x, record=True)
+        columns.append(torch.stack([_content_mean(h.abs().mean(-1), encoded.key_padding) for h in encoded.hidden]))
+        names.append(modality)
+    return names, torch.stack(columns, dim=1).cpu()
+
+
+def _content_mean(per_token: torch.Tensor, key_padding: torch.Tensor | None) -> torch.Tensor:
+    """(B, 1+N) per-token values -> scalar mean over the real content tokens."""
+    content = per_token[:, 1:]
+    if key_padding is None:
+        return content.mean()
+    keep = (~key_padding).float()
+    return (content * keep).sum() / keep.sum()
+
+
+@torch.no_grad()
+def token_norms(model: OmniVec, modality: str, x) -> torch.Tensor:
+    """L2 norm of every content token after every block for one sample -> (layers, N)."""
+    encoded = model.encode(modality, x, record=True)
+    return torch.stack([h[0, 1:].norm(dim=-1) for h in encoded.hidden]).cpu()
+
+
+@torch.no_grad()
+def meta_attention(model: OmniVec, modality: str, x, layer: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """How much the meta token attends to each content token at `layer`, averaged over heads,
+    for the first sample -> ((N,), token grid)."""
+    encoded = model.encode(modality, x, record=True)
+    if not 0 <= layer < len(encoded.attention):
+        raise ValueError(f"layer must be between 0 and {len(encoded.attention) - 1}, got {layer}")
+    weights = encoded.attention[layer][0].mean(0)  # (1+N, 1+N) averaged over heads
+    return weights[0, 1:].cpu(), encoded.stem.grid

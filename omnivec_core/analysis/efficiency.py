@@ -1,0 +1,68 @@
+"""DropToken trade-offs (VATT): backbone FLOPs, latency, retrieval and probe accuracy per drop rate."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from ..data.omnishapes import OmniShapes
+from ..model import OmniVec
+from ..objectives.plan import model_input
+from .retrieval import recall_at
+
+DEFAULT_RATES = (0.0, 0.25, 0.5, 0.75)
+
+
+@torch.no_grad()
+def encode_flops(model: OmniVec, modality: str, x, rate: float) -> float:
+    """FLOPs of encoding one sample (stem, projection and backbone), counted by torch's flop counter."""
+    with FlopCounterMode(display=False) as counter:
+        model.encode(modality, x, rate)
+    return counter.get_total_flops() / len(x)
+
+
+@torch.no_grad()
+def latency_ms(model: OmniVec, modality: str, x, rate: float, repeats: int = 5) -> float:
+    """Median wall time of encoding `x` (warm), in milliseconds."""
+    model.encode(modality, x, rate)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.encode(modality, x, rate)
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
+
+
+@torch.no_grad()
+def droptoken_point(model: OmniVec, rates: dict[str, float], n: int = 256, seed: int = 31337) -> dict[str, float]:
+    """At per-modality drop `rates`: video GFLOPs and latency per clip, video->audio R@1 among n,
+    and a video linear-probe accuracy on motion (half the events fit the probe, half score it)."""
+    from .evaluate import linear_probe
+
+    device = next(model.parameters()).device
+    batch = OmniShapes().render(n, seed=seed, device=device, modalities=("video", "audio"))
+    generator = torch.Generator(device=device).manual_seed(0)
+    video_rate, audio_rate = rates.get("video", 0.0), rates.get("audio", 0.0)
+    video = model.encode("video", batch.video, video_rate, generator=generator)
+    audio = model.encode("audio", batch.audio, audio_rate, generator=generator)
+    space = model.embedding.pair_space("video", "audio")
+    recall = recall_at(model.embed(video)[space] @ model.embed(audio)[space].t())["R@1"]
+    features, labels = video.vector.float().cpu().numpy(), batch.labels["motion"].cpu().numpy()
+    half = n // 2
+    probe = linear_probe(features[:half], labels[:half], features[half:], labels[half:])
+    return {"video_gflops": encode_flops(model, "video", batch.video[:1], video_rate) / 1e9,
+            "video_latency_ms": latency_ms(model, "video", batch.video[:1], video_rate),
+            "video->audio R@1": recall, "video motion probe": probe}
+
+
+def droptoken_curve(model: OmniVec, rates=DEFAULT_RATES, n: int = 256) -> list[dict[str, float]]:
+    """The same point at each overall rate, for every modality at once."""
+    return [{"rate": r, **droptoken_point(model, {"video": r, "audio": r}, n)} for r in rates]
+
+
+def single_input(modality: str, batch):
+    """First event of a batch as a one-sample model input."""
+    x = model_input(batch, modality)
+    return x[:1]
