@@ -10,6 +10,7 @@ any batch::
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field, fields
 
 import torch
@@ -110,6 +111,7 @@ class OmniShapes:
         depth, point_labels with points, waveform with audio); labels and params always.
         """
         mods = self._check(n, seed, start, modalities)
+        n, seed, start = int(n), int(seed), int(start)
         cfg = self.config
         dev = torch.device(device)
         index = torch.arange(start, start + n, device=dev, dtype=torch.long)
@@ -141,7 +143,8 @@ class OmniShapes:
     def events(self, n: int, seed: int, start: int = 0, device="cpu") -> Events:
         """The raw event parameters (internal representation), without rendering."""
         self._check(n, seed, start, ())
-        return sample_events(seed, torch.arange(start, start + n, device=torch.device(device)), self.config.frames)
+        index = torch.arange(int(start), int(start) + int(n), device=torch.device(device))
+        return sample_events(int(seed), index, self.config.frames)
 
     @staticmethod
     def describe(labels_row) -> str:
@@ -151,8 +154,9 @@ class OmniShapes:
     @staticmethod
     def _check(n, seed, start, modalities) -> tuple[str, ...]:
         for name, v in (("n", n), ("seed", seed), ("start", start)):
-            if isinstance(v, bool) or not isinstance(v, int):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral):
                 raise ValueError(f"{name} must be an int, got {v!r}")
+        n, seed, start = int(n), int(seed), int(start)
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
         if start < 0:

@@ -25,6 +25,7 @@ _RECIPES = (
     ((1, 2, 3, 4, 5, 6), (0.6, 0, 0, 0, 0, 0), 1.0),  # cross: noise band around the pitch
     ((1, 2, 3, 4, 5, 6), (0.3, 0.2, 1.0, 0.2, 0.6, 0.1), 0.0),  # pill: nasal, strong 3rd
 )
+_WRAP = 100.0  # partial ratios must be multiples of 1 / _WRAP
 NOISE_FLOOR = 0.003  # faint white noise on every clip
 ONSET_DECAY_S = 0.08  # decay of the flash onset burst
 CLICK_DECAY_S = 0.008  # decay of the noisy click at each onset
@@ -74,8 +75,10 @@ def synth_waveform(ev: Events, sample_rate: int, duration_s: float) -> torch.Ten
     vib_depth = is_("spin") * 0.03
     nu = 2.0 * math.pi * vib_rate.clamp(min=1e-3)
     warp = warp + vib_depth * (1.0 - torch.cos(nu * u)) / nu
-    phase = (f0 * duration_s) * warp
-    phase = (phase - phase.floor()) * (2.0 * math.pi)  # radians in [0, 2pi)
+    cycles = (f0 * duration_s) * warp
+    # Wrap modulo _WRAP cycles: exact for every partial ratio (all multiples of 1/_WRAP) and
+    # keeps sin() arguments small for float32 accuracy.
+    phase = (cycles - _WRAP * torch.floor(cycles * (1.0 / _WRAP))) * (2.0 * math.pi)
 
     # Partials (timbre from shape), dropping any above 7.6 kHz at the highest pitch reached.
     ratios = torch.tensor([r[0] for r in _RECIPES], dtype=f32, device=dev)[ev.shape]  # (B, K)
@@ -90,8 +93,10 @@ def synth_waveform(ev: Events, sample_rate: int, duration_s: float) -> torch.Ten
     tone = s1 * amps[:, :1]
     for k in range(1, ratios.shape[1]):
         tone.addcmul_(torch.sin(phase * ratios[:, k:k + 1]), amps[:, k:k + 1])
-    band = low_t[(offsets + 7919) % (_TABLE_LEN + 1)]
-    tone.addcmul_(band.mul_(s1), noise_amt * 0.5)
+    noisy = (noise_amt[:, 0] > 0).nonzero().flatten()  # band noise only where the recipe has it
+    if noisy.numel():
+        band = low_t[(offsets[noisy] + 7919) % (_TABLE_LEN + 1)].mul_(s1[noisy])
+        tone[noisy] = tone[noisy].addcmul_(band, noise_amt[noisy] * 0.5)
 
     # Amplitude contour from motion: tremolo (left slow, right fast), bounce hits,
     # crescendo (grow), decrescendo (shrink).

@@ -10,7 +10,7 @@ BOUND_R = 1.12  # bounding sphere of every solid (object units)
 CAMERA_Z = 2.0  # orthographic camera plane (scene units, z towards the viewer)
 HALO_PX = 2.0  # width of the white rim drawn around the object on flash frames
 SHADE = 0.15  # strength of the shading gradient across the object (makes spin visible)
-FLASH_WHITE = 0.65  # how far flash frames blend the object colour towards white
+FLASH_WHITE = 0.5  # how far flash frames blend the object colour towards white
 
 
 def pixel_grid(size: int, device):
@@ -44,18 +44,12 @@ def render_frames(ev: Events, size: int, frame_ids) -> tuple[torch.Tensor, torch
     px_per_unit = (scale * (size / 2.0))[..., None, None]
 
     dist = torch.empty(b, f, size, size, device=dev)  # signed distance in pixels
-    ox_all = torch.empty(b, f, size, size, device=dev)  # object x coordinate (for shading)
-    for g, idx in shape_groups(ev.shape):
-        whole = idx.shape[0] == b
-        sel = (lambda t: t) if whole else (lambda t: t[idx])  # noqa: E731
-        ox = sel(ax) + sel(bx)
-        oy = sel(ay) + sel(by)
-        d = sdf2d(g, ox, oy).mul_(sel(px_per_unit))
-        if whole:
-            dist, ox_all = d, ox
+    for g, idx in shape_groups(ev.shape):  # each event evaluates only its own shape's SDF
+        if idx.shape[0] == b:
+            dist = sdf2d(g, ax + bx, ay + by).mul_(px_per_unit)
         else:
-            dist[idx] = d
-            ox_all[idx] = ox
+            dist[idx] = sdf2d(g, ax[idx] + bx[idx], ay[idx] + by[idx]).mul_(px_per_unit[idx])
+    ox_all = ax + bx  # object x coordinate, for the shading gradient
 
     cov = (0.5 - dist).clamp_(0.0, 1.0)
     flash = ev.flash[:, fid].to(torch.float32)

@@ -33,6 +33,7 @@ PITCH_HZ = tuple(220.0 * 2.0 ** (3 * k / 12) for k in range(len(COLOURS)))
 # Continuous ranges inside each bucket (a gap between buckets keeps labels unambiguous).
 SIZE_RANGES = ((0.20, 0.28), (0.34, 0.44))  # frame-0 radius, image half-width = 1
 SPEED_RANGES = ((0.45, 0.75), (1.05, 1.40))  # unitless speed multiplier
+MAX_ROTATION = math.radians(30.0)  # frame-0 rotation is uniform in [-30, 30] degrees
 EXTENT = 1.05  # every silhouette / solid fits in this radius (object units)
 FRAME_LIMIT = 0.90  # the object (plus its 2.5-pixel flash rim) stays inside [-0.9, 0.9]^2
 
@@ -157,12 +158,14 @@ def sample_events(seed: int, index: torch.Tensor, frames: int) -> Events:
     speed_cls = rng.integers("speed", 2)
     radius = _lerp_table(SIZE_RANGES, size_cls, rng.uniform("radius"))
     speed = _lerp_table(SPEED_RANGES, speed_cls, rng.uniform("speed_value"))
-    angle = rng.uniform("angle") * (2.0 * math.pi)
+    angle = (rng.uniform("angle") * 2.0 - 1.0) * MAX_ROTATION  # moderate, so shapes keep their usual look
 
     m = motion
     f32 = torch.float32
     is_ = lambda k: (m == MOTIONS.index(k)).to(f32)  # noqa: E731
-    travel = 0.65 * speed
+    u_last = (frames - 1) / frames
+    room = (2.0 * FRAME_LIMIT - 2.0 * EXTENT * radius) / u_last - 0.02  # longest path that fits
+    travel = torch.minimum(0.75 * speed, room)
     velocity = torch.stack(((is_("right") - is_("left")) * travel, (is_("up") - is_("down")) * travel), dim=-1)
     hop_rate = is_("bounce") * (1.0 + speed)
     hop_height = is_("bounce") * (0.30 + 0.10 * speed)
@@ -171,7 +174,6 @@ def sample_events(seed: int, index: torch.Tensor, frames: int) -> Events:
     log_growth = (is_("grow") - is_("shrink")) * torch.log1p(0.25 + 0.30 * speed)
 
     # Frame-0 position such that the whole clip stays inside the frame.
-    u_last = (frames - 1) / frames
     s_max = radius * torch.exp(log_growth.clamp(min=0.0) * u_last)
     reach = EXTENT * s_max
     disp = velocity * u_last

@@ -1,0 +1,280 @@
+"""Helpers that write small, real media files (and broken ones) for tests.
+
+Every maker takes the path to write and returns it as a Path. Good inputs: ``make_png``,
+``make_jpg``, ``make_wav``, ``make_mp4_with_aac`` (``audio=False`` for a silent-film mp4),
+``make_m4a``, ``make_ply``, ``make_obj_mesh``, ``make_xyz``, ``make_npy``. Broken inputs:
+the ``make_*`` functions after "broken inputs" below. Deterministic: fixed seeds.
+"""
+from __future__ import annotations
+
+import math
+import pathlib
+import struct
+import zlib
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+# ---------------------------------------------------------------- good inputs
+
+
+def _picture(w: int, h: int, t: float = 0.0) -> np.ndarray:
+    """(h, w, 3) uint8: a colour gradient with a red square whose position depends on t."""
+    y, x = np.mgrid[0:h, 0:w]
+    img = np.stack([x * 255 // max(1, w - 1), y * 255 // max(1, h - 1), np.full_like(x, 96)], -1).astype(np.uint8)
+    s = max(4, min(w, h) // 4)
+    x0 = int((w - s) * (0.5 + 0.45 * math.sin(2 * math.pi * t)))
+    y0 = (h - s) // 2
+    img[y0:y0 + s, x0:x0 + s] = (230, 30, 30)
+    return img
+
+
+def make_png(path, size=(96, 80), noise: bool = False) -> Path:
+    from PIL import Image
+
+    w, h = size
+    img = _picture(w, h)
+    if noise:  # incompressible: makes the file large enough for size-limit tests
+        img = (img.astype(np.int16) + np.random.default_rng(0).integers(-20, 20, img.shape)).clip(0, 255)
+    Image.fromarray(img.astype(np.uint8), "RGB").save(path, format="PNG")
+    return Path(path)
+
+
+def make_jpg(path, size=(120, 90)) -> Path:
+    from PIL import Image
+
+    Image.fromarray(_picture(*size), "RGB").save(path, format="JPEG", quality=90)
+    return Path(path)
+
+
+def _tone(seconds: float, sr: int, freq: float = 440.0, amplitude: float = 0.5) -> np.ndarray:
+    """A tone with a short click every 0.25 s, float32 (n,)."""
+    n = int(round(seconds * sr))
+    t = np.arange(n) / sr
+    y = amplitude * 0.7 * np.sin(2 * np.pi * freq * t)
+    clicks = (np.mod(t, 0.25) < 0.004).astype(np.float64)
+    y = y + amplitude * 0.3 * clicks * np.sign(np.sin(2 * np.pi * 3000 * t))
+    return y.astype(np.float32)
+
+
+def make_wav(path, seconds: float = 1.0, sr: int = 16000, channels: int = 1, amplitude: float = 0.5,
+             subtype: str = "PCM_16", freq: float = 440.0) -> Path:
+    import soundfile as sf
+
+    y = _tone(seconds, sr, freq, amplitude)
+    if channels > 1:
+        y = np.stack([y * (1.0 - 0.3 * c / channels) for c in range(channels)], axis=1)
+    sf.write(str(path), y, sr, subtype=subtype, format="WAV")
+    return Path(path)
+
+
+def _video_codec():
+    import av
+
+    return "libx264" if "libx264" in av.codecs_available else "mpeg4"
+
+
+def make_mp4_with_aac(path, seconds: float = 2.0, fps: int = 24, size=(96, 64), audio: bool = True,
+                      sr: int = 44100, faststart: bool = False) -> Path:
+    """An MP4 with a moving red square (h264, or mpeg4 without libx264) and, when ``audio``,
+    an AAC track: a 440 Hz tone with clicks. ``faststart`` puts the index first."""
+    import av
+
+    w, h = size
+    opts = {"movflags": "+faststart"} if faststart else {}
+    with av.open(str(path), mode="w", format="mp4", options=opts) as c:
+        vs = c.add_stream(_video_codec(), rate=fps)
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        if vs.codec_context.name == "libx264":
+            vs.options = {"preset": "ultrafast", "threads": "1"}
+        streams = [vs]
+        if audio:
+            st = c.add_stream("aac", rate=sr)
+            st.layout = "stereo"
+            streams.append(st)
+        nframes = int(round(seconds * fps))
+        for i in range(nframes):
+            frame = av.VideoFrame.from_ndarray(_picture(w, h, i / fps / seconds), format="rgb24")
+            for pkt in vs.encode(frame):
+                c.mux(pkt)
+        for pkt in vs.encode():
+            c.mux(pkt)
+        if audio:
+            _encode_audio(c, st, _tone(seconds, sr), sr)
+    return Path(path)
+
+
+def _encode_audio(c, st, mono: np.ndarray, sr: int):
+    import av
+
+    chunk = 1024
+    stereo = np.stack([mono, mono])
+    for start in range(0, stereo.shape[1], chunk):
+        block = np.ascontiguousarray(stereo[:, start:start + chunk])
+        frame = av.AudioFrame.from_ndarray(block, format="fltp", layout="stereo")
+        frame.sample_rate = sr
+        frame.pts = start
+        frame.time_base = Fraction(1, sr)
+        for pkt in st.encode(frame):
+            c.mux(pkt)
+    for pkt in st.encode():
+        c.mux(pkt)
+
+
+def make_m4a(path, seconds: float = 1.0, sr: int = 44100) -> Path:
+    """Audio only: AAC in an MP4 (.m4a) container."""
+    import av
+
+    with av.open(str(path), mode="w", format="mp4") as c:
+        st = c.add_stream("aac", rate=sr)
+        st.layout = "stereo"
+        _encode_audio(c, st, _tone(seconds, sr), sr)
+    return Path(path)
+
+
+def _cloud(n: int, seed: int = 0) -> np.ndarray:
+    """n points on a unit sphere shifted and stretched (so normalisation has work to do)."""
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=(n, 3))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    return (v * np.array([2.0, 1.0, 0.5]) + np.array([5.0, -3.0, 1.0])).astype(np.float32)
+
+
+def make_ply(path, n: int = 2000, points=None) -> Path:
+    """A binary little-endian PLY point cloud (vertices only)."""
+    pts = np.asarray(_cloud(n) if points is None else points, dtype="<f4")
+    header = (f"ply\nformat binary_little_endian 1.0\nelement vertex {len(pts)}\n"
+              "property float x\nproperty float y\nproperty float z\nend_header\n").encode()
+    Path(path).write_bytes(header + pts.tobytes())
+    return Path(path)
+
+
+def make_obj_mesh(path) -> Path:
+    """A Wavefront OBJ: a 2 x 1 x 0.5 box centred at (1, 2, 3) (8 vertices, 12 triangles)."""
+    corners = [(x, y, z) for x in (0, 2) for y in (0, 1) for z in (0, 0.5)]
+    faces = [(1, 2, 4), (1, 4, 3), (5, 7, 8), (5, 8, 6), (1, 5, 6), (1, 6, 2),
+             (3, 4, 8), (3, 8, 7), (1, 3, 7), (1, 7, 5), (2, 6, 8), (2, 8, 4)]
+    lines = ["# box", "mtllib missing.mtl"]
+    lines += [f"v {x} {y + 1.5} {z + 2.75}" for x, y, z in corners]
+    lines += [f"f {a} {b} {c}" for a, b, c in faces]
+    Path(path).write_text("\n".join(lines) + "\n")
+    return Path(path)
+
+
+def make_xyz(path, n: int = 500, delimiter: str = " ", header: str | None = None) -> Path:
+    pts = _cloud(n, seed=1)
+    rows = [delimiter.join(f"{v:.5f}" for v in p) for p in pts]
+    Path(path).write_text(((header + "\n") if header else "") + "\n".join(rows) + "\n")
+    return Path(path)
+
+
+def make_npy(path, n: int = 3000) -> Path:
+    np.save(path, _cloud(n, seed=2))
+    return Path(path)
+
+
+# ---------------------------------------------------------------- broken inputs
+
+
+def make_empty(path) -> Path:
+    Path(path).write_bytes(b"")
+    return Path(path)
+
+
+def make_random_bytes(path, n: int = 4096, seed: int = 0) -> Path:
+    Path(path).write_bytes(np.random.default_rng(seed).integers(0, 256, n, dtype=np.uint8).tobytes())
+    return Path(path)
+
+
+def make_text_file(path, text: str = "hello, this is not a media file\n" * 20) -> Path:
+    Path(path).write_text(text)
+    return Path(path)
+
+
+def make_truncated(src, dst, keep: float | int = 0.5) -> Path:
+    """Copy of ``src`` cut to ``keep`` bytes (int) or that fraction of its size (float)."""
+    data = Path(src).read_bytes()
+    n = keep if isinstance(keep, int) else int(len(data) * keep)
+    Path(dst).write_bytes(data[:n])
+    return Path(dst)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def make_png_huge_header(path, width: int = 100_000, height: int = 100_000) -> Path:
+    """A tiny PNG whose header claims ``width`` x ``height`` RGB pixels (a decompression bomb
+    shape); its IDAT holds almost nothing."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    data = (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+            + _png_chunk(b"IEND", b""))
+    Path(path).write_bytes(data)
+    return Path(path)
+
+
+def make_nan_wav(path, seconds: float = 0.5, sr: int = 16000) -> Path:
+    import soundfile as sf
+
+    y = _tone(seconds, sr)
+    y[100:200] = np.nan
+    sf.write(str(path), y, sr, subtype="FLOAT", format="WAV")
+    return Path(path)
+
+
+def make_silent_wav(path, seconds: float = 1.0) -> Path:
+    return make_wav(path, seconds=seconds, amplitude=0.0)
+
+
+def make_short_wav(path, seconds: float = 0.01) -> Path:
+    return make_wav(path, seconds=seconds)
+
+
+def make_inf_npy(path, n: int = 200) -> Path:
+    pts = _cloud(n)
+    pts[5, 1] = np.inf
+    np.save(path, pts)
+    return Path(path)
+
+
+def make_few_points(path, n: int = 10) -> Path:
+    return make_xyz(path, n=n)
+
+
+def make_identical_points(path, n: int = 100) -> Path:
+    np.save(path, np.tile(np.array([[1.0, 2.0, 3.0]], np.float32), (n, 1)))
+    return Path(path)
+
+
+class _TouchOnUnpickle:
+    """Unpickling this object creates ``marker``: proof that a reader loaded a pickle."""
+
+    def __init__(self, marker):
+        self.marker = pathlib.Path(marker)
+
+    def __reduce__(self):
+        return (pathlib.Path.touch, (self.marker,))
+
+
+def make_pickle_npy(path, marker) -> Path:
+    """An object-dtype .npy (a pickle inside) whose unpickling would create ``marker``."""
+    arr = np.empty(2, dtype=object)
+    arr[0], arr[1] = _TouchOnUnpickle(marker), "x"
+    np.save(path, arr, allow_pickle=True)
+    return Path(path)
+
+
+def make_mp4_zero_frames(path, packets: int = 3) -> Path:
+    """An MP4 with a video stream whose packets are garbage: it decodes to zero frames."""
+    import av
+
+    with av.open(str(path), mode="w", format="mp4") as c:
+        vs = c.add_stream("mpeg4", rate=24)
+        vs.width, vs.height, vs.pix_fmt = 64, 64, "yuv420p"
+        c.start_encoding()
+        for i in range(packets):
+            pkt = av.Packet(b"\x00" * 64)
+            pkt.stream, pkt.pts, pkt.dts, pkt.time_base = vs, i, i, Fraction(1, 24)
+            c.mux(pkt)
+    return Path(path)
