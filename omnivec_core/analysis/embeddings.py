@@ -31,3 +31,27 @@ def embed_batch(model: OmniVec, batch, modalities=None, chunk: int = 256, drop_r
     """Every requested modality of an EventBatch (text: the first caption of each event)."""
     modalities = modalities or model.cfg.modalities
     return {m: embed_modality(model, m, model_input(batch, m), chunk, drop_rate) for m in modalities}
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: OmniVec, world, seed: int, batches: int = 4, batch_size: int = 64) -> None:
+    """Precise BN: replace the projection heads' running statistics by exact averages over a few
+    batches under the current weights. The moving averages lag behind fast-changing features, and
+    evaluation (single queries, no batch) relies on them."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    was_training = model.training
+    model.eval()
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average over the calibration batches
+        norm.train()
+    device = next(model.parameters()).device
+    for i in range(batches):
+        batch = world.render(batch_size, seed=seed, start=i * batch_size, device=device)
+        for encoded in model.encode_many({m: model_input(batch, m) for m in model.cfg.modalities}).values():
+            model.embed(encoded)  # the batch norms live in the embedding heads
+    for norm in norms:
+        norm.momentum = 0.1
+    model.train(was_training)

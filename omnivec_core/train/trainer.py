@@ -14,7 +14,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from ..analysis.embeddings import embed_batch
+from ..analysis.embeddings import embed_batch, recalibrate_batchnorm
 from ..analysis.retrieval import attribute_precision, recall_at
 from ..config import ExperimentConfig, TrainConfig
 from ..data.omnishapes import ATTRIBUTES, OmniShapes, OmniShapesConfig, parse_caption
@@ -169,8 +169,14 @@ class Trainer:
                 if isinstance(value, (int, float)) and key != "step":
                     self.writer.add_scalar(key, value, record["step"])
 
+    def calibrate(self) -> None:
+        """Exact batch-norm statistics for the current weights (used by evaluation and the app)."""
+        cfg = self.config.train
+        recalibrate_batchnorm(self.model, self.world, seed=cfg.seed * 1000 + 999, batch_size=min(64, cfg.batch_size * 4))
+
     def save(self, step: int) -> None:
         if self.rt.is_main:
+            self.calibrate()
             checkpoint.save_model(self.out, self.model, self.config, step)
             checkpoint.save_train_state(self.out, self.optimizer, step, {"preset": self.config.preset})
 
@@ -205,6 +211,7 @@ class Trainer:
                               "lr": learning_rate(self.step - 1, cfg), "samples_per_s": rate,
                               **{k: v.item() for k, v in named.items()}})
                 if self.rt.is_main and (self.step % cfg.eval_every == 0 or self.step == total):
+                    self.calibrate()
                     self.log({"step": self.step, "eval": quick_eval(self.model, self.world, cfg, self.rt.device)})
                 if saving:
                     self.save(self.step)
