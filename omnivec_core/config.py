@@ -190,7 +190,7 @@ def preset(name: str) -> ExperimentConfig:
                             fine_dim=64, coarse_dim=64, decoder_width=64, decoder_depth=1, decoder_heads=4,
                             point_group_size=16)
         train = TrainConfig(batch_size=32, lr=2e-3, warmup_steps=30, eval_every=100, eval_events=128,
-                            save_every=100, stages=_stage_plan(600))
+                            save_every=100, droptoken={"video": 0.5}, univlc=True, stages=_stage_plan(600))
     elif name == "small":
         model = ModelConfig()
         train = TrainConfig(batch_size=128, lr=1e-3, warmup_steps=200, stages=_stage_plan(4000))

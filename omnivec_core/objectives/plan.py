@@ -22,7 +22,23 @@ def _rows(x, rows: torch.Tensor):
     return [x[i] for i in rows.tolist()] if isinstance(x, list) else x[rows]
 
 
-def mae_objective(model: OmniVec, batch, cfg: TrainConfig, step: int) -> dict[str, torch.Tensor]:
+def signal_encodings(model: OmniVec, batch, cfg: TrainConfig, cache: dict) -> dict:
+    """Every non-text modality encoded once per step (with DropToken), shared by the objectives."""
+    if "signals" not in cache:
+        inputs = {m: model_input(batch, m) for m in model.cfg.modalities if m != "text"}
+        cache["signals"] = model.encode_many(inputs, cfg.droptoken)
+    return cache["signals"]
+
+
+def caption_encoding(model: OmniVec, batch, cfg: TrainConfig, cache: dict):
+    """All captions of the batch, (B*K) rows in event order, encoded once per step."""
+    if "captions" not in cache:
+        captions = [c for row in batch.text for c in row]
+        cache["captions"] = model.encode("text", captions, cfg.droptoken.get("text", 0.0))
+    return cache["captions"]
+
+
+def mae_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, cache: dict) -> dict[str, torch.Tensor]:
     """MAE on every reconstructable modality; with modality mixing each event lends only one
     modality to the minibatch, so a step mixes modalities at the cost of one."""
     modalities = [m for m in model.cfg.modalities if MODALITY_SPECS[m].reconstruct]
@@ -37,22 +53,21 @@ def mae_objective(model: OmniVec, batch, cfg: TrainConfig, step: int) -> dict[st
     return {f"mae/{m}": losses.mae_loss(m, model.reconstruct(encoded[m], inputs[m])) for m in inputs}
 
 
-def contrastive_objective(model: OmniVec, batch, cfg: TrainConfig, step: int) -> dict[str, torch.Tensor]:
+def contrastive_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, cache: dict
+                          ) -> dict[str, torch.Tensor]:
     """NCE between the anchor (video) and every other signal modality in their pair space, and
     MIL-NCE between the anchor and all captions of its event."""
     present = model.cfg.modalities
     anchor = next(m for m in ANCHORS if m in present)
-    inputs = {m: model_input(batch, m) for m in present if m != "text"}
-    encoded = model.encode_many(inputs, cfg.droptoken)
+    encoded = signal_encodings(model, batch, cfg, cache)
     embedded = {m: model.embed(e) for m, e in encoded.items()}
     out = {}
-    for other in inputs:
+    for other in encoded:
         if other != anchor:
             space = model.embedding.pair_space(anchor, other)
             out[f"nce/{anchor}-{other}"] = losses.nce(embedded[anchor][space], embedded[other][space], cfg.temperature)
     if "text" in present:
-        captions = [c for row in batch.text for c in row]
-        text = model.embed(model.encode("text", captions, cfg.droptoken.get("text", 0.0)))
+        text = model.embed(caption_encoding(model, batch, cfg, cache))
         space = model.embedding.pair_space(anchor, "text")
         per_clip = text[space].reshape(len(batch), -1, text[space].shape[-1])  # (B, K, d)
         out[f"milnce/{anchor}-text"] = losses.mil_nce(embedded[anchor][space], per_clip, cfg.temperature)
@@ -63,23 +78,30 @@ def contrastive_objective(model: OmniVec, batch, cfg: TrainConfig, step: int) ->
     return out
 
 
-def task_objective(model: OmniVec, batch, cfg: TrainConfig, step: int) -> dict[str, torch.Tensor]:
+def task_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, cache: dict) -> dict[str, torch.Tensor]:
     """Simple tasks (attribute classification from every modality) and dense tasks (segmentation of
     image, depth and points); with task grouping they alternate step by step, else both run."""
     simple = not cfg.task_grouping or step % 2 == 0
     dense = not cfg.task_grouping or step % 2 == 1
     out = {}
+    encoded = signal_encodings(model, batch, cfg, cache)
     if simple:
-        encoded = model.encode_many({m: model_input(batch, m) for m in model.cfg.modalities}, cfg.droptoken)
-        for m, e in encoded.items():
+        vectors = {m: e.vector for m, e in encoded.items()}
+        if "text" in model.cfg.modalities:
+            per_event = len(batch.text[0])
+            vectors["text"] = caption_encoding(model, batch, cfg, cache).vector[::per_event]
+        for m, vector in vectors.items():
             observed = MODALITY_SPECS[m].observes
-            logits = {k: v for k, v in model.classify(e).items() if k in observed}
+            logits = {k: v for k, v in model.tasks.classification(vector).items() if k in observed}
             out[f"cls/{m}"] = losses.classification_loss(logits, batch.labels)
     if dense:
         targets = {"image": batch.image_mask, "depth": batch.depth_mask, "points": batch.point_labels}
-        inputs = {m: model_input(batch, m) for m in model.cfg.modalities if MODALITY_SPECS[m].dense}
-        for m, e in model.encode_many(inputs).items():
-            out[f"seg/{m}"] = losses.segmentation_loss(model.segment(e, inputs[m]), targets[m], m == "points")
+        dense_modalities = [m for m in model.cfg.modalities if MODALITY_SPECS[m].dense]
+        full = {m: encoded[m] for m in dense_modalities if encoded[m].masking is None}  # reuse when nothing dropped
+        full.update(model.encode_many({m: model_input(batch, m) for m in dense_modalities if m not in full}))
+        for m in dense_modalities:
+            x = model_input(batch, m)
+            out[f"seg/{m}"] = losses.segmentation_loss(model.segment(full[m], x), targets[m], m == "points")
     return out
 
 
@@ -92,9 +114,9 @@ def stage_losses(model: OmniVec, batch, cfg: TrainConfig, step: int, weights: di
     unknown = set(weights) - set(OBJECTIVES)
     if unknown:
         raise ValueError(f"unknown objectives {sorted(unknown)}; known: {sorted(OBJECTIVES)}")
-    total, named = 0.0, {}
+    total, named, cache = 0.0, {}, {}
     for name, weight in weights.items():
-        parts = OBJECTIVES[name](model, batch, cfg, step)
+        parts = OBJECTIVES[name](model, batch, cfg, step, cache)
         named.update(parts)
         total = total + weight * sum(parts.values()) / max(len(parts), 1)
     return total, named
