@@ -1,0 +1,73 @@
+"""CPU footprint: tiny-preset training steps/s per stage, per-modality encode latency at batch 1
+and 64, and peak memory.
+
+    python bench/cpu_footprint.py [--threads 2] [--preset tiny]
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from omnivec_core.config import MODALITIES, preset  # noqa: E402
+from omnivec_core.data.omnishapes import OmniShapes  # noqa: E402
+from omnivec_core.model import OmniVec  # noqa: E402
+from omnivec_core.objectives import stage_losses  # noqa: E402
+from omnivec_core.objectives.plan import model_input  # noqa: E402
+
+
+def median_seconds(call, repeats: int) -> float:
+    call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--preset", default="tiny")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    config = preset(args.preset)
+    torch.manual_seed(0)
+    model = OmniVec(config.model).train()
+    optimizer = torch.optim.AdamW(model.optimizer_groups(0.05), lr=1e-4)
+    world = OmniShapes()
+    batch_size = config.train.batch_size
+    print(f"{args.preset} preset on CPU, {args.threads} threads, torch {torch.__version__}")
+    print(f"\n{'stage':<10} {'batch':>5} {'s/step':>8} {'steps/s':>8} {'samples/s':>10}")
+    for step, stage in enumerate(config.train.stages):
+        def one_step():
+            batch = world.render(batch_size, seed=0, start=step * batch_size)
+            loss, _ = stage_losses(model, batch, config.train, step, stage.objectives)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        seconds = median_seconds(one_step, args.repeats)
+        print(f"{stage.name:<10} {batch_size:>5} {seconds:>8.3f} {1 / seconds:>8.2f} {batch_size / seconds:>10.1f}")
+    model.eval()
+    print(f"\n{'modality':<9} {'batch 1 (ms)':>13} {'batch 64 (ms)':>14} {'per item @64 (ms)':>18}")
+    batch = world.render(64, seed=1)
+    with torch.no_grad():
+        for m in MODALITIES:
+            x = model_input(batch, m)
+            one = median_seconds(lambda: model.embed(model.encode(m, x[:1])), args.repeats)
+            many = median_seconds(lambda: model.embed(model.encode(m, x)), args.repeats)
+            print(f"{m:<9} {one * 1000:>13.1f} {many * 1000:>14.1f} {many * 1000 / 64:>18.2f}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak resident memory: {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

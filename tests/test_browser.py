@@ -1,0 +1,70 @@
+"""Headless Chromium opens every tab of the app, finds no console errors, and saves a screenshot
+of each tab under SCREENSHOT_DIR (default: the test's temp folder) for a person to look at."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from app.main import build_app
+from app.training import TrainingManager
+from launch import build_state
+from omnivec_core.config import StageConfig, preset
+from omnivec_core.train.trainer import Trainer
+
+TABS = ("Overview", "Data", "Reconstruct", "Embedding map", "Activations", "Retrieval", "Efficiency", "Train")
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    config = preset("tiny")
+    config.train.batch_size = 8
+    config.train.stages = [StageConfig("smoke", 1, {"mae": 1.0})]
+    Trainer(config, root / "model", "cpu").run()
+    demo = build_app(build_state(root / "model", "cpu"), TrainingManager(root / "runs"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+def test_every_tab_opens_without_console_errors(url, tmp_path):
+    assert CHROMIUM and DRIVER, "install Debian's chromium and chromium-driver (.ci/run does)"
+    from selenium import webdriver
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=DRIVER), options=options)
+    out = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        driver.get(url)
+        wait = WebDriverWait(driver, 60)
+        for tab in TABS:
+            button = wait.until(ready.element_to_be_clickable((By.XPATH, f"//button[@role='tab' and normalize-space()='{tab}']")))
+            button.click()
+            wait.until(lambda d: button.get_attribute("aria-selected") == "true")
+            wait.until(lambda d: "processing" not in d.find_element(By.TAG_NAME, "body").text)
+            time.sleep(1.5)  # let plotly draw
+            path = out / f"tab-{tab.lower().replace(' ', '-')}.png"
+            driver.save_screenshot(str(path))
+            assert path.stat().st_size > 10_000, f"the {tab} screenshot is blank"
+        errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    finally:
+        driver.quit()
+    assert not errors, f"console errors: {errors}"
