@@ -103,3 +103,29 @@ def points_thumbnail(points: torch.Tensor, labels: torch.Tensor, size: int = 192
     for (x, y), label in zip(pixels[order], labels.cpu().numpy()[order]):
         canvas[size - 1 - y - 1:size - 1 - y + 1, x - 1:x + 1] = colours[int(label) % len(colours)]
     return Image.fromarray(canvas)
+
+
+def with_grid(picture: Image.Image, cells: int, colour=(255, 255, 255)) -> Image.Image:
+    """Draw a cells x cells patch grid over a picture (how a patch stem cuts it)."""
+    from PIL import ImageDraw
+
+    picture = picture.convert("RGB")
+    draw = ImageDraw.Draw(picture)
+    for i in range(1, cells):
+        x = round(i * picture.width / cells)
+        y = round(i * picture.height / cells)
+        draw.line([(x, 0), (x, picture.height)], fill=colour, width=1)
+        draw.line([(0, y), (picture.width, y)], fill=colour, width=1)
+    return picture
+
+
+def tubelet_sheet(video: torch.Tensor, tubelet: int, cells: int, scale: int = 2) -> Image.Image:
+    """(T, 3, H, W) -> one picture: a column per tubelet, its frames stacked, each with the patch grid."""
+    columns = video.shape[0] // tubelet
+    tiles = [[with_grid(to_pil(video[c * tubelet + r], scale), cells) for r in range(tubelet)] for c in range(columns)]
+    width, height = tiles[0][0].size
+    sheet = Image.new("RGB", (columns * (width + 6), tubelet * (height + 6)), (255, 255, 255))
+    for c, column in enumerate(tiles):
+        for r, tile in enumerate(column):
+            sheet.paste(tile, (c * (width + 6), r * (height + 6)))
+    return sheet

@@ -93,13 +93,16 @@ def build(state: AppState) -> None:
         go = gr.Button("Reconstruct", variant="primary")
         sweep = gr.Button("Mask-ratio sweep")
     report = gr.Markdown()
-    with gr.Row():
+    with gr.Row() as image_row:
         images = [gr.Image(label=l, type="pil") for l in
                   ("original", "masked input", "reconstruction", "reconstruction + visible")]
-    with gr.Row():
-        plots = [gr.Plot(label=l, visible=True) for l in ("original", "visible", "reconstruction", "pasted")]
-    with gr.Row():
+    with gr.Row(visible=False) as plot_row:
+        plots = [gr.Plot(label=l) for l in ("original", "visible groups", "reconstruction", "reconstruction + visible")]
+    with gr.Row(visible=False) as audio_row:
         heard = [gr.Audio(label="original audio"), gr.Audio(label="reconstructed audio (Griffin-Lim)")]
+    modality.change(lambda m: (gr.update(visible=m != "points"), gr.update(visible=m == "points"),
+                               gr.update(visible=m == "audio")), modality, [image_row, plot_row, audio_row],
+                    api_name=False)
     sweep_plot = gr.Plot(label="sweep")
     inputs = [modality, ratio, kind, seed, index, mask_seed, upload]
     go.click(lambda *a: run_reconstruction(state, *a), inputs, images + plots + heard + [report],

@@ -16,6 +16,7 @@ from .inputs import ASSETS, load_upload
 from .state import AppState
 
 TARGETS = ("image", "video", "audio", "text", "depth", "points")
+DEFAULT_TARGETS = ("video", "audio", "text", "points")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".gif")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a")
 POINT_SUFFIXES = (".ply", ".obj", ".off", ".stl", ".glb", ".xyz", ".npy", ".csv", ".txt")
@@ -98,7 +99,7 @@ def retrieve(state: AppState, upload: str | None, text: str, targets: list[str],
 def examples() -> list[list]:
     folder = ASSETS / "examples"
     files = sorted(p for p in folder.glob("*") if p.suffix in (".mp4", ".wav", ".png", ".ply")) if folder.is_dir() else []
-    return [[str(p), ""] for p in files] + [[None, "a small red circle bouncing"], [None, "a big blue cube spinning"]]
+    return [[str(p), ""] for p in files] + [[None, "a small red circle bouncing"], [None, "a large blue square spinning"]]
 
 
 def build(state: AppState) -> None:
@@ -109,7 +110,7 @@ def build(state: AppState) -> None:
         upload = gr.File(label="query file", type="filepath")
         text = gr.Textbox(label="or a sentence", placeholder="a large green triangle moving left")
     with gr.Row():
-        targets = gr.CheckboxGroup(list(TARGETS), value=["video", "audio", "text", "points"], label="search in")
+        targets = gr.CheckboxGroup(list(TARGETS), value=list(DEFAULT_TARGETS), label="search in")
         k = gr.Slider(1, 10, value=5, step=1, label="top-k")
         n_events = gr.Slider(50, 2000, value=500, step=50, label="gallery events")
     go = gr.Button("Retrieve", variant="primary")
@@ -121,4 +122,6 @@ def build(state: AppState) -> None:
     heat = gr.Plot(label="similarities")
     outputs = [note, found, *sounds, table, heat]
     go.click(partial(retrieve, state), [upload, text, targets, k, n_events], outputs, api_name="retrieve")
-    gr.Examples(examples(), [upload, text], label="examples: click one, then Retrieve")
+    gr.Examples(examples(), [upload, text], outputs, label="examples: click one to query it", run_on_click=True,
+                fn=lambda path, sentence: retrieve(state, path, sentence, DEFAULT_TARGETS, 5, 500, lambda *a, **k: None),
+                cache_examples=False)

@@ -3,6 +3,7 @@ of each tab under SCREENSHOT_DIR (default: the test's temp folder) for a person 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import time
@@ -17,6 +18,9 @@ from omnivec_core.config import StageConfig, preset
 from omnivec_core.train.trainer import Trainer
 
 TABS = ("Overview", "Data", "Reconstruct", "Embedding map", "Activations", "Retrieval", "Efficiency", "Train")
+BUSY = re.compile(r"processing|\d+\.\d%")  # Gradio's status text while an event runs
+RUN_BUTTONS = {"Reconstruct": "Reconstruct", "Embedding map": "Draw map", "Activations": "Show activations",
+               "Retrieval": "Retrieve", "Efficiency": "Measure"}  # pressed so the screenshot shows a result
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
@@ -46,7 +50,7 @@ def test_every_tab_opens_without_console_errors(url, tmp_path):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1000"):
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,2400"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=DRIVER), options=options)
@@ -59,8 +63,18 @@ def test_every_tab_opens_without_console_errors(url, tmp_path):
             button = wait.until(ready.element_to_be_clickable((By.XPATH, f"//button[@role='tab' and normalize-space()='{tab}']")))
             button.click()
             wait.until(lambda d: button.get_attribute("aria-selected") == "true")
-            wait.until(lambda d: "processing" not in d.find_element(By.TAG_NAME, "body").text)
+            if tab == "Retrieval":
+                box = next(e for e in driver.find_elements(By.TAG_NAME, "textarea") if e.is_displayed())
+                box.send_keys("a small red circle bouncing")
+            if tab in RUN_BUTTONS:
+                run = next(b for b in driver.find_elements(
+                    By.XPATH, f"//button[not(@role='tab') and normalize-space()='{RUN_BUTTONS[tab]}']")
+                           if b.is_displayed())
+                run.click()
+                time.sleep(1)
+            wait.until(lambda d: not BUSY.search(d.find_element(By.TAG_NAME, "body").text))
             time.sleep(1.5)  # let plotly draw
+            assert "Error" not in driver.find_element(By.TAG_NAME, "body").text, f"the {tab} tab shows an error"
             path = out / f"tab-{tab.lower().replace(' ', '-')}.png"
             driver.save_screenshot(str(path))
             assert path.stat().st_size > 10_000, f"the {tab} screenshot is blank"
