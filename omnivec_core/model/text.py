@@ -39,7 +39,9 @@ class MiniLMTextStem(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # a frozen encoder loading from disk needs no progress bar
         path = minilm_path()
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         self.encoder = AutoModel.from_pretrained(path, local_files_only=True).eval().requires_grad_(False)
