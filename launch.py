@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from pathlib import Path
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "omnivec-default"
@@ -37,6 +38,15 @@ def build_state(checkpoint: Path, device: str):
     return state
 
 
+def warm_up(state) -> None:
+    """In the background, so the page is up at once: the held-out gallery (read from its cache beside
+    the checkpoint when there is one) and the audio library, which the first calls would wait for."""
+    import librosa  # noqa: F401  (first import compiles; Griffin-Lim needs it)
+
+    if state.model is not None:
+        state.gallery()
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from app.main import build_app
@@ -47,6 +57,7 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(state.load_error or f"loaded {args.checkpoint} on {state.device}")
+    threading.Thread(target=warm_up, args=(state,), daemon=True).start()
     demo = build_app(state)
     demo.queue().launch(server_name=args.host, server_port=args.port, share=args.share,
                         max_file_size="50mb", show_error=True)

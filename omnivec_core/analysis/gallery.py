@@ -14,6 +14,7 @@ from safetensors.torch import load_file, save_file
 
 from ..data.omnishapes import OmniShapes
 from ..model import OmniVec
+from ..train.checkpoint import atomic_write
 from .embeddings import embed_batch
 
 GALLERY_SEED = 7_777_777  # held out: never a training or evaluation seed
@@ -70,8 +71,8 @@ def load_or_build_gallery(model: OmniVec, checkpoint: Path | None, n: int, seed:
             log.warning("gallery cache %s unusable (%s); rebuilding", path, error)
     gallery = build_gallery(model, n, seed)
     try:
-        save_file(gallery.to_tensors(), str(path), metadata={"weights": fingerprint,
-                                                              "captions": json.dumps(gallery.captions)})
+        metadata = {"weights": fingerprint, "captions": json.dumps(gallery.captions)}
+        atomic_write(path, lambda temp: save_file(gallery.to_tensors(), temp, metadata=metadata))
     except OSError as error:
         log.warning("could not cache the gallery at %s: %s", path, error)
     return gallery

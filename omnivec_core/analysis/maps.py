@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from safetensors.numpy import load_file, save_file
 
+from ..train.checkpoint import atomic_write
 from .gallery import Gallery, weights_fingerprint
 from .projections import other_modality_share, project
 
@@ -62,7 +63,7 @@ def compute_map(gallery: Gallery, space: str, modalities, method: str, dims: int
     coordinates = project(features, method, dims, seed, **params).astype(np.float32)
     if path is not None:
         try:
-            save_file({"coordinates": coordinates}, str(path))
+            atomic_write(path, lambda temp: save_file({"coordinates": coordinates}, temp))
         except OSError as error:  # a read-only checkpoint folder: the map is still returned
             log.warning("could not cache the map at %s: %s", path, error)
     return MapData(coordinates, names, events, other_modality_share(coordinates, names))

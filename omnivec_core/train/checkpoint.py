@@ -25,7 +25,8 @@ class CheckpointError(ValueError):
     """A model directory that cannot be used, with the reason in words."""
 
 
-def _atomic(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
+    """Write through `write(temp_path)` to a temporary file in the same folder, then os.replace it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
@@ -39,14 +40,14 @@ def _atomic(path: Path, write) -> None:
 
 
 def write_json(path: Path, data) -> None:
-    _atomic(Path(path), lambda temp: Path(temp).write_text(json.dumps(data, indent=2)))
+    atomic_write(Path(path), lambda temp: Path(temp).write_text(json.dumps(data, indent=2)))
 
 
 def save_model(directory: Path, model: OmniVec, config: ExperimentConfig, step: int) -> None:
     directory = Path(directory)
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.trainable_state_dict().items()}
     write_json(directory / CONFIG, config.to_dict())
-    _atomic(directory / WEIGHTS, lambda temp: save_file(tensors, temp, metadata={"step": str(step)}))
+    atomic_write(directory / WEIGHTS, lambda temp: save_file(tensors, temp, metadata={"step": str(step)}))
 
 
 def save_train_state(directory: Path, optimizer: torch.optim.Optimizer, step: int, extra: dict) -> None:
@@ -59,7 +60,7 @@ def save_train_state(directory: Path, optimizer: torch.optim.Optimizer, step: in
                 tensors[f"{index}.{key}"] = value.detach().contiguous().cpu()
             else:
                 scalars[f"{index}.{key}"] = float(value)
-    _atomic(Path(directory) / TRAIN_TENSORS, lambda temp: save_file(tensors, temp, metadata={"step": str(step)}))
+    atomic_write(Path(directory) / TRAIN_TENSORS, lambda temp: save_file(tensors, temp, metadata={"step": str(step)}))
     groups = [{k: v for k, v in g.items() if k != "params"} | {"params": g["params"]} for g in state["param_groups"]]
     write_json(Path(directory) / TRAIN_STATE, {"step": step, "scalars": scalars, "param_groups": groups, **extra})
 
