@@ -65,10 +65,12 @@ def build(state: AppState) -> None:
                 "Attention is quadratic, so dropping half the tokens saves more than half the work: "
                 "how much accuracy does that cost?")
     with gr.Row():
+        overall = gr.Slider(0.0, 0.9, value=0.5, step=0.05, label="overall drop rate (sets both)")
         video_rate = gr.Slider(0.0, 0.9, value=0.5, step=0.05, label="video drop rate")
-        audio_rate = gr.Slider(0.0, 0.9, value=0.0, step=0.05, label="audio drop rate")
+        audio_rate = gr.Slider(0.0, 0.9, value=0.5, step=0.05, label="audio drop rate")
         events = gr.Slider(32, 1000, value=256, step=32, label="held-out events")
         with_curve = gr.Checkbox(value=True, label="also the 0/25/50/75% curve")
+    overall.change(lambda r: (r, r), overall, [video_rate, audio_rate], api_name=False)
     go = gr.Button("Measure", variant="primary")
     table = gr.Markdown()
     figure = gr.Plot(label="curve")
