@@ -1,7 +1,9 @@
 """Retrieval tab: query with an upload or text, get the nearest held-out events in other modalities."""
 from __future__ import annotations
 
+import functools
 from functools import partial
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -48,6 +50,24 @@ def query_inputs(path: str | None, text: str | None) -> tuple[dict[str, object],
     return {"text": [loaded.tensor]}, []
 
 
+@functools.lru_cache(maxsize=2048)
+def _preview_file(world, seed: int, event: int, modality: str, folder: str) -> str:
+    """A gallery item's thumbnail as a file (a GIF for video), rendered once and then reused."""
+    batch = world.render(1, seed=seed, start=event, modalities=(modality,))
+    if modality == "video":
+        return media.write_gif(batch.video[0], folder, f"event-{event}", scale=2)
+    picture = {"image": lambda: media.to_pil(batch.image[0], 2),
+               "depth": lambda: media.heat_map(batch.depth[0, 0], 2),
+               "points": lambda: media.points_thumbnail(batch.points[0], batch.point_labels[0], 128)}[modality]()
+    path = Path(folder) / f"{modality}-{seed}-{event}.png"
+    picture.save(path)
+    return str(path)
+
+
+def preview(state: AppState, seed: int, event: int, modality: str) -> str:
+    return _preview_file(state.world, seed, event, modality, str(state.scratch))
+
+
 def retrieve(state: AppState, upload: str | None, text: str, targets: list[str], k: int, n_events: int,
              progress=gr.Progress()):
     model = state.require_model()
@@ -64,7 +84,6 @@ def retrieve(state: AppState, upload: str | None, text: str, targets: list[str],
         queries = {m: model.embed(model.encode(m, x.to(state.device) if torch.is_tensor(x) else x))
                    for m, x in inputs.items()}
     visuals, sounds, rows, heat = [], [], [], []
-    folder = media.scratch_folder()
     for target in targets:
         source = next((m for m in queries if m != target), next(iter(queries)))
         try:
@@ -74,18 +93,13 @@ def retrieve(state: AppState, upload: str | None, text: str, targets: list[str],
             continue
         heat.append((f"{source}→{target}", scores))
         for rank, (e, s) in enumerate(zip(events, scores)):
-            event = state.world.render(1, seed=gallery.seed, start=e, modalities=(target,))
-            label = f"{target} #{rank + 1}: event {e}, score {s:.2f}"
             rows.append(f"| {target} | {rank + 1} | {e} | {s:.3f} | {gallery.captions[e]} |")
-            if target in ("image", "depth"):
-                picture = media.to_pil(event.image[0]) if target == "image" else media.heat_map(event.depth[0, 0])
-                visuals.append((picture, label))
-            elif target == "video":
-                visuals.append((media.write_gif(event.video[0], folder, f"r{e}"), label))
-            elif target == "points":
-                visuals.append((media.points_thumbnail(event.points[0], event.point_labels[0]), label))
-            elif target == "audio" and len(sounds) < 3:
-                sounds.append(media.audio_value(event.waveform[0], state.world.config.sample_rate))
+            if target == "audio":
+                if len(sounds) < 3:
+                    event = state.world.render(1, seed=gallery.seed, start=e, modalities=("audio",))
+                    sounds.append(media.audio_value(event.waveform[0], state.world.config.sample_rate))
+            elif target != "text":
+                visuals.append((preview(state, gallery.seed, e, target), f"{target} #{rank + 1}: event {e}, score {s:.2f}"))
     table = "| target | rank | event | score | caption of the event |\n|---|---|---|---|---|\n" + "\n".join(rows)
     query_note = "Query: " + " + ".join(queries) + ("\n\n" + "\n".join(f"- {n}" for n in notes) if notes else "")
     width = max((len(s) for _, s in heat), default=1)

@@ -2,6 +2,7 @@
 One object, built once in launch.py and handed to each tab (no module-level state)."""
 from __future__ import annotations
 
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ class AppState:
     world: OmniShapes = field(default_factory=OmniShapes)
     galleries: dict[int, Gallery] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="omnivec-previews-")))  # cached thumbnails
 
     def load(self, checkpoint: Path) -> None:
         """Swap in the model at `checkpoint` (all tabs see it at their next call)."""
