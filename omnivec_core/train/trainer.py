@@ -124,7 +124,10 @@ class Trainer:
         self.stop_requested = False
         self.writer = None
         if tensorboard and self.rt.is_main:
-            from torch.utils.tensorboard import SummaryWriter
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:
+                raise ValueError("--tensorboard needs the tensorboard package (pip install tensorboard)") from None
             self.writer = SummaryWriter(str(self.out / "tensorboard"))
 
     # ---- one step --------------------------------------------------------------------------
