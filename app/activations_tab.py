@@ -40,10 +40,12 @@ def activations(state: AppState, modality: str, layer: int, seed: int, index: in
     overview = heat_figure(magnitude.numpy(), names, layers, "mean |activation| per layer and modality",
                            "modality", "layer")
     one = model_input(batch, modality)[:1]
-    norms = token_norms(model, modality, one).numpy()
+    with torch.no_grad():
+        recorded = model.encode(modality, one, record=True)
+    norms = token_norms(recorded).numpy()
     norm_figure = heat_figure(norms, range(norms.shape[1]), layers, f"token norms, first {modality} sample",
                               "token", "layer")
-    weights, grid = meta_attention(model, modality, one, layer - 1)
+    weights, grid = meta_attention(recorded, layer - 1)
     attention_figure = _attention_view(modality, weights, grid, one)
     return overview, norm_figure, attention_figure
 

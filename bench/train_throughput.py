@@ -138,7 +138,7 @@ def main() -> None:
                 pixels = torch.randn(batch, 3 * frames, side * cfg.patch, side * cfg.patch, device=device)
                 theirs = bench.measure(f"timm ViT, same shape{', compiled' if compiled else ''}", vit,
                                        lambda: vit(pixels).float().square().mean(), batch)
-                bench.rows.append((f"  ratio OmniVec / timm", ours / theirs, float("nan"), float("nan")))
+                bench.rows.append(("  ratio OmniVec / timm", ours / theirs, float("nan"), float("nan")))
     model = OmniVec(cfg).to(device).train()
     for ratio in (0.0, 0.75, 0.9, 0.95):
         def mae_step(r=ratio):
@@ -150,7 +150,7 @@ def main() -> None:
                       lambda r=rate: model.encode("video", data.video, r).vector.float().square().mean(), batch)
     render = seconds_per_call(lambda: world.render(batch, seed=1, device=device), device, 1, max(2, args.repeats // 4))
     step = bench.rows[-4][3] / 1000
-    bench.rows.append((f"renderer, all six modalities, share of a DropToken-0 step", batch / render,
+    bench.rows.append(("renderer, all six modalities, share of a DropToken-0 step", batch / render,
                        render / (render + step), render * 1000))
     bench.print()
 

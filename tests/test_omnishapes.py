@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from omnivec_core.data.omnishapes import (ATTRIBUTES, COLOURS, MODALITIES, MOTIONS, SHAPES, SIZES, SOLIDS,
-                                          SPEEDS, EventBatch, OmniShapes, OmniShapesConfig, log_mel,
+from omnivec_core.data.omnishapes import (ATTRIBUTES, COLOURS, MODALITIES, MOTIONS, SHAPES, SOLIDS,
+                                          EventBatch, OmniShapes, OmniShapesConfig, log_mel,
                                           mel_filterbank, parse_caption)
 from omnivec_core.data.omnishapes import captions as cap
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..model import OmniVec
+from ..model import Encoded, OmniVec
 
 
 @torch.no_grad()
@@ -27,18 +27,14 @@ def _content_mean(per_token: torch.Tensor, key_padding: torch.Tensor | None) -> 
     return (content * keep).sum() / keep.sum()
 
 
-@torch.no_grad()
-def token_norms(model: OmniVec, modality: str, x) -> torch.Tensor:
-    """L2 norm of every content token after every block for one sample -> (layers, N)."""
-    encoded = model.encode(modality, x, record=True)
+def token_norms(encoded: Encoded) -> torch.Tensor:
+    """L2 norm of every content token after every block, first sample of a recorded encoding -> (layers, N)."""
     return torch.stack([h[0, 1:].norm(dim=-1) for h in encoded.hidden]).cpu()
 
 
-@torch.no_grad()
-def meta_attention(model: OmniVec, modality: str, x, layer: int) -> tuple[torch.Tensor, tuple[int, int]]:
-    """How much the meta token attends to each content token at `layer`, averaged over heads,
-    for the first sample -> ((N,), token grid)."""
-    encoded = model.encode(modality, x, record=True)
+def meta_attention(encoded: Encoded, layer: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """How much the meta token attends to each content token at `layer`, averaged over heads, for
+    the first sample of a recorded encoding -> ((N,), token grid)."""
     if not 0 <= layer < len(encoded.attention):
         raise ValueError(f"layer must be between 0 and {len(encoded.attention) - 1}, got {layer}")
     weights = encoded.attention[layer][0].mean(0)  # (1+N, 1+N) averaged over heads

@@ -9,7 +9,6 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ..data.omnishapes import OmniShapes
 from ..model import OmniVec
-from ..objectives.plan import model_input
 from .retrieval import recall_at
 
 DEFAULT_RATES = (0.0, 0.25, 0.5, 0.75)
@@ -61,8 +60,3 @@ def droptoken_curve(model: OmniVec, rates=DEFAULT_RATES, n: int = 256) -> list[d
     """The same point at each overall rate, for every modality at once."""
     return [{"rate": r, **droptoken_point(model, {"video": r, "audio": r}, n)} for r in rates]
 
-
-def single_input(modality: str, batch):
-    """First event of a batch as a one-sample model input."""
-    x = model_input(batch, modality)
-    return x[:1]
