@@ -1,6 +1,8 @@
 """Data tab: browse OmniShapes events in all six modalities."""
 from __future__ import annotations
 
+import random
+
 import gradio as gr
 
 from omnivec_core.data.omnishapes import OmniShapes
@@ -69,6 +71,6 @@ def build(demo: gr.Blocks, world: OmniShapes) -> None:
                   api_name=False)
     outputs = [image, video, audio, spectrogram, depth, points, summary]
     show.click(lambda s, i: sample_event(world, s, i), [seed, index], outputs, api_name="sample")
-    shuffle.click(lambda: __import__("random").randrange(MAX_INDEX), None, index).then(
+    shuffle.click(lambda: random.randrange(MAX_INDEX), None, index).then(
         lambda s, i: sample_event(world, s, i), [seed, index], outputs, api_name=False)
     demo.load(lambda s, i: sample_event(world, s, i), [seed, index], outputs, api_name=False)

@@ -22,7 +22,7 @@ def load_upload(path: str, modality: str) -> readers.Loaded:
     """Read an uploaded file as `modality`; a clip given for audio lends its sound track."""
     try:
         safe = readers.check_path(path, allowed_roots())
-        if modality == "audio" and safe.suffix.lower() in (".mp4", ".mov", ".mkv", ".webm", ".avi"):
+        if modality == "audio" and readers.kind_of(safe) == "video":
             loaded = readers.read_video(safe)
             if loaded.waveform is None:
                 raise readers.MediaError(f"{safe.name} has no audio track")

@@ -19,30 +19,21 @@ from .state import AppState
 
 TARGETS = ("image", "video", "audio", "text", "depth", "points")
 DEFAULT_TARGETS = ("video", "audio", "text", "points")
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".gif")
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a")
-POINT_SUFFIXES = (".ply", ".obj", ".off", ".stl", ".glb", ".xyz", ".npy", ".csv", ".txt")
 
 
 def query_inputs(path: str | None, text: str | None) -> tuple[dict[str, object], list[str]]:
     """The model inputs a query gives: text, or an upload dispatched by type (a clip gives frames and sound)."""
     if path:
-        suffix = path.lower().rsplit(".", 1)[-1]
-        suffix = f".{suffix}"
-        if suffix in VIDEO_SUFFIXES:
-            loaded = load_upload(path, "video")
+        kind = readers.kind_of(path) or "image"  # the image reader names an unsupported type clearly
+        loaded = load_upload(path, kind)
+        if kind == "video":
             inputs = {"video": loaded.tensor[None]}
             if loaded.waveform is not None:
                 inputs["audio"] = readers.audio_to_model(loaded.waveform)[None]
             return inputs, loaded.notes
-        if suffix in AUDIO_SUFFIXES:
-            loaded = load_upload(path, "audio")
+        if kind == "audio":
             return {"audio": readers.audio_to_model(loaded.waveform)[None]}, loaded.notes
-        if suffix in POINT_SUFFIXES:
-            loaded = load_upload(path, "points")
-            return {"points": loaded.tensor[None]}, loaded.notes
-        loaded = load_upload(path, "image")
-        return {"image": loaded.tensor[None]}, loaded.notes
+        return {kind: loaded.tensor[None]}, loaded.notes
     try:
         loaded = readers.read_text(text)
     except readers.MediaError as error:

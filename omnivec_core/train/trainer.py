@@ -122,6 +122,7 @@ class Trainer:
                 for block in module:
                     block.compile()
         self.stop_requested = False
+        self.calibrated_at = self.saved_at = None  # steps of the last BN calibration and save
         self.writer = None
         if tensorboard and self.rt.is_main:
             try:
@@ -173,13 +174,18 @@ class Trainer:
                     self.writer.add_scalar(key, value, record["step"])
 
     def calibrate(self) -> None:
-        """Exact batch-norm statistics for the current weights (used by evaluation and the app)."""
+        """Exact batch-norm statistics for the current weights (used by evaluation and the app);
+        once per step, however many evals and saves fall on it."""
+        if self.calibrated_at == self.step:
+            return
         cfg = self.config.train
         recalibrate_batchnorm(self.model, self.world, seed=cfg.seed * 1000 + 999, batch_size=min(64, cfg.batch_size * 4))
+        self.calibrated_at = self.step
 
     def save(self, step: int) -> None:
-        if self.rt.is_main:
+        if self.rt.is_main and self.saved_at != step:
             self.calibrate()
+            self.saved_at = step
             checkpoint.save_model(self.out, self.model, self.config, step)
             checkpoint.save_train_state(self.out, self.optimizer, step, {"preset": self.config.preset})
 
