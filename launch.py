@@ -40,11 +40,16 @@ def build_state(checkpoint: Path, device: str):
 
 def warm_up(state) -> None:
     """In the background, so the page is up at once: the held-out gallery (read from its cache beside
-    the checkpoint when there is one) and the audio library, which the first calls would wait for."""
+    the checkpoint when there is one), the audio library and UMAP's just-in-time compiled kernels,
+    which the first calls would otherwise wait for."""
     import librosa  # noqa: F401  (first import compiles; Griffin-Lim needs it)
+    import numpy as np
+
+    from omnivec_core.analysis.projections import project
 
     if state.model is not None:
         state.gallery()
+    project(np.random.default_rng(0).normal(size=(200, 16)), "umap")
 
 
 def main(argv=None) -> int:

@@ -14,6 +14,24 @@ from .data_tab import sample_event
 from .state import AppState
 
 COLOUR_BY = ("modality",) + tuple(ATTRIBUTES)
+# Gradio's Plot has no select event, so a small HTML bridge listens to Plotly's own click event
+# on both maps and hands the clicked point's event number (its customdata) to Python.
+CLICK_BRIDGE_JS = """
+const hook = () => {
+  element.ownerDocument.querySelectorAll('#map-shared .js-plotly-plot, #map-stems .js-plotly-plot').forEach(plot => {
+    if (plot.__omnivecClick || typeof plot.on !== 'function') return;
+    plot.__omnivecClick = true;
+    plot.on('plotly_click', data => {
+      const point = data && data.points && data.points[0];
+      if (!point || point.customdata === undefined || point.customdata === null) return;
+      props.value = String(Array.isArray(point.customdata) ? point.customdata[0] : point.customdata);
+      trigger('change');
+    });
+  });
+};
+new MutationObserver(hook).observe(element.ownerDocument.body, {childList: true, subtree: true});
+hook();
+"""
 PALETTE = ("#e6194b", "#f58231", "#ffe119", "#3cb44b", "#42d4f4", "#4363d8", "#911eb4", "#f032e6")
 
 
@@ -35,7 +53,8 @@ def map_figure(data, gallery, colour_by: str, title: str, pair_lines: int):
         marker = dict(size=4 if dims == 3 else 6, color=PALETTE[i % len(PALETTE)], opacity=0.8)
         trace = go.Scatter3d(**axes, z=coords[sel, 2], mode="markers", marker=marker) if dims == 3 else \
             go.Scattergl(**axes, mode="markers", marker=marker)
-        trace.update(name=str(group), text=hover[sel], hovertemplate="%{text}<extra></extra>")
+        trace.update(name=str(group), text=hover[sel], customdata=data.events[sel],
+                     hovertemplate="%{text}<extra></extra>")
         figure.add_trace(trace)
     for e in range(min(pair_lines, gallery.n)):  # join one event's points across modalities
         sel = data.events == e
@@ -70,7 +89,7 @@ def embedding_map(state: AppState, method: str, dims: int, colour_by: str, n_eve
         figures.append(map_figure(data, gallery, colour_by, label, int(pair_lines)))
         notes.append(f"{label}: {data.mixing:.0%} of each point's 10 nearest neighbours come from another modality")
     report = ("**Does the space mix modalities by meaning?** " + "; ".join(notes) +
-              ". Hover a point for its event number and caption; show it below.")
+              ". Click a point to see and hear its sample below.")
     return figures[0], figures[1], report
 
 
@@ -93,10 +112,13 @@ def build(state: AppState) -> None:
     draw = gr.Button("Draw map", variant="primary")
     report = gr.Markdown()
     with gr.Row():
-        shared = gr.Plot(label="shared space")
-        stems = gr.Plot(label="after the stems")
+        shared = gr.Plot(label="shared space", elem_id="map-shared")
+        stems = gr.Plot(label="after the stems", elem_id="map-stems")
+    clicked = gr.HTML(value="", html_template="<p>${value ? 'Showing event ' + value + ', clicked on the map.' : "
+                      "'Click any point on either map to see and hear its sample here.'}</p>",
+                      js_on_load=CLICK_BRIDGE_JS, elem_id="map-click")
     with gr.Row():
-        event = gr.Number(value=0, precision=0, label="event number (from the hover text)", minimum=0)
+        event = gr.Number(value=0, precision=0, label="event number (also in the hover text)", minimum=0)
         show = gr.Button("Show this event")
     with gr.Row():
         picture, clip = gr.Image(label="image", type="pil"), gr.Image(label="video")
@@ -112,3 +134,12 @@ def build(state: AppState) -> None:
     inputs = [method, dims, colour_by, n_events, perplexity, neighbours, min_dist, seed, pair_lines]
     draw.click(partial(embedding_map, state), inputs, [shared, stems, report], api_name="embedding_map")
     show.click(show_event, [event, n_events], [picture, clip, sound, caption], api_name=False)
+
+    def show_clicked(value, n):
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise gr.Error(f"the map sent {value!r}, not an event number") from None
+        return (number, *show_event(number, n))
+
+    clicked.change(show_clicked, [clicked, n_events], [event, picture, clip, sound, caption], api_name=False)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,16 @@ def write_gif(video: torch.Tensor, folder: Path, name: str, scale: int = 4, fps:
 def audio_value(waveform: torch.Tensor, sample_rate: int) -> tuple[int, np.ndarray]:
     """(S,) in [-1, 1] -> the (rate, int16 array) a gr.Audio shows."""
     return sample_rate, (waveform.clamp(-1, 1) * 32767).short().cpu().numpy()
+
+
+def write_wav(waveform: torch.Tensor, sample_rate: int, path: Path) -> str:
+    """(S,) in [-1, 1] -> a 16-bit mono WAV file at `path` (written once, then served as a file)."""
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(audio_value(waveform, sample_rate)[1].astype("<i2").tobytes())
+    return str(path)
 
 
 def point_figure(points: torch.Tensor, labels: torch.Tensor, title: str = ""):

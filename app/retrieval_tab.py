@@ -43,10 +43,12 @@ def query_inputs(path: str | None, text: str | None) -> tuple[dict[str, object],
 
 @functools.lru_cache(maxsize=2048)
 def _preview_file(world, seed: int, event: int, modality: str, folder: str) -> str:
-    """A gallery item's thumbnail as a file (a GIF for video), rendered once and then reused."""
+    """A gallery item's preview as a file (a GIF for video, a WAV for audio), rendered once and then reused."""
     batch = world.render(1, seed=seed, start=event, modalities=(modality,))
     if modality == "video":
         return media.write_gif(batch.video[0], folder, f"event-{event}", scale=2)
+    if modality == "audio":
+        return media.write_wav(batch.waveform[0], world.config.sample_rate, Path(folder) / f"audio-{seed}-{event}.wav")
     picture = {"image": lambda: media.to_pil(batch.image[0], 2),
                "depth": lambda: media.heat_map(batch.depth[0, 0], 2),
                "points": lambda: media.points_thumbnail(batch.points[0], batch.point_labels[0], 128)}[modality]()
@@ -87,8 +89,7 @@ def retrieve(state: AppState, upload: str | None, text: str, targets: list[str],
             rows.append(f"| {target} | {rank + 1} | {e} | {s:.3f} | {gallery.captions[e]} |")
             if target == "audio":
                 if len(sounds) < 3:
-                    event = state.world.render(1, seed=gallery.seed, start=e, modalities=("audio",))
-                    sounds.append(media.audio_value(event.waveform[0], state.world.config.sample_rate))
+                    sounds.append(preview(state, gallery.seed, e, "audio"))
             elif target != "text":
                 visuals.append((preview(state, gallery.seed, e, target), f"{target} #{rank + 1}: event {e}, score {s:.2f}"))
     table = "| target | rank | event | score | caption of the event |\n|---|---|---|---|---|\n" + "\n".join(rows)

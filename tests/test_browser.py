@@ -40,6 +40,19 @@ def url(tmp_path_factory):
     demo.close()
 
 
+def click_a_map_point(driver, wait, by, event: int) -> None:
+    """Plotly's own click event on a point of the shared map shows that event's sample below."""
+    driver.execute_script("document.querySelector('#map-shared .js-plotly-plot')"
+                          ".emit('plotly_click', {points: [{customdata: arguments[0]}]});", event)
+    wait.until(lambda d: f"Showing event {event}" in d.find_element(by.ID, "map-click").text)
+    wait.until(lambda d: not BUSY.search(d.find_element(by.TAG_NAME, "body").text))
+    number = driver.find_element(by.XPATH, "//*[contains(text(), 'event number')]/following::input[1]")
+    wait.until(lambda d: number.get_attribute("value") == str(event))
+    time.sleep(1)
+    images = [i for i in driver.find_elements(by.XPATH, "//*[@id='map-click']/following::img") if i.is_displayed()]
+    assert images, "clicking a map point showed no image of the event"
+
+
 def test_every_tab_opens_without_console_errors(url, tmp_path):
     assert CHROMIUM and DRIVER, "install Debian's chromium and chromium-driver (.ci/run does)"
     from selenium import webdriver
@@ -74,6 +87,8 @@ def test_every_tab_opens_without_console_errors(url, tmp_path):
                 time.sleep(1)
             wait.until(lambda d: not BUSY.search(d.find_element(By.TAG_NAME, "body").text))
             time.sleep(1.5)  # let plotly draw
+            if tab == "Embedding map":
+                click_a_map_point(driver, wait, By, event=3)
             assert "Error" not in driver.find_element(By.TAG_NAME, "body").text, f"the {tab} tab shows an error"
             path = out / f"tab-{tab.lower().replace(' ', '-')}.png"
             driver.save_screenshot(str(path))

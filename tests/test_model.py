@@ -59,10 +59,12 @@ def test_shapes_and_finite(name, modality):
 
 
 VARIANTS = [("tiny", {}), ("tiny", {"backbone": "specific"}), ("tiny", {"embed_space": "shared"}),
-            ("tiny", {"embed_space": "disjoint"}), ("small", {}), ("base", {})]
+            ("tiny", {"embed_space": "disjoint"}), ("tiny", {"conv_stem": False}), ("tiny", {"conv_stem": True}),
+            ("small", {}), ("base", {})]
+VARIANT_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in c.items()) or 'default'}" for n, c in VARIANTS]
 
 
-@pytest.mark.parametrize("name,changes", VARIANTS, ids=[f"{n}-{'-'.join(c.values()) or 'default'}" for n, c in VARIANTS])
+@pytest.mark.parametrize("name,changes", VARIANTS, ids=VARIANT_IDS)
 def test_every_trainable_parameter_gets_a_gradient(name, changes):
     model = build(name, **changes).train()
     loss = 0.0
@@ -136,8 +138,9 @@ def test_droptoken_half_cuts_backbone_flops(modality):
     assert ratio <= 0.55, f"DropToken 0.5 left {ratio:.2f}x of the FLOPs"
 
 
-def test_image_is_a_one_frame_video():
-    model = build("tiny").eval()
+@pytest.mark.parametrize("conv_stem", [False, True])
+def test_image_is_a_one_frame_video(conv_stem):
+    model = build("tiny", conv_stem=conv_stem).eval()
     image = sample("image")
     with torch.no_grad():
         as_image = model.run_stem("image", image).tokens

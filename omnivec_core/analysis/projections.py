@@ -28,8 +28,10 @@ def project(features: np.ndarray, method: str = "pca", dims: int = 2, seed: int 
                     random_state=seed).fit_transform(reduced)
     if method == "umap":
         import umap
+        # 200 epochs (umap-learn's choice for large sets) instead of its 500 for small ones: the same
+        # picture at 3,000 points in well under half the time
         return umap.UMAP(n_components=dims, n_neighbors=min(neighbours, len(features) - 1), min_dist=min_dist,
-                         random_state=seed, n_jobs=1).fit_transform(features)
+                         n_epochs=200, random_state=seed, n_jobs=1).fit_transform(features)
     raise ValueError(f"unknown map method {method!r}; choose one of {METHODS}")
 
 

@@ -8,13 +8,16 @@ from __future__ import annotations
 import torch
 
 
+def pad_frames(video: torch.Tensor, tubelet: int) -> torch.Tensor:
+    """(B, T, C, H, W) -> (B, T', C, H, W) with T' a multiple of `tubelet`, repeating the last frame."""
+    pad = -video.shape[1] % tubelet
+    return video if not pad else torch.cat([video, video[:, -1:].expand(-1, pad, -1, -1, -1)], dim=1)
+
+
 def patchify_video(video: torch.Tensor, tubelet: int, patch: int) -> torch.Tensor:
     """(B, T, C, H, W) -> (B, T/t * H/p * W/p, t*p*p*C); a short clip is padded by repeating its last frame."""
+    video = pad_frames(video, tubelet)
     batch, frames, chans, height, width = video.shape
-    if frames % tubelet:
-        pad = tubelet - frames % tubelet
-        video = torch.cat([video, video[:, -1:].expand(-1, pad, -1, -1, -1)], dim=1)
-        frames += pad
     t, h, w = frames // tubelet, height // patch, width // patch
     x = video.reshape(batch, t, tubelet, chans, h, patch, w, patch)
     x = x.permute(0, 1, 4, 6, 2, 5, 7, 3)  # (B, t, h, w, tubelet, p, p, C)

@@ -33,13 +33,36 @@ class FactorizedPosition(nn.Module):
         return total.reshape(-1, self.tables[0].shape[1])
 
 
+class ConvPatchEmbed(nn.Module):
+    """Early convolutions (Xiao et al. 2021): log2(p) stride-2 3x3 convs in place of one linear
+    patchify. A plain patch projection learns shapes slowly when objects span only a few patches;
+    the conv stack sees edges and corners inside each patch from the first step."""
+
+    def __init__(self, channels: int, dim: int, patch: int):
+        super().__init__()
+        if patch < 2 or patch & (patch - 1):
+            raise ValueError(f"the conv stem needs a power-of-two patch size, got {patch}")
+        layers, width = [], max(dim // (patch // 2), 8)
+        while patch > 1:
+            layers += [nn.Conv2d(channels, width, 3, stride=2, padding=1), nn.GroupNorm(1, width), nn.GELU()]
+            channels, width, patch = width, min(width * 2, dim), patch // 2
+        self.body = nn.Sequential(*layers)
+        self.out_dim = channels
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> (N, H/p * W/p, out_dim), row-major over the patch grid."""
+        return self.body(image).flatten(2).transpose(1, 2)
+
+
 class VisualStem(nn.Module):
     """Video tubelets (t x p x p); an image is a 1-frame video, repeated to fill one tubelet."""
 
     def __init__(self, cfg: ModelConfig, max_frames: int = 8, size: int = 64):
         super().__init__()
         self.tubelet, self.patch = cfg.tubelet, cfg.patch
-        self.proj = nn.Linear(cfg.tubelet * cfg.patch**2 * 3, cfg.stem_dim)
+        self.conv = ConvPatchEmbed(3, cfg.stem_dim, cfg.patch) if cfg.conv_stem else None
+        frame_dim = self.conv.out_dim if self.conv else cfg.patch**2 * 3
+        self.proj = nn.Linear(cfg.tubelet * frame_dim, cfg.stem_dim)
         grid = size // cfg.patch
         self.pos = FactorizedPosition((max_frames // cfg.tubelet, grid, grid), cfg.stem_dim)
 
@@ -47,8 +70,19 @@ class VisualStem(nn.Module):
         frames, height, width = video.shape[1], video.shape[3], video.shape[4]
         t = -(-frames // self.tubelet)
         h, w = height // self.patch, width // self.patch
-        tokens = self.proj(patches.patchify_video(video, self.tubelet, self.patch))  # (B, t*h*w, stem_dim)
+        tokens = self.proj(self._tubelet_features(video))  # (B, t*h*w, stem_dim)
         return StemOutput(tokens + self.pos((t, h, w)), (t, h * w))
+
+    def _tubelet_features(self, video: torch.Tensor) -> torch.Tensor:
+        """(B, T, C, H, W) -> (B, t*h*w, tubelet * per-frame feature)."""
+        if self.conv is None:
+            return patches.patchify_video(video, self.tubelet, self.patch)
+        batch, frames = video.shape[:2]
+        video = patches.pad_frames(video, self.tubelet)
+        t = video.shape[1] // self.tubelet
+        per_frame = self.conv(video.flatten(0, 1))                    # (B*T', h*w, E)
+        per_frame = per_frame.reshape(batch, t, self.tubelet, *per_frame.shape[1:])  # (B, t, tubelet, h*w, E)
+        return per_frame.transpose(2, 3).flatten(3).flatten(1, 2)     # (B, t*h*w, tubelet*E)
 
 
 class PatchStem(nn.Module):
@@ -57,17 +91,16 @@ class PatchStem(nn.Module):
     def __init__(self, cfg: ModelConfig, size: int = 64, spectrogram: bool = False):
         super().__init__()
         self.patch, self.spectrogram = cfg.patch, spectrogram
-        self.proj = nn.Linear(cfg.patch**2, cfg.stem_dim)
+        self.conv = ConvPatchEmbed(1, cfg.stem_dim, cfg.patch) if cfg.conv_stem else None
+        self.proj = nn.Linear(self.conv.out_dim if self.conv else cfg.patch**2, cfg.stem_dim)
         grid = size // cfg.patch
         self.pos = FactorizedPosition((grid, grid), cfg.stem_dim)
 
     def forward(self, image: torch.Tensor) -> StemOutput:
         if self.spectrogram:  # (B, 1, F, T): rows of the token grid are time steps
-            rows, cols = image.shape[3] // self.patch, image.shape[2] // self.patch
-            flat = patches.patchify_spectrogram(image, self.patch)
-        else:
-            rows, cols = image.shape[2] // self.patch, image.shape[3] // self.patch
-            flat = patches.patchify_2d(image, self.patch)
+            image = image.transpose(-1, -2)
+        rows, cols = image.shape[2] // self.patch, image.shape[3] // self.patch
+        flat = self.conv(image) if self.conv else patches.patchify_2d(image, self.patch)
         tokens = self.proj(flat) + self.pos((rows, cols))  # (B, rows*cols, stem_dim)
         grid = (rows, cols) if self.spectrogram else (1, rows * cols)
         return StemOutput(tokens, grid)
