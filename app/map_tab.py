@@ -118,7 +118,8 @@ def build(state: AppState) -> None:
                       "'Click any point on either map to see and hear its sample here.'}</p>",
                       js_on_load=CLICK_BRIDGE_JS, elem_id="map-click")
     with gr.Row():
-        event = gr.Number(value=0, precision=0, label="event number (also in the hover text)", minimum=0)
+        event = gr.Number(value=0, precision=0, label="event number (also in the hover text)", minimum=0,
+                          elem_id="map-event")
         show = gr.Button("Show this event")
     with gr.Row():
         picture, clip = gr.Image(label="image", type="pil"), gr.Image(label="video")

@@ -46,8 +46,7 @@ def click_a_map_point(driver, wait, by, event: int) -> None:
                           ".emit('plotly_click', {points: [{customdata: arguments[0]}]});", event)
     wait.until(lambda d: f"Showing event {event}" in d.find_element(by.ID, "map-click").text)
     wait.until(lambda d: not BUSY.search(d.find_element(by.TAG_NAME, "body").text))
-    number = driver.find_element(by.XPATH, "//*[contains(text(), 'event number')]/following::input[1]")
-    wait.until(lambda d: number.get_attribute("value") == str(event))
+    wait.until(lambda d: d.find_element(by.CSS_SELECTOR, "#map-event input").get_attribute("value") == str(event))
     time.sleep(1)
     images = [i for i in driver.find_elements(by.XPATH, "//*[@id='map-click']/following::img") if i.is_displayed()]
     assert images, "clicking a map point showed no image of the event"
