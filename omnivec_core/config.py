@@ -118,6 +118,7 @@ class TrainConfig:
     droptoken: dict[str, float] = field(default_factory=dict)  # DropToken rate per modality during alignment/tasks
     modality_mixing: bool = True    # MAE steps draw a random subset of modalities per step (else all every step)
     task_grouping: bool = True      # finetune alternates simple (classification) and dense steps (else both each step)
+    stage_schedules: bool = False   # warmup + cosine within each stage (else one schedule over the whole plan)
     temperature: float = 0.07       # softmax temperature of the contrastive losses
     univlc: bool = False            # add OmniVL's label-aware contrastive loss on video-text
     captions_per_event: int = 3     # MIL-NCE positives per clip
@@ -194,13 +195,16 @@ def preset(name: str) -> ExperimentConfig:
                             fine_dim=64, coarse_dim=64, decoder_width=64, decoder_depth=1, decoder_heads=4,
                             point_group_size=16)
         train = TrainConfig(batch_size=32, lr=2e-3, warmup_steps=30, eval_every=100, eval_events=128,
-                            save_every=100, droptoken={"video": 0.5}, univlc=True,
-                            # a short MAE warm-up, then the task heads from the start of alignment: in 600
-                            # steps this doubled text->video P@1 and v->a R@1 against the plain plan
-                            stages=_stage_plan(600, pretrain=0.1, align=0.4, align_tasks=1.0))
+                            save_every=100, droptoken={"video": 0.5}, univlc=True, stage_schedules=True,
+                            # the classroom plan (about 10 CPU minutes): many cheap MAE steps first (a masked
+                            # step costs a seventh of an alignment step), then the task heads from the start
+                            # of alignment; each stage has its own warmup and cosine
+                            stages=[StageConfig("pretrain", 1000, {"mae": 1.0}),
+                                    StageConfig("align", 300, {"contrastive": 1.0, "tasks": 1.0, "mae": 0.5}),
+                                    StageConfig("finetune", 50, {"contrastive": 1.0, "tasks": 1.0, "mae": 0.25})])
     elif name == "small":
         model = ModelConfig()
-        train = TrainConfig(batch_size=128, lr=1e-3, warmup_steps=200, stages=_stage_plan(4000))
+        train = TrainConfig(batch_size=128, lr=1e-3, warmup_steps=200, stages=_stage_plan(4000, align_tasks=0.5))
     elif name == "base":
         # linear patchify, like timm's ViT-S, so the performance comparison is at equal shape
         model = ModelConfig(width=384, depth=12, heads=6, stem_dim=256, drop_path=0.1, conv_stem=False,

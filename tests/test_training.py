@@ -13,7 +13,7 @@ from omnivec_core.analysis.evaluate import evaluate
 from omnivec_core.config import ExperimentConfig, StageConfig, preset
 from omnivec_core.train import checkpoint
 from omnivec_core.train.checkpoint import CheckpointError, load_model
-from omnivec_core.train.trainer import Trainer
+from omnivec_core.train.trainer import Trainer, learning_rate
 
 
 def tiny_config(steps: int, objectives: dict[str, float], batch: int = 8) -> ExperimentConfig:
@@ -25,6 +25,22 @@ def tiny_config(steps: int, objectives: dict[str, float], batch: int = 8) -> Exp
     config.train.save_every = 10_000
     config.train.stages = [StageConfig("test", steps, objectives)]
     return config
+
+
+@pytest.mark.parametrize("stage_schedules", [False, True])
+def test_learning_rate_schedules(stage_schedules):
+    train = preset("tiny").train
+    train.warmup_steps, train.lr, train.min_lr, train.stage_schedules = 10, 1.0, 0.0, stage_schedules
+    train.stages = [StageConfig("a", 100, {"mae": 1.0}), StageConfig("b", 50, {"mae": 1.0})]
+    rates = [learning_rate(step, train) for step in range(150)]
+    assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)
+    assert rates[149] < 0.01  # both end at min_lr
+    if stage_schedules:
+        assert rates[99] < 0.01  # stage a decays fully
+        assert rates[100] == pytest.approx(0.1) and rates[109] == pytest.approx(1.0)  # stage b warms up again
+    else:
+        assert rates[99] > 0.2
+        assert all(a >= b for a, b in zip(rates[9:], rates[10:]))  # one decay over the whole plan
 
 
 def losses(path) -> list[dict]:

@@ -60,11 +60,27 @@ def start_runtime(device: str) -> Runtime:
 
 
 def learning_rate(step: int, cfg: TrainConfig) -> float:
-    """Linear warmup to cfg.lr, then cosine decay to cfg.min_lr at the last step."""
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = (step - cfg.warmup_steps) / max(1, cfg.total_steps - cfg.warmup_steps)
+    """Linear warmup to cfg.lr, then cosine decay to cfg.min_lr: over the whole plan, or, with
+    cfg.stage_schedules, over each stage on its own (as if every stage were a run of its own)."""
+    start, length, warmup = 0, cfg.total_steps, cfg.warmup_steps
+    if cfg.stage_schedules:
+        start, length = stage_span(step, cfg)
+        warmup = min(warmup, max(1, length // 5))
+    local = step - start
+    if local < warmup:
+        return cfg.lr * (local + 1) / warmup
+    progress = (local - warmup) / max(1, length - warmup)
     return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def stage_span(step: int, cfg: TrainConfig) -> tuple[int, int]:
+    """(first step, length) of the stage that `step` falls in."""
+    start = 0
+    for stage in cfg.stages:
+        if step < start + stage.steps:
+            return start, stage.steps
+        start += stage.steps
+    return start - cfg.stages[-1].steps, cfg.stages[-1].steps
 
 
 def stage_at(step: int, cfg: TrainConfig):
@@ -218,10 +234,12 @@ class Trainer:
                     bar.set_postfix(loss=f"{value:.3f}", stage=stage_at(self.step - 1, cfg).name)
                     self.log({"step": self.step, "stage": stage_at(self.step - 1, cfg).name, "loss": value,
                               "lr": learning_rate(self.step - 1, cfg), "samples_per_s": rate,
+                              "elapsed_s": time.perf_counter() - started,
                               **{k: v.item() for k, v in named.items()}})
                 if self.rt.is_main and (self.step % cfg.eval_every == 0 or self.step == total):
                     self.calibrate()
-                    self.log({"step": self.step, "eval": quick_eval(self.model, self.world, cfg, self.rt.device)})
+                    self.log({"step": self.step, "eval": quick_eval(self.model, self.world, cfg, self.rt.device),
+                              "elapsed_s": time.perf_counter() - started})
                 if saving:
                     self.save(self.step)
             self.save(self.step)
