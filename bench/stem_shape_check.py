@@ -1,7 +1,7 @@
 """How fast each visual stem learns shape: the tiny model trained supervised on one modality's shape
 label (no other objective), linear patchify beside the conv stem, held-out accuracy every 100 steps.
 
-    python bench/stem_shape_check.py [--modality image] [--steps 500] [--batch 64]
+    python bench/stem_shape_check.py [--modality image] [--steps 600] [--batch 64]
 
 Prints a table. Each run takes a few minutes on 2 CPU cores.
 """
@@ -60,7 +60,7 @@ def run(conv_stem: bool, modality: str, steps: int, batch: int, every: int) -> l
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modality", default="image", choices=("image", "video", "depth"))
-    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--every", type=int, default=100)
     args = parser.parse_args()
