@@ -48,7 +48,9 @@ def run_reconstruction(state: AppState, modality: str, ratio: float, kind: str, 
     folder = media.scratch_folder()
     hidden = int(result.mask.sum().item())
     report = (f"**{result.score_name}: {result.score:.3f}**, {hidden} of {result.mask.numel()} tokens hidden. "
-              "The model never sees the hidden tokens' values or their statistics.")
+              "The model never sees the hidden tokens' values or their statistics. Its raw output is "
+              "trained on hidden tokens only, so at visible positions it is noise; the last panel "
+              "keeps the visible tokens and the model's guesses for the hidden ones.")
     if notes:
         report += "\n\n" + "\n".join(f"- {n}" for n in notes)
     if modality == "points":
@@ -95,7 +97,7 @@ def build(state: AppState) -> None:
     report = gr.Markdown()
     with gr.Row() as image_row:
         images = [gr.Image(label=l, type="pil") for l in
-                  ("original", "masked input", "reconstruction", "reconstruction + visible")]
+                  ("original", "masked input", "raw model output", "reconstruction + visible")]
     with gr.Row(visible=False) as plot_row:
         plots = [gr.Plot(label=l) for l in ("original", "visible groups", "reconstruction", "reconstruction + visible")]
     with gr.Row(visible=False) as audio_row:
