@@ -176,10 +176,10 @@ def _reject_unknown(kind: type, data: dict[str, Any], where: str) -> None:
         raise ValueError(f"unknown {where} config keys {sorted(unknown)}; known: {sorted(known)}")
 
 
-def _stage_plan(steps: int, pretrain: float = 0.25, align: float = 0.5, align_tasks: float = 0.0) -> list[StageConfig]:
+def _stage_plan(steps: int, align_tasks: float = 0.0) -> list[StageConfig]:
     """Pretrain (MAE), then align (contrastive, MAE kept as a regulariser; optionally the task heads
-    too, which teaches attributes much sooner), then multi-task finetune. Shares are of `steps`."""
-    pretrain_steps, align_steps = int(steps * pretrain), int(steps * align)
+    too, which teaches attributes much sooner), then multi-task finetune."""
+    pretrain_steps, align_steps = int(steps * 0.25), int(steps * 0.5)
     align_objectives = {"contrastive": 1.0, "mae": 0.5, **({"tasks": align_tasks} if align_tasks else {})}
     return [
         StageConfig("pretrain", pretrain_steps, {"mae": 1.0}),

@@ -9,9 +9,9 @@ import torch
 
 
 def pad_frames(video: torch.Tensor, tubelet: int) -> torch.Tensor:
-    """(B, T, C, H, W) -> (B, T', C, H, W) with T' a multiple of `tubelet`, repeating the last frame."""
+    """(B, T, ...) -> (B, T', ...) with T' a multiple of `tubelet`, repeating the last frame."""
     pad = -video.shape[1] % tubelet
-    return video if not pad else torch.cat([video, video[:, -1:].expand(-1, pad, -1, -1, -1)], dim=1)
+    return video if not pad else torch.cat([video, video[:, -1:].expand(-1, pad, *video.shape[2:])], dim=1)
 
 
 def patchify_video(video: torch.Tensor, tubelet: int, patch: int) -> torch.Tensor:

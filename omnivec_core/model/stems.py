@@ -78,10 +78,10 @@ class VisualStem(nn.Module):
         if self.conv is None:
             return patches.patchify_video(video, self.tubelet, self.patch)
         batch, frames = video.shape[:2]
-        video = patches.pad_frames(video, self.tubelet)
-        t = video.shape[1] // self.tubelet
-        per_frame = self.conv(video.flatten(0, 1))                    # (B*T', h*w, E)
-        per_frame = per_frame.reshape(batch, t, self.tubelet, *per_frame.shape[1:])  # (B, t, tubelet, h*w, E)
+        # convolve each real frame once, then repeat features (an image fills its tubelet this way)
+        per_frame = self.conv(video.flatten(0, 1)).unflatten(0, (batch, frames))  # (B, T, h*w, E)
+        per_frame = patches.pad_frames(per_frame, self.tubelet)                   # (B, T', h*w, E)
+        per_frame = per_frame.unflatten(1, (-1, self.tubelet))                    # (B, t, tubelet, h*w, E)
         return per_frame.transpose(2, 3).flatten(3).flatten(1, 2)     # (B, t*h*w, tubelet*E)
 
 

@@ -64,7 +64,8 @@ def learning_rate(step: int, cfg: TrainConfig) -> float:
     cfg.stage_schedules, over each stage on its own (as if every stage were a run of its own)."""
     start, length, warmup = 0, cfg.total_steps, cfg.warmup_steps
     if cfg.stage_schedules:
-        start, length = stage_span(step, cfg)
+        start, stage = stage_span(step, cfg)
+        length = stage.steps
         warmup = min(warmup, max(1, length // 5))
     local = step - start
     if local < warmup:
@@ -73,23 +74,18 @@ def learning_rate(step: int, cfg: TrainConfig) -> float:
     return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
-def stage_span(step: int, cfg: TrainConfig) -> tuple[int, int]:
-    """(first step, length) of the stage that `step` falls in."""
+def stage_span(step: int, cfg: TrainConfig):
+    """(first step, stage) of the stage that `step` falls in; past the plan, the last stage."""
     start = 0
     for stage in cfg.stages:
         if step < start + stage.steps:
-            return start, stage.steps
+            return start, stage
         start += stage.steps
-    return start - cfg.stages[-1].steps, cfg.stages[-1].steps
+    return start - cfg.stages[-1].steps, cfg.stages[-1]
 
 
 def stage_at(step: int, cfg: TrainConfig):
-    end = 0
-    for stage in cfg.stages:
-        end += stage.steps
-        if step < end:
-            return stage
-    return cfg.stages[-1]
+    return stage_span(step, cfg)[1]
 
 
 @torch.no_grad()
