@@ -1,5 +1,6 @@
 """How fast each visual stem learns shape: the tiny model trained supervised on one modality's shape
-label (no other objective), linear patchify beside the conv stem, held-out accuracy every 100 steps.
+label (no other objective), linear patchify beside the conv stem without and with a context conv,
+held-out accuracy every 100 steps.
 
     python bench/stem_shape_check.py [--modality image] [--steps 600] [--batch 64]
 
@@ -33,10 +34,17 @@ def accuracy(model: OmniVec, modality: str, test) -> float:
     return float((logits.argmax(-1) == test.labels["shape"]).float().mean())
 
 
-def run(conv_stem: bool, modality: str, steps: int, batch: int, every: int) -> list[tuple[int, float, float]]:
+STEMS = {  # column name -> model config changes
+    "linear": {"conv_stem": False, "stem_context": 0},
+    "conv": {"conv_stem": True, "stem_context": 0},
+    "conv+context": {"conv_stem": True, "stem_context": 1},
+}
+
+
+def run(stem: str, modality: str, steps: int, batch: int, every: int) -> list[tuple[int, float, float]]:
     """[(step, held-out accuracy, seconds)] for one stem."""
     torch.manual_seed(0)
-    model = OmniVec(dataclasses.replace(preset("tiny").model, conv_stem=conv_stem))
+    model = OmniVec(dataclasses.replace(preset("tiny").model, **STEMS[stem]))
     optimizer = torch.optim.AdamW(model.optimizer_groups(0.05), lr=LR)
     world = OmniShapes()
     test = world.render(512, seed=TEST_SEED, modalities=(modality,))
@@ -53,7 +61,7 @@ def run(conv_stem: bool, modality: str, steps: int, batch: int, every: int) -> l
         optimizer.step()
         if (step + 1) % every == 0:
             rows.append((step + 1, accuracy(model, modality, test), time.perf_counter() - start))
-            print(f"  {'conv' if conv_stem else 'linear'} step {step + 1}: {rows[-1][1]:.3f}", file=sys.stderr)
+            print(f"  {stem} step {step + 1}: {rows[-1][1]:.3f}", file=sys.stderr)
     return rows
 
 
@@ -64,13 +72,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--every", type=int, default=100)
     args = parser.parse_args()
-    results = {name: run(name == "conv", args.modality, args.steps, args.batch, args.every)
-               for name in ("linear", "conv")}
+    results = {stem: run(stem, args.modality, args.steps, args.batch, args.every) for stem in STEMS}
     print(f"held-out {args.modality} shape accuracy (512 events, chance 0.125), tiny model, batch {args.batch}")
-    print(f"{'step':>6} {'linear stem':>12} {'conv stem':>10}")
-    for (step, linear, _), (_, conv, _) in zip(results["linear"], results["conv"]):
-        print(f"{step:>6} {linear:>12.3f} {conv:>10.3f}")
-    print(f"wall: linear {results['linear'][-1][2]:.0f} s, conv {results['conv'][-1][2]:.0f} s")
+    print(f"{'step':>6} " + " ".join(f"{stem:>13}" for stem in STEMS))
+    for rows in zip(*results.values()):
+        print(f"{rows[0][0]:>6} " + " ".join(f"{accuracy:>13.3f}" for _, accuracy, _ in rows))
+    print("wall: " + ", ".join(f"{stem} {rows[-1][2]:.0f} s" for stem, rows in results.items()))
 
 
 if __name__ == "__main__":

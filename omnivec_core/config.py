@@ -63,6 +63,7 @@ class ModelConfig:
     stem_dim: int = 192            # width of the stem outputs, before the meta-conditioned projection to D
     patch: int = 8                 # spatial patch size of image/video/depth/spectrogram stems
     conv_stem: bool = True         # stride-2 conv stack instead of a linear patch projection (learns shape faster)
+    stem_context: int = 1          # stride-1 3x3 convs after the conv stack: each adds 2 patches of view (whole objects)
     tubelet: int = 2               # temporal size of a video tubelet (an image is repeated to fill it)
     point_groups: int = 64         # farthest-point-sampled centres = point tokens
     point_group_size: int = 32     # nearest neighbours per centre fed to the mini-PointNet
@@ -87,6 +88,8 @@ class ModelConfig:
             raise ValueError(f"text_encoder must be 'minilm' or 'scratch', got {self.text_encoder!r}")
         if self.embed_space not in EMBED_SPACES:
             raise ValueError(f"embed_space must be one of {EMBED_SPACES}, got {self.embed_space!r}")
+        if self.stem_context < 0 or (self.stem_context and not self.conv_stem):
+            raise ValueError(f"stem_context needs conv_stem and must be >= 0, got {self.stem_context}")
         if self.width % self.heads or self.decoder_width % self.decoder_heads:
             raise ValueError("width and decoder_width must be divisible by their head counts")
 
@@ -154,7 +157,8 @@ class ExperimentConfig:
         _reject_unknown(cls, data, "experiment")
         _reject_unknown(ModelConfig, data["model"], "model")
         _reject_unknown(TrainConfig, data["train"], "train")
-        model = {"conv_stem": False, **data["model"]}  # configs written before the conv stem existed used the linear one
+        # configs written before these options existed used the linear stem without context convs
+        model = {"conv_stem": False, "stem_context": 0, **data["model"]}
         return cls(preset=data["preset"], model=ModelConfig(**model), train=TrainConfig(**data["train"]))
 
     def save(self, path: Path) -> None:
@@ -207,7 +211,7 @@ def preset(name: str) -> ExperimentConfig:
         train = TrainConfig(batch_size=128, lr=1e-3, warmup_steps=200, stages=_stage_plan(4000, align_tasks=0.5))
     elif name == "base":
         # linear patchify, like timm's ViT-S, so the performance comparison is at equal shape
-        model = ModelConfig(width=384, depth=12, heads=6, stem_dim=256, drop_path=0.1, conv_stem=False,
+        model = ModelConfig(width=384, depth=12, heads=6, stem_dim=256, drop_path=0.1, conv_stem=False, stem_context=0,
                             fine_dim=256, coarse_dim=256, decoder_width=256, decoder_depth=4, decoder_heads=8)
         train = TrainConfig(batch_size=256, lr=6e-4, warmup_steps=500, stages=_stage_plan(10000))
     else:

@@ -43,6 +43,9 @@ def test_shapes_and_finite(name, modality):
         encoded = model.encode(modality, sample(modality))
         spaces = model.embed(encoded)
     tokens = MODALITY_SPECS[modality].tokens
+    if modality == "text":  # captions are padded to the batch's longest, at most the caption window
+        assert encoded.stem.grid[1] <= tokens
+        tokens = encoded.stem.grid[1]
     assert encoded.tokens.shape == (BATCH, 1 + tokens, cfg.width)
     assert encoded.vector.shape == (BATCH, cfg.width)
     assert set(spaces) == ({"coarse"} if modality == "text" else {"fine", "coarse"})
@@ -59,7 +62,7 @@ def test_shapes_and_finite(name, modality):
 
 
 VARIANTS = [("tiny", {}), ("tiny", {"backbone": "specific"}), ("tiny", {"embed_space": "shared"}),
-            ("tiny", {"embed_space": "disjoint"}), ("tiny", {"conv_stem": False}), ("tiny", {"conv_stem": True}),
+            ("tiny", {"embed_space": "disjoint"}), ("tiny", {"conv_stem": False, "stem_context": 0}), ("tiny", {"conv_stem": True}), ("tiny", {"stem_context": 2}),
             ("small", {}), ("base", {})]
 VARIANT_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in c.items()) or 'default'}" for n, c in VARIANTS]
 
@@ -138,9 +141,20 @@ def test_droptoken_half_cuts_backbone_flops(modality):
     assert ratio <= 0.55, f"DropToken 0.5 left {ratio:.2f}x of the FLOPs"
 
 
+@pytest.mark.parametrize("name", PRESETS)
+def test_caption_embedding_does_not_depend_on_its_batch(name):
+    model = build(name).eval()
+    caption = "a red square moving left"
+    others = ["there is a small blue hexagon that spins slowly in the scene and keeps turning in place"] * 5
+    with torch.no_grad():
+        alone = model.embed(model.encode("text", [caption]))["coarse"]
+        batched = model.embed(model.encode("text", [caption] + others))["coarse"][:1]
+    assert torch.allclose(alone, batched, atol=1e-5)
+
+
 @pytest.mark.parametrize("conv_stem", [False, True])
 def test_image_is_a_one_frame_video(conv_stem):
-    model = build("tiny", conv_stem=conv_stem).eval()
+    model = build("tiny", conv_stem=conv_stem, stem_context=int(conv_stem)).eval()
     image = sample("image")
     with torch.no_grad():
         as_image = model.run_stem("image", image).tokens

@@ -88,7 +88,7 @@ class OmniVec(nn.Module):
     def tokenize(self, modality: str, x) -> tuple[torch.Tensor, torch.Tensor, StemOutput]:
         """Stem + meta-conditioned projection -> tokens (B, N, D), meta vector (D,), stem output."""
         stem = self.run_stem(modality, x)
-        tokens, meta = self.meta(stem.tokens, modality, input_dims(modality, x))
+        tokens, meta = self.meta(stem.tokens, modality, input_dims(modality, x, self.cfg.text_max_tokens))
         return tokens, meta, stem
 
     def _prepare(self, modality: str, x, ratio: float, kind: str, generator) -> _Prepared:

@@ -56,12 +56,12 @@ class MiniLMTextStem(nn.Module):
     def forward(self, texts: list[str]):
         _check_texts(texts)
         device = self.proj.weight.device
-        batch = self.tokenizer(list(texts), padding="max_length", truncation=True, max_length=self.max_tokens,
+        batch = self.tokenizer(list(texts), padding="longest", truncation=True, max_length=self.max_tokens,
                                return_tensors="pt").to(device)
         with torch.no_grad():
             states = self.encoder(**batch).last_hidden_state  # (B, L, 384)
         tokens = self.proj(states.to(self.proj.weight.dtype))
-        return StemOutput(tokens, (1, self.max_tokens), key_padding=batch["attention_mask"] == 0)
+        return StemOutput(tokens, (1, tokens.shape[1]), key_padding=batch["attention_mask"] == 0)
 
 
 class ScratchTextStem(nn.Module):
@@ -76,19 +76,21 @@ class ScratchTextStem(nn.Module):
         self.pos = nn.Parameter(torch.randn(cfg.text_max_tokens, cfg.stem_dim) * 0.02)
 
     def token_ids(self, texts: list[str]) -> torch.Tensor:
-        """Captions -> (B, L) ids: [CLS] then hashed lower-case words, truncated and padded."""
+        """Captions -> (B, L) ids: [CLS] then hashed lower-case words, truncated to max_tokens and padded
+        to the longest caption (padding only costs time: attention and pooling skip it)."""
         _check_texts(texts)
         rows = []
         for text in texts:
             words = WORD.findall(text.lower())[: self.max_tokens - 1]
             ids = [CLS] + [2 + zlib.crc32(w.encode()) % (self.vocab - 2) for w in words]
-            rows.append(ids + [PAD] * (self.max_tokens - len(ids)))
-        return torch.tensor(rows, dtype=torch.long)
+            rows.append(ids)
+        longest = max(map(len, rows), default=1)
+        return torch.tensor([ids + [PAD] * (longest - len(ids)) for ids in rows], dtype=torch.long)
 
     def forward(self, texts: list[str]):
         ids = self.token_ids(texts).to(self.pos.device)
-        tokens = self.embed(ids) + self.pos  # (B, L, stem_dim)
-        return StemOutput(tokens, (1, self.max_tokens), key_padding=ids == PAD)
+        tokens = self.embed(ids) + self.pos[: ids.shape[1]]  # (B, L, stem_dim)
+        return StemOutput(tokens, (1, ids.shape[1]), key_padding=ids == PAD)
 
 
 def make_text_stem(cfg: ModelConfig) -> nn.Module:
