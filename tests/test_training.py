@@ -60,6 +60,14 @@ def test_short_runs_lower_their_losses(tmp_path, objective, key):
     assert last < 0.9 * first, f"{key} went from {first:.3f} to {last:.3f}"
 
 
+def test_logs_average_every_loss_of_alternating_task_groups(tmp_path):
+    config = tiny_config(4, {"tasks": 1.0})
+    config.train.task_grouping = True  # even steps classify, odd steps segment
+    Trainer(config, tmp_path, "cpu", log_every=4).run()
+    (record,) = losses(tmp_path)
+    assert {"cls/video", "cls/text", "seg/image", "seg/points"} <= set(record)
+
+
 def test_resume_equals_an_uninterrupted_run(tmp_path):
     config = tiny_config(6, {"mae": 1.0, "contrastive": 1.0})
     Trainer(config, tmp_path / "straight", "cpu").run()

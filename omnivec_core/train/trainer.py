@@ -213,25 +213,28 @@ class Trainer:
         previous = signal.signal(signal.SIGINT, self._request_stop)
         bar = tqdm(total=total, initial=self.step, disable=not self.rt.is_main, desc="training", unit="step")
         started, seen = time.perf_counter(), 0
-        try:
+        window: dict[str, list[torch.Tensor]] = {}  # losses since the last log; alternating task groups
+        try:                                        # log different names on odd and even steps
             while self.step < last and not self.stop_requested:
                 loss, named = self.train_step(self.step)
                 self.step += 1
                 seen += cfg.batch_size * self.rt.world
                 bar.update(1)
+                for key, value in {"loss": loss, **named}.items():
+                    window.setdefault(key, []).append(value)
                 saving = self.step % cfg.save_every == 0
                 if saving or self.step % self.log_every == 0 or self.step == total:
-                    value = loss.item()
-                    if not math.isfinite(value):
+                    means = {k: torch.stack(v).float().mean().item() for k, v in window.items()}
+                    window.clear()
+                    if not math.isfinite(means["loss"]):
                         raise NonFiniteLoss(
-                            f"loss became {value} at step {self.step}; stopped without saving, so "
+                            f"loss became {means['loss']} by step {self.step}; stopped without saving, so "
                             f"{self.out} keeps the last good checkpoint. Try a lower --lr or check the inputs.")
                     rate = seen / (time.perf_counter() - started)
-                    bar.set_postfix(loss=f"{value:.3f}", stage=stage_at(self.step - 1, cfg).name)
-                    self.log({"step": self.step, "stage": stage_at(self.step - 1, cfg).name, "loss": value,
+                    bar.set_postfix(loss=f"{means['loss']:.3f}", stage=stage_at(self.step - 1, cfg).name)
+                    self.log({"step": self.step, "stage": stage_at(self.step - 1, cfg).name,
                               "lr": learning_rate(self.step - 1, cfg), "samples_per_s": rate,
-                              "elapsed_s": time.perf_counter() - started,
-                              **{k: v.item() for k, v in named.items()}})
+                              "elapsed_s": time.perf_counter() - started, **means})
                 if self.rt.is_main and (self.step % cfg.eval_every == 0 or self.step == total):
                     self.calibrate()
                     self.log({"step": self.step, "eval": quick_eval(self.model, self.world, cfg, self.rt.device),
