@@ -62,7 +62,8 @@ def test_shapes_and_finite(name, modality):
 
 
 VARIANTS = [("tiny", {}), ("tiny", {"backbone": "specific"}), ("tiny", {"embed_space": "shared"}),
-            ("tiny", {"embed_space": "disjoint"}), ("tiny", {"conv_stem": False, "stem_context": 0}), ("tiny", {"conv_stem": True}), ("tiny", {"stem_context": 2}),
+            ("tiny", {"embed_space": "disjoint"}), ("tiny", {"conv_stem": False, "stem_context": 0}),
+            ("tiny", {"conv_stem": True}), ("tiny", {"stem_context": 2}),
             ("small", {}), ("base", {})]
 VARIANT_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in c.items()) or 'default'}" for n, c in VARIANTS]
 

@@ -213,8 +213,10 @@ class Trainer:
         previous = signal.signal(signal.SIGINT, self._request_stop)
         bar = tqdm(total=total, initial=self.step, disable=not self.rt.is_main, desc="training", unit="step")
         started, seen = time.perf_counter(), 0
-        window: dict[str, list[torch.Tensor]] = {}  # losses since the last log; alternating task groups
-        try:                                        # log different names on odd and even steps
+        # every loss since the last log line, averaged there: alternating task groups name different
+        # losses on odd and even steps, so logging one step would always miss one group
+        window: dict[str, list[torch.Tensor]] = {}
+        try:
             while self.step < last and not self.stop_requested:
                 loss, named = self.train_step(self.step)
                 self.step += 1
@@ -230,9 +232,9 @@ class Trainer:
                         raise NonFiniteLoss(
                             f"loss became {means['loss']} by step {self.step}; stopped without saving, so "
                             f"{self.out} keeps the last good checkpoint. Try a lower --lr or check the inputs.")
-                    rate = seen / (time.perf_counter() - started)
-                    bar.set_postfix(loss=f"{means['loss']:.3f}", stage=stage_at(self.step - 1, cfg).name)
-                    self.log({"step": self.step, "stage": stage_at(self.step - 1, cfg).name,
+                    rate, stage = seen / (time.perf_counter() - started), stage_at(self.step - 1, cfg).name
+                    bar.set_postfix(loss=f"{means['loss']:.3f}", stage=stage)
+                    self.log({"step": self.step, "stage": stage,
                               "lr": learning_rate(self.step - 1, cfg), "samples_per_s": rate,
                               "elapsed_s": time.perf_counter() - started, **means})
                 if self.rt.is_main and (self.step % cfg.eval_every == 0 or self.step == total):
