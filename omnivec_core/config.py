@@ -64,6 +64,7 @@ class ModelConfig:
     patch: int = 8                 # spatial patch size of image/video/depth/spectrogram stems
     conv_stem: bool = True         # stride-2 conv stack instead of a linear patch projection (learns shape faster)
     stem_context: int = 1          # stride-1 3x3 convs after the conv stack: each adds 2 patches of view (whole objects)
+    spectrogram_context: int = 0   # the same for the audio stem; 0 keeps onsets sharp (a clip's sound is told by timing)
     tubelet: int = 2               # temporal size of a video tubelet (an image is repeated to fill it)
     point_groups: int = 64         # farthest-point-sampled centres = point tokens
     point_group_size: int = 32     # nearest neighbours per centre fed to the mini-PointNet
@@ -88,8 +89,10 @@ class ModelConfig:
             raise ValueError(f"text_encoder must be 'minilm' or 'scratch', got {self.text_encoder!r}")
         if self.embed_space not in EMBED_SPACES:
             raise ValueError(f"embed_space must be one of {EMBED_SPACES}, got {self.embed_space!r}")
-        if self.stem_context < 0 or (self.stem_context and not self.conv_stem):
-            raise ValueError(f"stem_context needs conv_stem and must be >= 0, got {self.stem_context}")
+        for name in ("stem_context", "spectrogram_context"):
+            value = getattr(self, name)
+            if value < 0 or (value and not self.conv_stem):
+                raise ValueError(f"{name} needs conv_stem and must be >= 0, got {value}")
         if self.width % self.heads or self.decoder_width % self.decoder_heads:
             raise ValueError("width and decoder_width must be divisible by their head counts")
 
@@ -157,8 +160,10 @@ class ExperimentConfig:
         _reject_unknown(cls, data, "experiment")
         _reject_unknown(ModelConfig, data["model"], "model")
         _reject_unknown(TrainConfig, data["train"], "train")
-        # configs written before these options existed used the linear stem without context convs
+        # configs written before these options existed used the linear stem without context convs,
+        # and before spectrogram_context the audio stem had as many context convs as the others
         model = {"conv_stem": False, "stem_context": 0, **data["model"]}
+        model.setdefault("spectrogram_context", model["stem_context"])
         return cls(preset=data["preset"], model=ModelConfig(**model), train=TrainConfig(**data["train"]))
 
     def save(self, path: Path) -> None:

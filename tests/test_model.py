@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from omnivec_core.config import MODALITIES, MODALITY_SPECS, PRESETS, preset
+from omnivec_core.config import MODALITIES, MODALITY_SPECS, PRESETS, ExperimentConfig, ModelConfig, preset
 from omnivec_core.model import OmniVec
 from omnivec_core.model.tokens import gather_tokens, make_masking
 
@@ -64,6 +64,7 @@ def test_shapes_and_finite(name, modality):
 VARIANTS = [("tiny", {}), ("tiny", {"backbone": "specific"}), ("tiny", {"embed_space": "shared"}),
             ("tiny", {"embed_space": "disjoint"}), ("tiny", {"conv_stem": False, "stem_context": 0}),
             ("tiny", {"conv_stem": True}), ("tiny", {"stem_context": 2}),
+            ("tiny", {"spectrogram_context": 1}),
             ("small", {}), ("base", {})]
 VARIANT_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in c.items()) or 'default'}" for n, c in VARIANTS]
 
@@ -151,6 +152,20 @@ def test_caption_embedding_does_not_depend_on_its_batch(name):
         alone = model.embed(model.encode("text", [caption]))["coarse"]
         batched = model.embed(model.encode("text", [caption] + others))["coarse"][:1]
     assert torch.allclose(alone, batched, atol=1e-5)
+
+
+def test_audio_stem_context_is_its_own_setting_and_old_configs_keep_theirs():
+    counts = {}
+    for audio_context in (0, 2):
+        stems = build("tiny", stem_context=1, spectrogram_context=audio_context).stems
+        counts[audio_context] = sum(isinstance(m, torch.nn.Conv2d) for m in stems["audio"].modules())
+        assert sum(isinstance(m, torch.nn.Conv2d) for m in stems["depth"].modules()) == 3 + 1  # 8 px: 3 stride-2
+    assert counts[2] == counts[0] + 2
+    old = preset("tiny").to_dict()
+    del old["model"]["spectrogram_context"]  # written before the setting existed: audio had stem_context too
+    assert ExperimentConfig.from_dict(old).model.spectrogram_context == old["model"]["stem_context"]
+    with pytest.raises(ValueError, match="spectrogram_context needs conv_stem"):
+        ModelConfig(conv_stem=False, stem_context=0, spectrogram_context=1)
 
 
 @pytest.mark.parametrize("conv_stem", [False, True])

@@ -96,7 +96,8 @@ class PatchStem(nn.Module):
     def __init__(self, cfg: ModelConfig, size: int = 64, spectrogram: bool = False):
         super().__init__()
         self.patch, self.spectrogram = cfg.patch, spectrogram
-        self.conv = ConvPatchEmbed(1, cfg.stem_dim, cfg.patch, cfg.stem_context) if cfg.conv_stem else None
+        context = cfg.spectrogram_context if spectrogram else cfg.stem_context
+        self.conv = ConvPatchEmbed(1, cfg.stem_dim, cfg.patch, context) if cfg.conv_stem else None
         self.proj = nn.Linear(self.conv.out_dim if self.conv else cfg.patch**2, cfg.stem_dim)
         grid = size // cfg.patch
         self.pos = FactorizedPosition((grid, grid), cfg.stem_dim)
