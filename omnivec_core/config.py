@@ -18,6 +18,7 @@ ATTRIBUTE_CLASSES = {"shape": 8, "colour": 8, "motion": 8, "size": 2, "speed": 2
 ALL_ATTRIBUTES = tuple(ATTRIBUTE_CLASSES)
 MASK_TYPES = ("random", "tube", "frame", "causal")
 EMBED_SPACES = ("fac", "shared", "disjoint")
+VECTOR_POOLS = ("mean", "mean_max")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class ModelConfig:
     depth: int = 6                 # number of shared transformer blocks
     heads: int = 8                 # attention heads per block
     mlp_ratio: float = 4.0         # hidden width of each block's MLP, as a multiple of D
+    vector_pool: str = "mean_max"  # vectorizer pooling of content tokens: "mean" or "mean_max" (max sees small objects)
     drop_path: float = 0.0         # stochastic depth rate at the last block (linear ramp from 0)
     backbone: str = "shared"       # "shared": one modality-agnostic transformer; "specific": one per modality
     stem_dim: int = 192            # width of the stem outputs, before the meta-conditioned projection to D
@@ -87,6 +89,8 @@ class ModelConfig:
             raise ValueError(f"backbone must be 'shared' or 'specific', got {self.backbone!r}")
         if self.text_encoder not in ("minilm", "scratch"):
             raise ValueError(f"text_encoder must be 'minilm' or 'scratch', got {self.text_encoder!r}")
+        if self.vector_pool not in VECTOR_POOLS:
+            raise ValueError(f"vector_pool must be one of {VECTOR_POOLS}, got {self.vector_pool!r}")
         if self.embed_space not in EMBED_SPACES:
             raise ValueError(f"embed_space must be one of {EMBED_SPACES}, got {self.embed_space!r}")
         for name in ("stem_context", "spectrogram_context"):
@@ -160,9 +164,9 @@ class ExperimentConfig:
         _reject_unknown(cls, data, "experiment")
         _reject_unknown(ModelConfig, data["model"], "model")
         _reject_unknown(TrainConfig, data["train"], "train")
-        # configs written before these options existed used the linear stem without context convs,
-        # and before spectrogram_context the audio stem had as many context convs as the others
-        model = {"conv_stem": False, "stem_context": 0, **data["model"]}
+        # configs written before these options existed used the linear stem without context convs and
+        # mean pooling; before spectrogram_context the audio stem had as many context convs as the others
+        model = {"conv_stem": False, "stem_context": 0, "vector_pool": "mean", **data["model"]}
         model.setdefault("spectrogram_context", model["stem_context"])
         return cls(preset=data["preset"], model=ModelConfig(**model), train=TrainConfig(**data["train"]))
 

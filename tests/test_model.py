@@ -64,7 +64,7 @@ def test_shapes_and_finite(name, modality):
 VARIANTS = [("tiny", {}), ("tiny", {"backbone": "specific"}), ("tiny", {"embed_space": "shared"}),
             ("tiny", {"embed_space": "disjoint"}), ("tiny", {"conv_stem": False, "stem_context": 0}),
             ("tiny", {"conv_stem": True}), ("tiny", {"stem_context": 2}),
-            ("tiny", {"spectrogram_context": 1}),
+            ("tiny", {"spectrogram_context": 1}), ("tiny", {"vector_pool": "mean"}),
             ("small", {}), ("base", {})]
 VARIANT_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in c.items()) or 'default'}" for n, c in VARIANTS]
 
@@ -152,6 +152,17 @@ def test_caption_embedding_does_not_depend_on_its_batch(name):
         alone = model.embed(model.encode("text", [caption]))["coarse"]
         batched = model.embed(model.encode("text", [caption] + others))["coarse"][:1]
     assert torch.allclose(alone, batched, atol=1e-5)
+
+
+def test_configs_from_before_an_option_load_as_they_were_trained():
+    old = preset("tiny").to_dict()
+    for key in ("spectrogram_context", "vector_pool", "conv_stem", "stem_context"):
+        del old["model"][key]
+    model = ExperimentConfig.from_dict(old).model
+    assert (model.conv_stem, model.stem_context, model.spectrogram_context, model.vector_pool) == (False, 0, 0, "mean")
+    assert OmniVec(model).vectorizer.proj.in_features == 2 * model.width
+    with pytest.raises(ValueError, match="vector_pool must be one of"):
+        ModelConfig(vector_pool="attention")
 
 
 def test_audio_stem_context_is_its_own_setting_and_old_configs_keep_theirs():
