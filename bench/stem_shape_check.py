@@ -1,8 +1,9 @@
-"""How fast each visual stem learns shape: the tiny model trained supervised on one modality's shape
-label (no other objective), linear patchify beside the conv stem without and with a context conv,
-held-out accuracy every 100 steps.
+"""How fast each visual stem and vectorizer pooling learns shape: the tiny model trained supervised on
+one modality's shape label (no other objective): linear patchify, the conv stem without and with a
+context conv (all pooling the mean of the tokens), and the last with mean and max pooling; held-out
+accuracy every 100 steps.
 
-    python bench/stem_shape_check.py [--modality image] [--steps 600] [--batch 64]
+    python bench/stem_shape_check.py [--modality image] [--steps 600] [--batch 64] [--only NAME ...]
 
 Prints a table. Each run takes a few minutes on 2 CPU cores.
 """
@@ -35,9 +36,10 @@ def accuracy(model: OmniVec, modality: str, test) -> float:
 
 
 STEMS = {  # column name -> model config changes
-    "linear": {"conv_stem": False, "stem_context": 0},
-    "conv": {"conv_stem": True, "stem_context": 0},
-    "conv+context": {"conv_stem": True, "stem_context": 1},
+    "linear": {"conv_stem": False, "stem_context": 0, "vector_pool": "mean"},
+    "conv": {"conv_stem": True, "stem_context": 0, "vector_pool": "mean"},
+    "conv+context": {"conv_stem": True, "stem_context": 1, "vector_pool": "mean"},
+    "context+max": {"conv_stem": True, "stem_context": 1, "vector_pool": "mean_max"},
 }
 
 
@@ -71,10 +73,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--every", type=int, default=100)
+    parser.add_argument("--only", nargs="+", choices=tuple(STEMS), default=tuple(STEMS), help="columns to run")
     args = parser.parse_args()
-    results = {stem: run(stem, args.modality, args.steps, args.batch, args.every) for stem in STEMS}
+    results = {stem: run(stem, args.modality, args.steps, args.batch, args.every) for stem in args.only}
     print(f"held-out {args.modality} shape accuracy (512 events, chance 0.125), tiny model, batch {args.batch}")
-    print(f"{'step':>6} " + " ".join(f"{stem:>13}" for stem in STEMS))
+    print(f"{'step':>6} " + " ".join(f"{stem:>13}" for stem in results))
     for rows in zip(*results.values()):
         print(f"{rows[0][0]:>6} " + " ".join(f"{accuracy:>13.3f}" for _, accuracy, _ in rows))
     print("wall: " + ", ".join(f"{stem} {rows[-1][2]:.0f} s" for stem, rows in results.items()))
