@@ -11,6 +11,9 @@ import torch.multiprocessing as mp
 
 from omnivec_core.analysis.evaluate import evaluate
 from omnivec_core.config import ExperimentConfig, StageConfig, preset
+from omnivec_core.data.omnishapes import ATTRIBUTES, OmniShapes, parse_caption
+from omnivec_core.objectives.losses import nce, univlc
+from omnivec_core.objectives.plan import caption_agreement
 from omnivec_core.train import checkpoint
 from omnivec_core.train.checkpoint import CheckpointError, load_model
 from omnivec_core.train.trainer import Trainer, learning_rate
@@ -157,3 +160,21 @@ def test_evaluate_reports_every_metric_in_range(tmp_path):
     for by_ratio in report["reconstruction"].values():
         for s in by_ratio.values():
             assert all(v == v and abs(v) < 1e3 for v in s.values())
+
+
+def test_caption_agreement_marks_the_clips_each_caption_truly_describes():
+    batch = OmniShapes().render(48, seed=5, modalities=("text",))
+    agree = caption_agreement(batch)
+    captions = [c for row in batch.text for c in row]
+    assert agree.shape == (48, len(captions))
+    for i in range(48):
+        for c, caption in enumerate(captions):
+            says = parse_caption(caption)
+            assert agree[i, c] == all(ATTRIBUTES[a][batch.labels[a][i]] == v for a, v in says.items())
+    assert agree[torch.arange(48), torch.arange(48) * len(batch.text[0])].all()  # its own captions
+    assert 0 < agree.float().mean() < 0.1
+
+
+def test_univlc_with_only_the_paired_rows_positive_is_nce():
+    a, b = (torch.nn.functional.normalize(torch.randn(16, 8), dim=-1) for _ in range(2))
+    assert torch.allclose(univlc(a, b, torch.eye(16, dtype=torch.bool), 0.1), nce(a, b, 0.1))

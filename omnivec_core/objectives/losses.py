@@ -44,14 +44,14 @@ def mil_nce(clips: torch.Tensor, captions: torch.Tensor, temperature: float) -> 
     return -0.5 * (clip_to_text.mean() + (text_pos - text_all).mean())
 
 
-def univlc(a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
-    """UniVLC (OmniVL): label-aware contrastive loss; every pair sharing a label is a positive."""
+def univlc(a: torch.Tensor, b: torch.Tensor, positive: torch.Tensor, temperature: float) -> torch.Tensor:
+    """UniVLC (OmniVL): label-aware contrastive loss. Rows of `a` (Na, d) against rows of `b` (Nb, d);
+    every pair marked in `positive` (Na, Nb) is a positive, each row and column needs at least one."""
     logits = a @ b.t() / temperature
-    positive = labels[:, None] == labels[None, :]
-    def direction(scores: torch.Tensor) -> torch.Tensor:
+    def direction(scores: torch.Tensor, marked: torch.Tensor) -> torch.Tensor:
         log_prob = scores - torch.logsumexp(scores, 1, keepdim=True)
-        return -(log_prob * positive).sum(1) / positive.sum(1)
-    return 0.5 * (direction(logits).mean() + direction(logits.t()).mean())
+        return -(log_prob * marked).sum(1) / marked.sum(1)
+    return 0.5 * (direction(logits, positive).mean() + direction(logits.t(), positive.t()).mean())
 
 
 def classification_loss(logits: dict[str, torch.Tensor], labels: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..config import MODALITY_SPECS, TrainConfig
+from ..data.omnishapes import ATTRIBUTES, parse_caption
 from ..model import OmniVec
 from . import losses
 
@@ -72,10 +73,23 @@ def contrastive_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, ca
         per_clip = text[space].reshape(len(batch), -1, text[space].shape[-1])  # (B, K, d)
         out[f"milnce/{anchor}-text"] = losses.mil_nce(embedded[anchor][space], per_clip, cfg.temperature)
         if cfg.univlc:
-            labels = (batch.labels["shape"] * 8 + batch.labels["colour"]) * 8 + batch.labels["motion"]
-            out[f"univlc/{anchor}-text"] = losses.univlc(embedded[anchor][space], per_clip[:, 0], labels,
+            positive = caption_agreement(batch).to(text[space].device)
+            out[f"univlc/{anchor}-text"] = losses.univlc(embedded[anchor][space], text[space], positive,
                                                          cfg.temperature)
     return out
+
+
+def caption_agreement(batch) -> torch.Tensor:
+    """(B, B*K) bool: clip i has every attribute that caption c names. UniVLC's label for a caption is
+    what it says: "a red disc rising" fits every red rising disc, small or large, slow or fast, and a
+    caption that names the speed fits only clips of that speed."""
+    captions = [parse_caption(c) for row in batch.text for c in row]
+    agree = torch.ones(len(batch), len(captions), dtype=torch.bool)
+    for attribute, classes in ATTRIBUTES.items():
+        named = torch.tensor([classes.index(c[attribute]) if attribute in c else -1 for c in captions])
+        clip = batch.labels[attribute].cpu()
+        agree &= (named[None, :] < 0) | (clip[:, None] == named[None, :])
+    return agree
 
 
 def task_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, cache: dict) -> dict[str, torch.Tensor]:
