@@ -92,6 +92,12 @@ def _phrase_table() -> dict[str, list[tuple[tuple[str, ...], str]]]:
 
 
 PHRASES = _phrase_table()
+# word tuple -> [(attribute, class)], so parsing looks up each window of the caption once
+_PHRASE_INDEX: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+for _attr, _rows in PHRASES.items():
+    for _words, _cls in _rows:
+        _PHRASE_INDEX.setdefault(_words, []).append((_attr, _cls))
+_LONGEST_PHRASE = max(len(words) for words in _PHRASE_INDEX)
 
 
 def parse_caption(text: str) -> dict[str, str]:
@@ -100,16 +106,12 @@ def parse_caption(text: str) -> dict[str, str]:
     canonical class names. Matching is on whole words; an attribute mentioned with two
     different classes is left out (ambiguous)."""
     toks = _tokens(text)
-    out = {}
-    for attr, phrases in PHRASES.items():
-        found = set()
-        for words, cls in phrases:
-            n = len(words)
-            if any(tuple(toks[i:i + n]) == words for i in range(len(toks) - n + 1)):
-                found.add(cls)
-        if len(found) == 1:
-            out[attr] = found.pop()
-    return out
+    found: dict[str, set[str]] = {}
+    for start in range(len(toks)):
+        for end in range(start + 1, min(start + _LONGEST_PHRASE, len(toks)) + 1):
+            for attr, cls in _PHRASE_INDEX.get(tuple(toks[start:end]), ()):
+                found.setdefault(attr, set()).add(cls)
+    return {attr: classes.pop() for attr in PHRASES if len(classes := found.get(attr, set())) == 1}
 
 
 def _article(next_word: str) -> str:
