@@ -73,7 +73,7 @@ def contrastive_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, ca
         per_clip = text[space].reshape(len(batch), -1, text[space].shape[-1])  # (B, K, d)
         out[f"milnce/{anchor}-text"] = losses.mil_nce(embedded[anchor][space], per_clip, cfg.temperature)
         if cfg.univlc:
-            positive = caption_agreement(batch).to(text[space].device)
+            positive = caption_agreement(batch)
             out[f"univlc/{anchor}-text"] = losses.univlc(embedded[anchor][space], text[space], positive,
                                                          cfg.temperature)
     return out
@@ -84,11 +84,12 @@ def caption_agreement(batch) -> torch.Tensor:
     what it says: "a red disc rising" fits every red rising disc, small or large, slow or fast, and a
     caption that names the speed fits only clips of that speed."""
     captions = [parse_caption(c) for row in batch.text for c in row]
-    agree = torch.ones(len(batch), len(captions), dtype=torch.bool)
+    device = batch.labels["shape"].device  # built where the labels are: no copy back to the host in the step
+    agree = torch.ones(len(batch), len(captions), dtype=torch.bool, device=device)
     for attribute, classes in ATTRIBUTES.items():
-        named = torch.tensor([classes.index(c[attribute]) if attribute in c else -1 for c in captions])
-        clip = batch.labels[attribute].cpu()
-        agree &= (named[None, :] < 0) | (clip[:, None] == named[None, :])
+        named = torch.tensor([classes.index(c[attribute]) if attribute in c else -1 for c in captions],
+                             device=device)                                                  # (B*K,)
+        agree &= (named[None, :] < 0) | (batch.labels[attribute][:, None] == named[None, :])  # (B, B*K)
     return agree
 
 
