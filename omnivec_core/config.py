@@ -130,7 +130,7 @@ class TrainConfig:
     task_grouping: bool = True      # finetune alternates simple (classification) and dense steps (else both each step)
     stage_schedules: bool = False   # warmup + cosine within each stage (else one schedule over the whole plan)
     temperature: float = 0.07       # softmax temperature of the contrastive losses
-    univlc: bool = False            # add OmniVL's label-aware contrastive loss on video-text (a caption's label: what it names)
+    univlc: bool = False            # OmniVL's label-aware contrastive loss on video-text (a caption's label: what it names)
     captions_per_event: int = 3     # MIL-NCE positives per clip
     amp: bool = True                # bf16 autocast on CUDA (ignored on CPU)
     compile: bool = False           # torch.compile the model
