@@ -18,8 +18,9 @@ class Vectorizer(nn.Module):
 
     "mean_max" adds a max over tokens to the mean. An OmniShapes object covers a few of 64 patches,
     so a mean is mostly background and shape has to be learned through it; the max reads the
-    object's tokens directly. Supervised on shape alone (tiny model, batch 32), held-out accuracy
-    after 300 steps rose from 0.38 to 0.90 for images and after 200 steps from 0.19 to 0.76 for video.
+    object's tokens directly. Supervised on shape alone (bench/stem_shape_check.py, tiny model),
+    held-out accuracy after 300 steps rose from 0.78 to 0.94 for images (batch 64) and from 0.20 to
+    0.90 for video (batch 32).
     """
 
     def __init__(self, width: int, pool: str = "mean_max"):
