@@ -84,13 +84,11 @@ def caption_agreement(batch) -> torch.Tensor:
     what it says: "a red disc rising" fits every red rising disc, small or large, slow or fast, and a
     caption that names the speed fits only clips of that speed."""
     captions = [parse_caption(c) for row in batch.text for c in row]
-    device = batch.labels["shape"].device  # built where the labels are: no copy back to the host in the step
-    agree = torch.ones(len(batch), len(captions), dtype=torch.bool, device=device)
-    for attribute, classes in ATTRIBUTES.items():
-        named = torch.tensor([classes.index(c[attribute]) if attribute in c else -1 for c in captions],
-                             device=device)                                                  # (B*K,)
-        agree &= (named[None, :] < 0) | (batch.labels[attribute][:, None] == named[None, :])  # (B, B*K)
-    return agree
+    clips = torch.stack([batch.labels[a] for a in ATTRIBUTES])                                # (A, B)
+    # one copy to where the labels are, none back to the host; -1 where the caption is silent
+    named = torch.tensor([[classes.index(c[a]) if a in c else -1 for c in captions]
+                          for a, classes in ATTRIBUTES.items()], device=clips.device)        # (A, B*K)
+    return ((named[:, None, :] < 0) | (clips[:, :, None] == named[:, None, :])).all(0)      # (B, B*K)
 
 
 def task_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, cache: dict) -> dict[str, torch.Tensor]:

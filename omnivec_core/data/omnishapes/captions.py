@@ -92,11 +92,18 @@ def _phrase_table() -> dict[str, list[tuple[tuple[str, ...], str]]]:
 
 
 PHRASES = _phrase_table()
-# word tuple -> [(attribute, class)], so parsing looks up each window of the caption once
-_PHRASE_INDEX: dict[tuple[str, ...], list[tuple[str, str]]] = {}
-for _attr, _rows in PHRASES.items():
-    for _words, _cls in _rows:
-        _PHRASE_INDEX.setdefault(_words, []).append((_attr, _cls))
+
+
+def _phrase_index() -> dict[tuple[str, ...], list[tuple[str, str]]]:
+    """word tuple -> [(attribute, class)], so parsing looks up each window of a caption once."""
+    index: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    for attr, rows in PHRASES.items():
+        for words, cls in rows:
+            index.setdefault(words, []).append((attr, cls))
+    return index
+
+
+_PHRASE_INDEX = _phrase_index()
 _LONGEST_PHRASE = max(len(words) for words in _PHRASE_INDEX)
 
 
