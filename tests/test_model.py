@@ -10,7 +10,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from omnivec_core.config import MODALITIES, MODALITY_SPECS, PRESETS, ExperimentConfig, ModelConfig, preset
 from omnivec_core.model import OmniVec
-from omnivec_core.model.tokens import gather_tokens, make_masking
+from omnivec_core.model.tokens import gather_tokens, make_masking, masked_max, masked_mean
 
 BATCH = 2
 
@@ -105,6 +105,16 @@ def test_random_masking_keeps_exact_count_and_restores(ratio, tokens):
     shuffled = torch.cat([kept, gather_tokens(x, removed_ids)], 1)
     assert torch.equal(gather_tokens(shuffled, m.ids_restore), x)
     assert torch.equal(m.mask.bool(), ~torch.zeros(3, tokens, dtype=torch.bool).scatter(1, m.ids_keep, True))
+
+
+def test_pooling_ignores_padding_and_empty_rows_give_zeros():
+    x = torch.tensor([[[1.0, -5.0], [3.0, 9.0], [100.0, 100.0]],
+                      [[7.0, 7.0], [7.0, 7.0], [7.0, 7.0]]])                       # (B=2, N=3, D=2)
+    padding = torch.tensor([[False, False, True], [True, True, True]])
+    assert torch.equal(masked_mean(x, padding), torch.tensor([[2.0, 2.0], [0.0, 0.0]]))
+    assert torch.equal(masked_max(x, padding), torch.tensor([[3.0, 9.0], [0.0, 0.0]]))
+    assert torch.equal(masked_mean(x, None), x.mean(1))
+    assert torch.equal(masked_max(x, None), x.amax(1))
 
 
 @pytest.mark.parametrize("kind", ["tube", "frame", "causal"])

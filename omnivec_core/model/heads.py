@@ -9,6 +9,7 @@ from torch import nn
 
 from ..config import ATTRIBUTE_CLASSES, MODALITY_SPECS, NUM_SHAPES, ModelConfig
 from . import patches
+from .tokens import masked_max, masked_mean
 
 FINE_MODALITIES = ("image", "video", "audio", "depth", "points")  # instance-level signals; text is coarse
 
@@ -30,14 +31,9 @@ class Vectorizer(nn.Module):
 
     def forward(self, tokens: torch.Tensor, key_padding: torch.Tensor | None = None) -> torch.Tensor:
         meta, content = tokens[:, 0], tokens[:, 1:]  # (B, D), (B, N, D)
-        if key_padding is None:
-            pooled = [content.mean(1)] + ([content.amax(1)] if self.use_max else [])
-        else:
-            keep = (~key_padding).unsqueeze(-1).to(content.dtype)  # (B, N, 1)
-            pooled = [(content * keep).sum(1) / keep.sum(1).clamp(min=1)]
-            if self.use_max:  # a row with no kept token gets zeros, not -inf
-                pooled.append(content.masked_fill(key_padding.unsqueeze(-1), float("-inf")).amax(1)
-                              .nan_to_num(0.0, neginf=0.0))
+        pooled = [masked_mean(content, key_padding)]
+        if self.use_max:
+            pooled.append(masked_max(content, key_padding))
         return self.proj(torch.cat([meta, *pooled], dim=-1))  # (B, D)
 
 

@@ -17,7 +17,7 @@ from .heads import EmbeddingHeads, TaskHeads, Vectorizer
 from .layers import init_weights
 from .mae import MAEDecoder, mae_target
 from .stems import make_stems
-from .tokens import Masking, MetaConditioner, StemOutput, gather_tokens, input_dims, make_masking
+from .tokens import Masking, MetaConditioner, StemOutput, gather_tokens, input_dims, make_masking, masked_mean
 
 _NO_DECAY = re.compile(r"(^|\.)(pos|tables|mask_token)(\.|$)")
 
@@ -94,8 +94,7 @@ class OmniVec(nn.Module):
     def _prepare(self, modality: str, x, ratio: float, kind: str, generator) -> _Prepared:
         tokens, meta, stem = self.tokenize(modality, x)
         padding, masking = stem.key_padding, None
-        stem_vector = tokens.mean(1) if padding is None else \
-            (tokens * (~padding).unsqueeze(-1)).sum(1) / (~padding).sum(1, keepdim=True).clamp(min=1)
+        stem_vector = masked_mean(tokens, padding)
         if ratio > 0:
             masking = make_masking(tokens.shape[0], stem.grid, ratio, kind, tokens.device, generator)
             tokens = gather_tokens(tokens, masking.ids_keep)  # (B, K, D)

@@ -107,3 +107,19 @@ def gather_tokens(x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
     """(B, N, ...) gathered along N by (B, K) -> (B, K, ...)."""
     index = ids.reshape(*ids.shape, *([1] * (x.dim() - 2))).expand(-1, -1, *x.shape[2:])
     return torch.gather(x, 1, index)
+
+
+def masked_mean(x: torch.Tensor, key_padding: torch.Tensor | None) -> torch.Tensor:
+    """(B, N, D) -> (B, D), averaging only the tokens that are not padding; a row with none gives zeros."""
+    if key_padding is None:
+        return x.mean(1)
+    keep = (~key_padding).unsqueeze(-1).to(x.dtype)  # (B, N, 1)
+    return (x * keep).sum(1) / keep.sum(1).clamp(min=1)
+
+
+def masked_max(x: torch.Tensor, key_padding: torch.Tensor | None) -> torch.Tensor:
+    """(B, N, D) -> (B, D), the largest value over tokens that are not padding; a row with none gives
+    zeros, not -inf."""
+    if key_padding is None:
+        return x.amax(1)
+    return x.masked_fill(key_padding.unsqueeze(-1), float("-inf")).amax(1).nan_to_num(0.0, neginf=0.0)
