@@ -22,7 +22,8 @@ def main(argv=None) -> int:
                     "attribute, instance retrieval R@1/5/10 and median rank for every modality pair, attribute "
                     "precision@1 for pairs with text, MAE PSNR at mask ratios 0.5/0.75/0.9 beside a mean-patch "
                     "baseline. The probe is fitted on seed+1 and scored on --seed.")
-    parser.add_argument("--checkpoint", type=Path, default=Path("checkpoints/omnivec-small"), help="model directory")
+    parser.add_argument("--checkpoint", type=Path, default=Path("checkpoints/omnivec-default"),
+                        help="model directory (default: the bundled model)")
     parser.add_argument("--seed", type=int, default=HELD_OUT_SEED, help="held-out OmniShapes seed")
     parser.add_argument("--n", type=int, default=1000, help="events (the retrieval gallery size)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
