@@ -55,7 +55,7 @@ def main(argv=None) -> int:
         "true background mean (oracle)": (target * background).sum(1, keepdim=True) / background.sum(1, keepdim=True),
     }
     errors = {name: (guess.expand_as(target) - target).square().mean(-1) for name, guess in guesses.items()}
-    distance = patch_distance_to_object(cover, int(math.isqrt(cover.shape[1])))
+    distance = patch_distance_to_object(cover, math.isqrt(cover.shape[1]))
     groups = {
         "all masked": masked,
         "object": masked & (cover > 0),
