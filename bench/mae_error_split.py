@@ -17,6 +17,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from omnivec_core.data.omnishapes import OmniShapes  # noqa: E402
+from omnivec_core.model import patches  # noqa: E402
+from omnivec_core.model.tokens import masked_mean  # noqa: E402
 from omnivec_core.train.checkpoint import load_model  # noqa: E402
 
 VALIDATION_SEED = 31337
@@ -46,13 +48,12 @@ def main(argv=None) -> int:
         out = model.reconstruct(encoded, batch.image)
     masked, target = out.mask.bool(), out.target                                     # (B, N), (B, N, p*p*3)
     p = config.model.patch
-    cover = (batch.image_mask > 0).float().unfold(1, p, p).unfold(2, p, p).mean((-1, -2)).flatten(1)  # (B, N)
-    background = (cover == 0).unsqueeze(-1).float()
-    visible = (~masked).unsqueeze(-1).float()
+    # the object's share of each patch, cut like the target so the token order matches
+    cover = patches.patchify_2d((batch.image_mask > 0).float().unsqueeze(1), p).mean(-1)          # (B, N)
     guesses = {
         "model": out.prediction,
-        "mean of visible (baseline)": (target * visible).sum(1, keepdim=True) / visible.sum(1, keepdim=True),
-        "true background mean (oracle)": (target * background).sum(1, keepdim=True) / background.sum(1, keepdim=True),
+        "mean of visible (baseline)": masked_mean(target, masked).unsqueeze(1),                  # (B, 1, D)
+        "true background mean (oracle)": masked_mean(target, cover > 0).unsqueeze(1),
     }
     errors = {name: (guess.expand_as(target) - target).square().mean(-1) for name, guess in guesses.items()}
     distance = patch_distance_to_object(cover, math.isqrt(cover.shape[1]))

@@ -11,6 +11,7 @@ from tqdm import tqdm
 from ..config import MODALITY_SPECS, ExperimentConfig
 from ..data.omnishapes import ATTRIBUTES, OmniShapes, parse_caption
 from ..model import OmniVec
+from ..model.tokens import masked_mean
 from ..objectives.plan import model_input
 from .embeddings import embed_batch
 from .retrieval import attribute_precision, recall_at
@@ -83,8 +84,7 @@ def reconstruction_scores(model: OmniVec, batch, mask_types: dict[str, str], chu
                 piece = x[start:start + chunk]
                 res = model.reconstruct(model.encode(m, piece, ratio, mask_types.get(m, "random"), generator), piece)
                 mask, target = res.mask, res.target.float()
-                visible = (1 - mask).unsqueeze(-1)
-                baseline = ((target * visible).sum(1, keepdim=True) / visible.sum(1, keepdim=True)).expand_as(target)
+                baseline = masked_mean(target, mask.bool()).unsqueeze(1).expand_as(target)  # mean of the visible
                 for name, guess in (("model", res.prediction.float()), ("baseline", baseline)):
                     if m == "points":
                         per = chamfer(guess.unflatten(-1, (-1, 3)), target.unflatten(-1, (-1, 3)))
