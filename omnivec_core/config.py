@@ -132,6 +132,8 @@ class TrainConfig:
     temperature: float = 0.07       # softmax temperature of the contrastive losses
     univlc: bool = False            # OmniVL's label-aware contrastive loss on video-text (a caption's label: what it names)
     captions_per_event: int = 3     # MIL-NCE positives per clip
+    sibling_events: int = 1         # runs of this many training events share shape, colour and motion, so
+                                    # instance contrast must use timing, speed and size (1: all independent)
     amp: bool = True                # bf16 autocast on CUDA (ignored on CPU)
     compile: bool = False           # torch.compile the model
     stages: list[StageConfig] = field(default_factory=list)  # the stage plan, run in order
@@ -141,6 +143,8 @@ class TrainConfig:
         for modality, kind in self.mask_type.items():
             if kind not in MASK_TYPES:
                 raise ValueError(f"mask_type[{modality!r}] must be one of {MASK_TYPES}, got {kind!r}")
+        if self.sibling_events < 1:
+            raise ValueError(f"sibling_events must be >= 1, got {self.sibling_events}")
         for name, ratio in {**self.mask_ratio, **self.droptoken}.items():
             if not 0.0 <= ratio < 1.0:
                 raise ValueError(f"rate for {name!r} must be in [0, 1), got {ratio}")

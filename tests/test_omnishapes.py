@@ -174,6 +174,20 @@ def test_different_seed_or_index_differs():
         assert sum(torch.equal(a.labels[k], other.labels[k]) for k in a.labels) < len(a.labels)
 
 
+def test_siblings_share_shape_colour_motion_and_nothing_else():
+    plain = WORLD.render(12, seed=3, start=8)
+    _assert_batches_equal(plain, WORLD.render(12, seed=3, start=8, siblings=1))
+    grouped = WORLD.render(12, seed=3, start=8, siblings=4)
+    shared = torch.stack([grouped.labels[name].view(3, 4) for name in ("shape", "colour", "motion")])
+    assert (shared == shared[..., :1]).all()  # events 8..19: three runs of four siblings
+    assert len({tuple(run) for run in shared[..., 0].t().tolist()}) == 3  # the runs themselves differ
+    for name in ("size", "speed"):  # the sibling draws stay the events' own
+        torch.testing.assert_close(grouped.labels[name], plain.labels[name])
+    onsets = grouped.params["onsets"].view(3, 4, -1)
+    assert all(len({tuple(o.tolist()) for o in run}) > 1 for run in onsets)
+    assert not torch.equal(grouped.audio[0], grouped.audio[1])
+
+
 # ---------------------------------------------------------------- text
 
 def test_captions_name_their_event(batch):
@@ -328,7 +342,8 @@ def test_log_mel_matches_librosa(batch):
 
 @pytest.mark.parametrize("kwargs", [dict(n=0, seed=0), dict(n=2, seed=0, modalities=("image", "smell")),
                                     dict(n=2, seed=0, start=-1), dict(n=2, seed=0.5), dict(n=2.0, seed=0),
-                                    dict(n=2, seed=0, modalities="sound")])
+                                    dict(n=2, seed=0, modalities="sound"), dict(n=2, seed=0, siblings=0),
+                                    dict(n=2, seed=0, siblings=2.0)])
 def test_invalid_arguments(kwargs):
     with pytest.raises(ValueError):
         WORLD.render(**kwargs)

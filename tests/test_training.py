@@ -114,6 +114,28 @@ def test_loading_refuses_config_and_weights_that_disagree(tmp_path):
         load_model(tmp_path)
 
 
+@pytest.mark.parametrize("bad", [{"sibling_events": 0}, {"droptoken": {"video": 1.0}},
+                                 {"mask_ratio": {"image": -0.1}}, {"mask_type": {"image": "checkers"}}])
+def test_train_config_rejects_bad_values(bad):
+    data = preset("tiny").to_dict()
+    data["train"].update(bad)
+    with pytest.raises(ValueError, match=next(iter(bad)) if "sibling" in next(iter(bad)) else "image|video"):
+        ExperimentConfig.from_dict(data)
+
+
+def test_training_batches_come_in_sibling_runs(tmp_path):
+    config = tiny_config(2, {"contrastive": 1.0, "tasks": 1.0})
+    config.train.sibling_events = 4
+    trainer = Trainer(config, tmp_path, "cpu")
+    rendered, render = [], trainer.world.render
+    trainer.world.render = lambda *args, **kwargs: rendered.append(render(*args, **kwargs)) or rendered[-1]
+    trainer.run()
+    shapes = [batch.labels["shape"] for batch in rendered if len(batch) == config.train.batch_size]
+    assert len(shapes) == 2 and all((s.view(-1, 4) == s.view(-1, 4)[:, :1]).all() for s in shapes)
+    assert all(torch.isfinite(torch.tensor(json.loads(line)["loss"])) for line in open(tmp_path / "metrics.jsonl")
+               if '"loss"' in line)
+
+
 def test_loading_refuses_damaged_files(tmp_path):
     Trainer(tiny_config(1, {"mae": 1.0}), tmp_path, "cpu").run()
     (tmp_path / "model.safetensors").write_bytes(b"\x00" * 100)

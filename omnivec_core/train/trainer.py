@@ -148,7 +148,7 @@ class Trainer:
         cfg = self.config.train
         torch.manual_seed(cfg.seed * 1_000_003 + step * 131 + self.rt.rank)  # masks/drops replay on --resume
         batch = self.world.render(cfg.batch_size, seed=cfg.seed * 1000 + self.rt.rank,
-                                  start=step * cfg.batch_size, device=self.rt.device)
+                                  start=step * cfg.batch_size, device=self.rt.device, siblings=cfg.sibling_events)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(step, cfg)
         amp = cfg.amp and self.rt.device.type == "cuda"

@@ -104,18 +104,21 @@ class OmniShapes:
             raise ValueError(f"config must be an OmniShapesConfig, got {type(config).__name__}")
         self.config = config
 
-    def render(self, n: int, seed: int, start: int = 0, modalities=MODALITIES, device="cpu") -> EventBatch:
+    def render(self, n: int, seed: int, start: int = 0, modalities=MODALITIES, device="cpu",
+               siblings: int = 1) -> EventBatch:
         """Render events ``start .. start+n-1`` of ``seed`` in the requested modalities.
 
         Masks and labels come with their modality (image_mask with image, depth_mask with
         depth, point_labels with points, waveform with audio); labels and params always.
+        ``siblings`` > 1 makes runs of that many consecutive events share shape, colour and
+        motion (see ``world.sample_events``); training uses it for hard negatives.
         """
-        mods = self._check(n, seed, start, modalities)
+        mods = self._check(n, seed, start, modalities, siblings)
         n, seed, start = int(n), int(seed), int(start)
         cfg = self.config
         dev = torch.device(device)
         index = torch.arange(start, start + n, device=dev, dtype=torch.long)
-        ev = sample_events(seed, index, cfg.frames)
+        ev = sample_events(seed, index, cfg.frames, int(siblings))
         out = EventBatch(index=index, seed=int(seed), labels=_labels(ev), params={
             "size": ev.radius, "speed": ev.speed, "position": ev.position, "rotation": ev.angle,
             "onsets": ev.flash,
@@ -152,13 +155,14 @@ class OmniShapes:
         return _describe(labels_row)
 
     @staticmethod
-    def _check(n, seed, start, modalities) -> tuple[str, ...]:
-        for name, v in (("n", n), ("seed", seed), ("start", start)):
+    def _check(n, seed, start, modalities, siblings=1) -> tuple[str, ...]:
+        for name, v in (("n", n), ("seed", seed), ("start", start), ("siblings", siblings)):
             if isinstance(v, bool) or not isinstance(v, numbers.Integral):
                 raise ValueError(f"{name} must be an int, got {v!r}")
         n, seed, start = int(n), int(seed), int(start)
-        if n < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
+        for name, v in (("n", n), ("siblings", siblings)):
+            if int(v) < 1:
+                raise ValueError(f"{name} must be >= 1, got {v}")
         if start < 0:
             raise ValueError(f"start must be >= 0, got {start}")
         if start + n > 2**62:

@@ -147,13 +147,21 @@ def _lerp_table(table, cls: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     return t[:, 0] + u * (t[:, 1] - t[:, 0])
 
 
-def sample_events(seed: int, index: torch.Tensor, frames: int) -> Events:
-    """Draw every parameter of the events ``index`` (B,) under ``seed``, batched."""
+def sample_events(seed: int, index: torch.Tensor, frames: int, siblings: int = 1) -> Events:
+    """Draw every parameter of the events ``index`` (B,) under ``seed``, batched.
+
+    With ``siblings`` > 1, each run of ``siblings`` consecutive indices shares its shape, colour
+    and motion (drawn from the run's first index) and differs in everything else: hard negatives
+    for instance contrast. ``siblings=1`` is the ordinary world, every event independent.
+    """
+    if siblings < 1:
+        raise ValueError(f"siblings must be >= 1, got {siblings}")
     rng = CounterRNG(seed, index)
+    group_rng = CounterRNG(seed, index // siblings)
     dev = index.device
-    shape = rng.integers("shape", len(SHAPES))
-    colour = rng.integers("colour", len(COLOURS))
-    motion = rng.integers("motion", len(MOTIONS))
+    shape = group_rng.integers("shape", len(SHAPES))
+    colour = group_rng.integers("colour", len(COLOURS))
+    motion = group_rng.integers("motion", len(MOTIONS))
     size_cls = rng.integers("size", 2)
     speed_cls = rng.integers("speed", 2)
     radius = _lerp_table(SIZE_RANGES, size_cls, rng.uniform("radius"))
