@@ -136,6 +136,19 @@ def test_training_batches_come_in_sibling_runs(tmp_path):
                if '"loss"' in line)
 
 
+def test_init_starts_the_plan_from_another_models_weights(tmp_path):
+    Trainer(tiny_config(1, {"mae": 1.0}), tmp_path / "first", "cpu").run()
+    first = load_model(tmp_path / "first")[0].trainable_state_dict()
+    config = tiny_config(1, {"contrastive": 1.0})
+    config.train.seed = 5  # another initialisation, which init must replace
+    trainer = Trainer(config, tmp_path / "second", "cpu", init=tmp_path / "first")
+    assert trainer.step == 0
+    assert all(torch.equal(first[k], v) for k, v in trainer.model.trainable_state_dict().items())
+    config.model.width = 96
+    with pytest.raises(ValueError, match="architecture differs .* width"):
+        Trainer(config, tmp_path / "third", "cpu", init=tmp_path / "first")
+
+
 def test_loading_refuses_damaged_files(tmp_path):
     Trainer(tiny_config(1, {"mae": 1.0}), tmp_path, "cpu").run()
     (tmp_path / "model.safetensors").write_bytes(b"\x00" * 100)

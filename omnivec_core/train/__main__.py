@@ -27,6 +27,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, help="initialisation and data seed")
     parser.add_argument("--out", type=Path, default=Path("runs/latest"), help="model directory to write (default runs/latest)")
     parser.add_argument("--resume", action="store_true", help="continue the run saved in --out on the same schedule")
+    parser.add_argument("--init", type=Path, metavar="DIR",
+                        help="start from the weights of the model directory DIR (same architecture) and run "
+                             "this config's plan from step 0 with a fresh optimizer, e.g. to fine-tune further")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train")
     parser.add_argument("--compile", action="store_true", help="torch.compile the transformer blocks")
     parser.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to OUT/tensorboard")
@@ -63,7 +66,9 @@ def main(argv=None) -> int:
         if args.resume and not (args.out / "config.json").is_file():
             raise ValueError(f"nothing to resume: {args.out} has no config.json")
         config = ExperimentConfig.load(args.out / "config.json") if args.resume else build_config(args)
-        trainer = Trainer(config, args.out, args.device, args.resume, args.tensorboard, args.log_every)
+        if args.resume and args.init:
+            raise ValueError("--resume continues a run and --init starts one; give only one")
+        trainer = Trainer(config, args.out, args.device, args.resume, args.tensorboard, args.log_every, args.init)
         out = trainer.run()
     except (ValueError, CheckpointError, NonFiniteLoss) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -7,7 +7,7 @@ import math
 import os
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
@@ -111,7 +111,7 @@ def quick_eval(model: OmniVec, world: OmniShapes, cfg: TrainConfig, device: torc
 
 class Trainer:
     def __init__(self, config: ExperimentConfig, out: Path, device: str = "auto", resume: bool = False,
-                 tensorboard: bool = False, log_every: int = 10):
+                 tensorboard: bool = False, log_every: int = 10, init: Path | None = None):
         self.config, self.out, self.log_every = config, Path(out), log_every
         self.rt = start_runtime(device)
         cfg = config.train
@@ -142,6 +142,20 @@ class Trainer:
             except ImportError:
                 raise ValueError("--tensorboard needs the tensorboard package (pip install tensorboard)") from None
             self.writer = SummaryWriter(str(self.out / "tensorboard"))
+        if init is not None and not resume:
+            self._start_from(Path(init))
+
+    def _start_from(self, directory: Path) -> None:
+        """Begin the plan from another model's weights (same architecture); the optimizer starts fresh."""
+        model, config = checkpoint.load_model(directory, self.rt.device)
+        differ = [f.name for f in fields(config.model)
+                  if getattr(config.model, f.name) != getattr(self.config.model, f.name)]
+        if differ:
+            raise ValueError(f"cannot start from {directory}: its architecture differs from this config's in "
+                             f"{', '.join(differ)}; give --config that model's config.json with a new plan")
+        self.model.load_state_dict(model.state_dict())
+        self.model.train()
+        self.log({"step": 0, "init": str(directory)})  # the run's provenance, beside its config
 
     # ---- one step --------------------------------------------------------------------------
     def train_step(self, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
