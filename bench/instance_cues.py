@@ -6,7 +6,8 @@ otherwise equal events apart survives into the vectors and the shared embedding.
 Prints two tables: (1) the wrong top-1 hits among N validation events grouped by which attributes
 the retrieved audio's event differs in from the query's, and whether its flash frames differ; (2) for
 each flash frame, the accuracy of a linear probe that reads "this frame flashes" from the video and
-audio vectors and from their fine-space embeddings, beside the majority class. Validation seeds only.
+audio vectors, from their fine-space embeddings, and from the backbone's tokens averaged per time
+step (before any pooling), beside the majority class. Validation seeds only.
 """
 from __future__ import annotations
 
@@ -45,6 +46,14 @@ def flash_probe(train, test, train_features, test_features) -> list[float]:
             for f in range(1, onsets_test.shape[1])]
 
 
+def time_profile(model, modality: str, x: torch.Tensor) -> torch.Tensor:
+    """The backbone's content tokens averaged over everything but time: (B, time steps * D)."""
+    encoded = model.encode(modality, x)
+    time_steps, rest = encoded.stem.grid  # video (t, h*w) and audio (t, f) token grids are time-major
+    tokens = encoded.tokens[:, 1:]        # (B, t*rest, D) without the meta token
+    return tokens.unflatten(1, (time_steps, rest)).mean(2).flatten(1)  # (B, t*D)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", default="checkpoints/omnivec-default")
@@ -56,6 +65,8 @@ def main(argv=None) -> int:
     test, train = world.render(args.n, seed=VALIDATION_SEED), world.render(args.n, seed=VALIDATION_SEED + 1)
     with torch.no_grad():
         embedded_test, embedded_train = embed_batch(model, test), embed_batch(model, train)
+        profiles = {m: (time_profile(model, m, getattr(train, m)).numpy(), time_profile(model, m, getattr(test, m)).numpy())
+                    for m in ("video", "audio")}
     space = model.embedding.pair_space("video", "audio")
     recall, kinds = error_kinds(test, embedded_test["video"][space] @ embedded_test["audio"][space].t())
 
@@ -74,6 +85,8 @@ def main(argv=None) -> int:
         for name, key in (("vector", "vector"), ("embedding", space)):
             scores = flash_probe(train, test, embedded_train[m][key].numpy(), embedded_test[m][key].numpy())
             print(f"  {m + ' ' + name:<22} " + " ".join(f"{v:<5.2f}" for v in scores) + f"  {sum(scores) / len(scores):.2f}")
+        scores = flash_probe(train, test, *profiles[m])
+        print(f"  {m + ' tokens per step':<22} " + " ".join(f"{v:<5.2f}" for v in scores) + f"  {sum(scores) / len(scores):.2f}")
     return 0
 
 
