@@ -18,7 +18,7 @@ ATTRIBUTE_CLASSES = {"shape": 8, "colour": 8, "motion": 8, "size": 2, "speed": 2
 ALL_ATTRIBUTES = tuple(ATTRIBUTE_CLASSES)
 MASK_TYPES = ("random", "tube", "frame", "causal")
 EMBED_SPACES = ("fac", "shared", "disjoint")
-VECTOR_POOLS = ("mean", "mean_max")
+VECTOR_POOLS = ("mean", "mean_max", "mean_max_time")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,9 @@ class ModelConfig:
     depth: int = 6                 # number of shared transformer blocks
     heads: int = 8                 # attention heads per block
     mlp_ratio: float = 4.0         # hidden width of each block's MLP, as a multiple of D
-    vector_pool: str = "mean_max"  # vectorizer pooling of content tokens: "mean" or "mean_max" (max sees small objects)
+    vector_pool: str = "mean_max"  # vectorizer pooling of content tokens: "mean", "mean_max" (max sees small objects)
+                                   # or "mean_max_time" (adds a per-time-step profile, so timing survives pooling)
+    time_slots: int = 8            # slots of that profile; a modality's time steps spread over them (images use one)
     drop_path: float = 0.0         # stochastic depth rate at the last block (linear ramp from 0)
     backbone: str = "shared"       # "shared": one modality-agnostic transformer; "specific": one per modality
     stem_dim: int = 192            # width of the stem outputs, before the meta-conditioned projection to D
@@ -91,6 +93,8 @@ class ModelConfig:
             raise ValueError(f"text_encoder must be 'minilm' or 'scratch', got {self.text_encoder!r}")
         if self.vector_pool not in VECTOR_POOLS:
             raise ValueError(f"vector_pool must be one of {VECTOR_POOLS}, got {self.vector_pool!r}")
+        if self.time_slots < 1:
+            raise ValueError(f"time_slots must be >= 1, got {self.time_slots}")
         if self.embed_space not in EMBED_SPACES:
             raise ValueError(f"embed_space must be one of {EMBED_SPACES}, got {self.embed_space!r}")
         for name in ("stem_context", "spectrogram_context"):

@@ -10,7 +10,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from omnivec_core.config import MODALITIES, MODALITY_SPECS, PRESETS, ExperimentConfig, ModelConfig, preset
 from omnivec_core.model import OmniVec
-from omnivec_core.model.tokens import gather_tokens, make_masking, masked_max, masked_mean
+from omnivec_core.model.heads import Vectorizer
+from omnivec_core.model.tokens import gather_tokens, make_masking, masked_max, masked_mean, masked_slot_mean
 
 BATCH = 2
 
@@ -65,6 +66,7 @@ VARIANTS = [("tiny", {}), ("tiny", {"backbone": "specific"}), ("tiny", {"embed_s
             ("tiny", {"embed_space": "disjoint"}), ("tiny", {"conv_stem": False, "stem_context": 0}),
             ("tiny", {"conv_stem": True}), ("tiny", {"stem_context": 2}),
             ("tiny", {"spectrogram_context": 1}), ("tiny", {"vector_pool": "mean"}),
+            ("tiny", {"vector_pool": "mean_max_time"}),
             ("small", {}), ("base", {})]
 VARIANT_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in c.items()) or 'default'}" for n, c in VARIANTS]
 
@@ -115,6 +117,42 @@ def test_pooling_ignores_padding_and_empty_rows_give_zeros():
     assert torch.equal(masked_max(x, padding), torch.tensor([[3.0, 9.0], [0.0, 0.0]]))
     assert torch.equal(masked_mean(x, None), x.mean(1))
     assert torch.equal(masked_max(x, None), x.amax(1))
+
+
+def test_slot_mean_ignores_padding_and_empty_slots_give_zeros():
+    x = torch.tensor([[[1.0], [3.0], [10.0], [100.0]]])                  # (B=1, N=4, D=1)
+    slot = torch.tensor([[0, 0, 2, 2]])
+    padding = torch.tensor([[False, False, False, True]])
+    assert torch.equal(masked_slot_mean(x, slot, 3, padding), torch.tensor([[[2.0], [0.0], [10.0]]]))
+
+
+def test_time_pool_sees_when_and_mean_max_does_not():
+    torch.manual_seed(0)
+    content = torch.randn(2, 9, 16)
+    tokens = torch.cat([torch.randn(2, 1, 16), content], 1)               # (B, 1+N, D), meta token first
+    slot = torch.arange(9).div(3, rounding_mode="floor").expand(2, -1)    # three time steps of three tokens
+    swap_steps = torch.tensor([3, 4, 5, 0, 1, 2, 6, 7, 8])                # steps 0 and 1 trade places
+    within_step = torch.tensor([2, 0, 1, 4, 5, 3, 8, 6, 7])               # order inside each step changes
+    moved = lambda order: torch.cat([tokens[:, :1], content[:, order]], 1)  # noqa: E731
+    timed, untimed = Vectorizer(16, "mean_max_time", time_slots=3), Vectorizer(16, "mean_max")
+    torch.testing.assert_close(untimed(moved(swap_steps)), untimed(tokens))
+    torch.testing.assert_close(timed(moved(within_step), time_slot=slot), timed(tokens, time_slot=slot))
+    assert not torch.allclose(timed(moved(swap_steps), time_slot=slot), timed(tokens, time_slot=slot))
+    with pytest.raises(ValueError, match="time slot"):
+        timed(tokens)
+
+
+@pytest.mark.parametrize("modality", ["video", "audio"])
+def test_time_pool_under_droptoken_uses_the_kept_tokens_own_steps(modality):
+    model = build("tiny", vector_pool="mean_max_time").eval()
+    x = sample(modality)
+    with torch.no_grad():
+        dropped = model.encode(modality, x, 0.5, "random", torch.Generator().manual_seed(0))
+        steps, per_step = dropped.stem.grid
+        slot = dropped.masking.ids_keep // per_step * model.cfg.time_slots // steps
+        expected = model.vectorizer(dropped.tokens, None, slot)
+    torch.testing.assert_close(dropped.vector, expected)
+    assert slot.max() > 0 and slot.min() == 0
 
 
 @pytest.mark.parametrize("kind", ["tube", "frame", "causal"])

@@ -9,7 +9,7 @@ from torch import nn
 
 from ..config import ATTRIBUTE_CLASSES, MODALITY_SPECS, NUM_SHAPES, ModelConfig
 from . import patches
-from .tokens import masked_max, masked_mean
+from .tokens import masked_max, masked_mean, masked_slot_mean
 
 FINE_MODALITIES = ("image", "video", "audio", "depth", "points")  # instance-level signals; text is coarse
 
@@ -22,18 +22,30 @@ class Vectorizer(nn.Module):
     object's tokens directly. Supervised on shape alone (bench/stem_shape_check.py, tiny model),
     held-out accuracy after 300 steps rose from 0.78 to 0.94 for images (batch 64) and from 0.20 to
     0.90 for video (batch 32).
+
+    "mean_max_time" adds the mean of each time slot, in order. Mean and max over all tokens forget
+    when things happen; a flash frame is what tells two otherwise equal clips apart, and heads on
+    frozen backbone tokens retrieve audio from video among 1,000 at R@1 0.997 with this profile
+    against 0.850 without (bench/pool_heads.py).
     """
 
-    def __init__(self, width: int, pool: str = "mean_max"):
+    def __init__(self, width: int, pool: str = "mean_max", time_slots: int = 8):
         super().__init__()
-        self.use_max = pool == "mean_max"
-        self.proj = nn.Linear((3 if self.use_max else 2) * width, width)
+        self.use_max = pool in ("mean_max", "mean_max_time")
+        self.time_slots = time_slots if pool == "mean_max_time" else 0
+        self.proj = nn.Linear((2 + self.use_max + self.time_slots) * width, width)
 
-    def forward(self, tokens: torch.Tensor, key_padding: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, key_padding: torch.Tensor | None = None,
+                time_slot: torch.Tensor | None = None) -> torch.Tensor:
+        """tokens (B, 1+N, D) with the meta token first; time_slot (B, N) is needed by the time pool."""
         meta, content = tokens[:, 0], tokens[:, 1:]  # (B, D), (B, N, D)
         pooled = [masked_mean(content, key_padding)]
         if self.use_max:
             pooled.append(masked_max(content, key_padding))
+        if self.time_slots:
+            if time_slot is None:
+                raise ValueError("the mean_max_time pool needs each token's time slot")
+            pooled.append(masked_slot_mean(content, time_slot, self.time_slots, key_padding).flatten(1))  # (B, S*D)
         return self.proj(torch.cat([meta, *pooled], dim=-1))  # (B, D)
 
 

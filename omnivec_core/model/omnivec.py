@@ -59,7 +59,7 @@ class OmniVec(nn.Module):
         self.stems = make_stems(cfg)
         self.meta = MetaConditioner(cfg.modalities, cfg.stem_dim, cfg.width)
         self.backbone = Backbone(cfg)
-        self.vectorizer = Vectorizer(cfg.width, cfg.vector_pool)
+        self.vectorizer = Vectorizer(cfg.width, cfg.vector_pool, cfg.time_slots)
         self.embedding = EmbeddingHeads(cfg)
         self.tasks = TaskHeads(cfg)
         self.decoder = MAEDecoder(cfg)
@@ -129,9 +129,22 @@ class OmniVec(nn.Module):
                 outputs[m] = chunk
         return {m: self._finish(m, prepared[m], outputs[m]) for m in inputs}
 
+    def _time_slot(self, prepared: _Prepared, tokens: torch.Tensor) -> torch.Tensor | None:
+        """(B, K) the time-pool slot of each kept content token; None when the pool has no slots."""
+        slots = self.vectorizer.time_slots
+        if not slots:
+            return None
+        steps, per_step = prepared.stem.grid  # every stem's token grid is time-major: (time steps, rest)
+        if prepared.masking is not None:
+            position = prepared.masking.ids_keep                                          # (B, K)
+        else:
+            position = torch.arange(steps * per_step, device=tokens.device).expand(tokens.shape[0], -1)
+        return (position // per_step) * slots // steps  # steps spread evenly over the slots
+
     def _finish(self, modality: str, prepared: _Prepared, tokens: torch.Tensor, record=None) -> Encoded:
         padding = None if prepared.key_padding is None else prepared.key_padding[:, 1:]
-        return Encoded(modality, tokens, self.vectorizer(tokens, padding), prepared.stem_vector, prepared.stem,
+        vector = self.vectorizer(tokens, padding, self._time_slot(prepared, tokens))
+        return Encoded(modality, tokens, vector, prepared.stem_vector, prepared.stem,
                        prepared.masking, padding,
                        record.hidden if record else None, record.attention if record else None)
 

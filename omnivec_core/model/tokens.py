@@ -117,6 +117,17 @@ def masked_mean(x: torch.Tensor, key_padding: torch.Tensor | None) -> torch.Tens
     return (x * keep).sum(1) / keep.sum(1).clamp(min=1)
 
 
+def masked_slot_mean(x: torch.Tensor, slot: torch.Tensor, slots: int, key_padding: torch.Tensor | None
+                     ) -> torch.Tensor:
+    """(B, N, D) tokens and (B, N) slot ids in [0, slots) -> (B, slots, D), the mean of each slot's
+    tokens that are not padding; an empty slot gives zeros."""
+    weight = torch.nn.functional.one_hot(slot, slots).to(x.dtype)                 # (B, N, S)
+    if key_padding is not None:
+        weight = weight * (~key_padding).unsqueeze(-1).to(x.dtype)
+    total = torch.einsum("bns,bnd->bsd", weight, x)                                # (B, S, D)
+    return total / weight.sum(1).clamp(min=1.0).unsqueeze(-1)
+
+
 def masked_max(x: torch.Tensor, key_padding: torch.Tensor | None) -> torch.Tensor:
     """(B, N, D) -> (B, D), the largest value over tokens that are not padding; a row with none gives
     zeros, not -inf."""
