@@ -60,7 +60,8 @@ class ModelConfig:
     heads: int = 8                 # attention heads per block
     mlp_ratio: float = 4.0         # hidden width of each block's MLP, as a multiple of D
     vector_pool: str = "mean_max"  # vectorizer pooling of content tokens: "mean", "mean_max" (max sees small objects)
-                                   # or "mean_max_time" (adds a per-time-step profile, so timing survives pooling)
+                                   # or "mean_max_time" (adds a per-time-step profile, so timing survives pooling;
+                                   # on tiny it lifts video-audio retrieval but costs shape and text: BENCHMARKS.md)
     time_slots: int = 8            # slots of that profile; a modality's time steps spread over them (images use one)
     drop_path: float = 0.0         # stochastic depth rate at the last block (linear ramp from 0)
     backbone: str = "shared"       # "shared": one modality-agnostic transformer; "specific": one per modality
