@@ -7,7 +7,8 @@ Prints two tables: (1) the wrong top-1 hits among N validation events grouped by
 the retrieved audio's event differs in from the query's, and whether its flash frames differ; (2) for
 each flash frame, the accuracy of a linear probe that reads "this frame flashes" from the video and
 audio vectors, from their fine-space embeddings, and from the backbone's tokens averaged per time
-step (before any pooling), beside the majority class. Validation seeds only.
+step (before any pooling), beside the majority class. Validation seeds only (the probe trains on
+the next seed).
 """
 from __future__ import annotations
 
@@ -20,11 +21,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from omnivec_core.analysis.embeddings import embed_batch  # noqa: E402
-from omnivec_core.analysis.evaluate import linear_probe  # noqa: E402
+from omnivec_core.analysis.evaluate import VALIDATION_SEED, linear_probe  # noqa: E402
 from omnivec_core.data.omnishapes import ATTRIBUTES, OmniShapes  # noqa: E402
 from omnivec_core.train.checkpoint import load_model  # noqa: E402
-
-VALIDATION_SEED = 31337  # the probe trains on the next seed
 
 
 def error_kinds(batch, similarity: torch.Tensor) -> tuple[float, collections.Counter]:

@@ -20,11 +20,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from omnivec_core.analysis.evaluate import VALIDATION_SEED  # noqa: E402
 from omnivec_core.data.omnishapes import OmniShapes  # noqa: E402
 from omnivec_core.objectives.losses import nce  # noqa: E402
 from omnivec_core.train.checkpoint import load_model  # noqa: E402
 
-VALIDATION_SEED = 31337
 MODALITIES = ("video", "audio")
 
 

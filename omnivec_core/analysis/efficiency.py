@@ -9,6 +9,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ..data.omnishapes import OmniShapes
 from ..model import OmniVec
+from .evaluate import VALIDATION_SEED
 from .retrieval import recall_at
 
 DEFAULT_RATES = (0.0, 0.25, 0.5, 0.75)
@@ -35,7 +36,8 @@ def latency_ms(model: OmniVec, modality: str, x, rate: float, repeats: int = 5) 
 
 
 @torch.no_grad()
-def droptoken_point(model: OmniVec, rates: dict[str, float], n: int = 256, seed: int = 31337) -> dict[str, float]:
+def droptoken_point(model: OmniVec, rates: dict[str, float], n: int = 256, seed: int = VALIDATION_SEED
+                    ) -> dict[str, float]:
     """At per-modality drop `rates`: video GFLOPs and latency per clip, video->audio R@1 among n,
     and a video linear-probe accuracy on motion (half the events fit the probe, half score it)."""
     from .evaluate import linear_probe

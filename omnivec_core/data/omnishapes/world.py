@@ -153,9 +153,8 @@ def sample_events(seed: int, index: torch.Tensor, frames: int, siblings: int = 1
     With ``siblings`` > 1, each run of ``siblings`` consecutive indices shares its shape, colour
     and motion (drawn from the run's first index) and differs in everything else: hard negatives
     for instance contrast. ``siblings=1`` is the ordinary world, every event independent.
+    Arguments are checked by ``OmniShapes.render``.
     """
-    if siblings < 1:
-        raise ValueError(f"siblings must be >= 1, got {siblings}")
     rng = CounterRNG(seed, index)
     group_rng = CounterRNG(seed, index // siblings)
     dev = index.device
