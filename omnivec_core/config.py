@@ -77,6 +77,8 @@ class ModelConfig:
     text_max_tokens: int = 24      # word pieces kept per caption
     text_vocab: int = 4096         # hash buckets of the scratch text tokenizer
     embed_space: str = "fac"       # "fac" (fine video-audio + coarse with text), "shared", or "disjoint" (MMV)
+    fine_time_profile: bool = False  # video and audio fine heads also read the mean of each time step, in order:
+                                   # timing tells otherwise equal clips apart, and the shared vector stays semantic
     fine_dim: int = 128            # width of the fine space (video, audio, image, depth, points)
     coarse_dim: int = 128          # width of the coarse space (everything, text included) and of shared/disjoint spaces
     decoder_width: int = 128       # MAE decoder width
@@ -98,6 +100,9 @@ class ModelConfig:
             raise ValueError(f"time_slots must be >= 1, got {self.time_slots}")
         if self.embed_space not in EMBED_SPACES:
             raise ValueError(f"embed_space must be one of {EMBED_SPACES}, got {self.embed_space!r}")
+        if self.fine_time_profile and self.embed_space != "fac":
+            raise ValueError(f"fine_time_profile needs embed_space 'fac' (it feeds the fine space), "
+                             f"got {self.embed_space!r}")
         for name in ("stem_context", "spectrogram_context"):
             value = getattr(self, name)
             if value < 0 or (value and not self.conv_stem):

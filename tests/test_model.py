@@ -66,7 +66,7 @@ VARIANTS = [("tiny", {}), ("tiny", {"backbone": "specific"}), ("tiny", {"embed_s
             ("tiny", {"embed_space": "disjoint"}), ("tiny", {"conv_stem": False, "stem_context": 0}),
             ("tiny", {"conv_stem": True}), ("tiny", {"stem_context": 2}),
             ("tiny", {"spectrogram_context": 1}), ("tiny", {"vector_pool": "mean"}),
-            ("tiny", {"vector_pool": "mean_max_time"}),
+            ("tiny", {"vector_pool": "mean_max_time"}), ("tiny", {"fine_time_profile": True}),
             ("small", {}), ("base", {})]
 VARIANT_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in c.items()) or 'default'}" for n, c in VARIANTS]
 
@@ -74,6 +74,8 @@ VARIANT_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in c.items()) or 'default'}" 
 @pytest.mark.parametrize("name,changes", VARIANTS, ids=VARIANT_IDS)
 def test_every_trainable_parameter_gets_a_gradient(name, changes):
     model = build(name, **changes).train()
+    for head in model.embedding.time_heads.values():  # they start at zero, which holds back the norms'
+        torch.nn.init.normal_(head[-1].weight, std=0.02)  # gradient for one step; test as after it
     loss = 0.0
     for modality in MODALITIES:
         x = sample(modality)
@@ -153,6 +155,27 @@ def test_time_pool_under_droptoken_uses_the_kept_tokens_own_steps(modality):
         expected = model.vectorizer(dropped.tokens, None, slot)
     torch.testing.assert_close(dropped.vector, expected)
     assert slot.max() > 0 and slot.min() == 0
+
+
+def test_fine_time_profile_starts_as_the_plain_head_and_then_sees_when():
+    plain = build("tiny")
+    timed = OmniVec(dataclasses.replace(plain.cfg, fine_time_profile=True))  # not cached: the test changes it
+    timed.load_state_dict(plain.state_dict(), strict=False)
+    plain.eval(), timed.eval()
+    video = sample("video")
+    swapped = video[:, [2, 3, 0, 1, 4, 5, 6, 7]]  # the first two tubelets trade places
+    with torch.no_grad():
+        torch.testing.assert_close(timed.embed(timed.encode("video", video))["fine"],
+                                   plain.embed(plain.encode("video", video))["fine"])
+        for head in timed.embedding.time_heads.values():
+            torch.nn.init.normal_(head[-1].weight, std=0.05)
+        before, after = (timed.encode("video", v) for v in (video, swapped))
+        assert before.time_profile.shape == (BATCH, 4 * timed.cfg.width)
+        assert not torch.allclose(timed.embed(before)["fine"], timed.embed(after)["fine"], atol=1e-3)
+        assert timed.embed(timed.encode("image", sample("image")))["fine"].shape == (BATCH, timed.cfg.fine_dim)
+    assert set(timed.embedding.time_heads) == {"video", "audio"}
+    with pytest.raises(ValueError, match="fine_time_profile needs embed_space 'fac'"):
+        dataclasses.replace(preset("tiny").model, fine_time_profile=True, embed_space="shared")
 
 
 @pytest.mark.parametrize("kind", ["tube", "frame", "causal"])

@@ -146,8 +146,13 @@ def test_init_starts_the_plan_from_another_models_weights(tmp_path):
     trainer = Trainer(config, tmp_path / "second", "cpu", init=tmp_path / "first")
     assert trainer.step == 0
     assert all(torch.equal(first[k], v) for k, v in trainer.model.trainable_state_dict().items())
+    config.model.fine_time_profile = True  # adds the time heads, which start at zero
+    grown = Trainer(config, tmp_path / "grown", "cpu", init=tmp_path / "first")
+    assert all(torch.equal(first[k], v) for k, v in grown.model.trainable_state_dict().items() if k in first)
+    logged = json.loads((tmp_path / "grown" / "metrics.jsonl").read_text().splitlines()[0])
+    assert logged["fresh"] and all(name.startswith("embedding.time_heads.") for name in logged["fresh"])
     config.model.width = 96
-    with pytest.raises(ValueError, match="architecture differs .* width"):
+    with pytest.raises(ValueError, match="tensors do not fit this config's model"):
         Trainer(config, tmp_path / "third", "cpu", init=tmp_path / "first")
 
 

@@ -12,6 +12,7 @@ from . import patches
 from .tokens import masked_max, masked_mean, masked_slot_mean
 
 FINE_MODALITIES = ("image", "video", "audio", "depth", "points")  # instance-level signals; text is coarse
+TIMED_MODALITIES = tuple(m for m in FINE_MODALITIES if MODALITY_SPECS[m].grid[0] > 1)  # video, audio
 
 
 class Vectorizer(nn.Module):
@@ -56,12 +57,21 @@ def projection(width: int, dim: int) -> nn.Module:
 
 
 class EmbeddingHeads(nn.Module):
-    """Projects a modality's vector into the embedding space(s) it takes part in (L2-normalised)."""
+    """Projects a modality's vector into the embedding space(s) it takes part in (L2-normalised).
+
+    With `fine_time_profile`, the fine embedding of video and audio adds a projection of the content
+    tokens' mean per time step (`time_steps` of them, in order). Only the fine space gets it: put into
+    the shared vector, timing crowded out shape and text on the tiny preset (BENCHMARKS.md).
+    """
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.kind = cfg.embed_space
         width, present = cfg.width, cfg.modalities
+        self.time_steps = {m: MODALITY_SPECS[m].grid[0] for m in TIMED_MODALITIES
+                           if cfg.fine_time_profile and m in present}
+        self.time_heads = nn.ModuleDict({m: projection(steps * width, cfg.fine_dim)
+                                         for m, steps in self.time_steps.items()})
         if self.kind == "fac":
             heads = {m: projection(width, cfg.fine_dim) for m in present if m in FINE_MODALITIES}
             if "text" in present:
@@ -75,6 +85,13 @@ class EmbeddingHeads(nn.Module):
                 heads[f"video@video-{other}"] = projection(width, cfg.coarse_dim)
                 heads[f"{other}@video-{other}"] = projection(width, cfg.coarse_dim)
         self.heads = nn.ModuleDict(heads)
+
+    def reset_time_heads(self) -> None:
+        """Start the time heads at zero, so the fine space begins as without them and a model trained
+        without them can be continued (`train --init`)."""
+        for head in self.time_heads.values():
+            nn.init.zeros_(head[-1].weight)
+            nn.init.zeros_(head[-1].bias)
 
     @property
     def joint_space(self) -> str | None:
@@ -91,11 +108,17 @@ class EmbeddingHeads(nn.Module):
             raise ValueError(f"disjoint spaces pair video with one other modality; cannot compare {a} and {b}")
         return f"video-{b if a == 'video' else a}"
 
-    def forward(self, modality: str, vector: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, modality: str, vector: torch.Tensor, time_profile: torch.Tensor | None = None
+                ) -> dict[str, torch.Tensor]:
+        """vector (B, D); time_profile (B, steps*D), needed by the modalities in `time_steps`."""
         if self.kind == "fac":
             if modality == "text":
                 return {"coarse": F.normalize(self.heads["text"](vector), dim=-1)}
             fine = self.heads[modality](vector)
+            if modality in self.time_heads:
+                if time_profile is None:
+                    raise ValueError(f"the {modality} fine head needs the time profile of its tokens")
+                fine = fine + self.time_heads[modality](time_profile)
             return {"fine": F.normalize(fine, dim=-1), "coarse": F.normalize(self.fine_to_coarse(fine), dim=-1)}
         if self.kind == "shared":
             return {"shared": F.normalize(self.heads[modality](vector), dim=-1)}

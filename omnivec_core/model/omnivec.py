@@ -17,7 +17,8 @@ from .heads import EmbeddingHeads, TaskHeads, Vectorizer
 from .layers import init_weights
 from .mae import MAEDecoder, mae_target
 from .stems import make_stems
-from .tokens import Masking, MetaConditioner, StemOutput, gather_tokens, input_dims, make_masking, masked_mean
+from .tokens import (Masking, MetaConditioner, StemOutput, gather_tokens, input_dims, make_masking, masked_mean,
+                     masked_slot_mean)
 
 _NO_DECAY = re.compile(r"(^|\.)(pos|tables|mask_token)(\.|$)")
 
@@ -31,6 +32,7 @@ class Encoded:
     stem: StemOutput                       # grid, padding and extras of the stem
     masking: Masking | None = None         # set when tokens were masked or dropped
     key_padding: torch.Tensor | None = None  # (B, K) padding of the kept content tokens
+    time_profile: torch.Tensor | None = None  # (B, steps*D) content means per time step, for the fine time heads
     hidden: list[torch.Tensor] | None = None     # per block (B, 1+K, D) when recorded
     attention: list[torch.Tensor] | None = None  # per block (B, heads, 1+K, 1+K) when recorded
 
@@ -68,6 +70,7 @@ class OmniVec(nn.Module):
             if not any(name.startswith(p.rstrip(".")) for p in frozen):
                 init_weights(module)
         self.meta.reset_film()
+        self.embedding.reset_time_heads()
 
     def frozen_prefixes(self) -> list[str]:
         """State-dict prefixes of pretrained frozen parts: loaded from their package, never checkpointed."""
@@ -129,9 +132,8 @@ class OmniVec(nn.Module):
                 outputs[m] = chunk
         return {m: self._finish(m, prepared[m], outputs[m]) for m in inputs}
 
-    def _time_slot(self, prepared: _Prepared, tokens: torch.Tensor) -> torch.Tensor | None:
-        """(B, K) the time-pool slot of each kept content token; None when the pool has no slots."""
-        slots = self.vectorizer.time_slots
+    def _time_slot(self, prepared: _Prepared, tokens: torch.Tensor, slots: int) -> torch.Tensor | None:
+        """(B, K) which of `slots` time slots each kept content token falls in; None when no slots."""
         if not slots:
             return None
         steps, per_step = prepared.stem.grid  # every stem's token grid is time-major: (time steps, rest)
@@ -143,9 +145,14 @@ class OmniVec(nn.Module):
 
     def _finish(self, modality: str, prepared: _Prepared, tokens: torch.Tensor, record=None) -> Encoded:
         padding = None if prepared.key_padding is None else prepared.key_padding[:, 1:]
-        vector = self.vectorizer(tokens, padding, self._time_slot(prepared, tokens))
+        vector = self.vectorizer(tokens, padding, self._time_slot(prepared, tokens, self.vectorizer.time_slots))
+        profile = None
+        if modality in self.embedding.time_steps:
+            steps = self.embedding.time_steps[modality]
+            slot = self._time_slot(prepared, tokens, steps)
+            profile = masked_slot_mean(tokens[:, 1:], slot, steps, padding).flatten(1)  # (B, steps*D)
         return Encoded(modality, tokens, vector, prepared.stem_vector, prepared.stem,
-                       prepared.masking, padding,
+                       prepared.masking, padding, profile,
                        record.hidden if record else None, record.attention if record else None)
 
     def encode(self, modality: str, x, ratio: float = 0.0, kind: str = "random",
@@ -161,7 +168,7 @@ class OmniVec(nn.Module):
     # ---- heads ----------------------------------------------------------------------------
     def embed(self, encoded: Encoded) -> dict[str, torch.Tensor]:
         """L2-normalised embeddings in every space this modality takes part in."""
-        return self.embedding(encoded.modality, encoded.vector)
+        return self.embedding(encoded.modality, encoded.vector, encoded.time_profile)
 
     def classify(self, encoded: Encoded) -> dict[str, torch.Tensor]:
         return self.tasks.classification(encoded.vector)

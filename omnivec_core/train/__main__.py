@@ -28,8 +28,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("runs/latest"), help="model directory to write (default runs/latest)")
     parser.add_argument("--resume", action="store_true", help="continue the run saved in --out on the same schedule")
     parser.add_argument("--init", type=Path, metavar="DIR",
-                        help="start from the weights of the model directory DIR (same architecture) and run "
-                             "this config's plan from step 0 with a fresh optimizer, e.g. to fine-tune further")
+                        help="start from the weights of the model directory DIR and run this config's plan from "
+                             "step 0 with a fresh optimizer, e.g. to fine-tune further; the config may add parts "
+                             "(such as model.fine_time_profile), which start from their initialisation")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train")
     parser.add_argument("--compile", action="store_true", help="torch.compile the transformer blocks")
     parser.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to OUT/tensorboard")

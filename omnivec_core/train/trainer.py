@@ -7,7 +7,7 @@ import math
 import os
 import signal
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -146,16 +146,22 @@ class Trainer:
             self._start_from(Path(init))
 
     def _start_from(self, directory: Path) -> None:
-        """Begin the plan from another model's weights (same architecture); the optimizer starts fresh."""
-        model, config = checkpoint.load_model(directory, self.rt.device)
-        differ = [f.name for f in fields(config.model)
-                  if getattr(config.model, f.name) != getattr(self.config.model, f.name)]
-        if differ:
-            raise ValueError(f"cannot start from {directory}: its architecture differs from this config's in "
-                             f"{', '.join(differ)}; give --config that model's config.json with a new plan")
-        self.model.load_state_dict(model.state_dict())
+        """Begin the plan from another model's weights with a fresh optimizer. Every tensor of that
+        model must fit this one; tensors only this config's model has (a new head) keep their
+        initialisation, and are named in the log."""
+        theirs = checkpoint.load_model(directory, self.rt.device)[0].trainable_state_dict()
+        ours = self.model.trainable_state_dict()
+        misfit = [k for k, v in theirs.items() if k not in ours or ours[k].shape != v.shape]
+        if misfit:
+            raise ValueError(f"cannot start from {directory}: {len(misfit)} of its tensors do not fit this config's "
+                             f"model (e.g. {', '.join(misfit[:3])}); give --config that model's config.json with "
+                             f"a new plan, changing only options that add parts")
+        self.model.load_state_dict(theirs, strict=False)
         self.model.train()
-        self.log({"step": 0, "init": str(directory)})  # the run's provenance, beside its config
+        fresh = sorted({k.rsplit(".", 1)[0] for k in ours if k not in theirs})
+        if fresh and self.rt.is_main:
+            print(f"starting from {directory}; new, from initialisation: {', '.join(fresh)}")
+        self.log({"step": 0, "init": str(directory), "fresh": fresh})  # the run's provenance, beside its config
 
     # ---- one step --------------------------------------------------------------------------
     def train_step(self, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
