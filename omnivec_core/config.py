@@ -79,6 +79,8 @@ class ModelConfig:
     embed_space: str = "fac"       # "fac" (fine video-audio + coarse with text), "shared", or "disjoint" (MMV)
     fine_time_profile: bool = False  # video and audio fine heads also read the mean of each time step, in order:
                                    # timing tells otherwise equal clips apart, and the shared vector stays semantic
+    time_profile_in_coarse: bool = False  # the coarse (text) space is mapped from the fine embedding with its time
+                                   # profile (True) or without (False: audio-text stays about what, not when)
     fine_dim: int = 128            # width of the fine space (video, audio, image, depth, points)
     coarse_dim: int = 128          # width of the coarse space (everything, text included) and of shared/disjoint spaces
     decoder_width: int = 128       # MAE decoder width
@@ -136,6 +138,8 @@ class TrainConfig:
     mask_type: dict[str, str] = field(default_factory=lambda: {
         "image": "random", "video": "tube", "audio": "random", "depth": "random", "points": "random"})
     droptoken: dict[str, float] = field(default_factory=dict)  # DropToken rate per modality during alignment/tasks
+    mae_relative: bool = False      # each modality's MAE loss divided by the mean-of-visible guess's error, so
+                                    # pixels count as much as log-mel patches (raw errors differ ~30x)
     modality_mixing: bool = True    # MAE steps draw a random subset of modalities per step (else all every step)
     task_grouping: bool = True      # finetune alternates simple (classification) and dense steps (else both each step)
     stage_schedules: bool = False   # warmup + cosine within each stage (else one schedule over the whole plan)
@@ -179,8 +183,10 @@ class ExperimentConfig:
         _reject_unknown(ModelConfig, data["model"], "model")
         _reject_unknown(TrainConfig, data["train"], "train")
         # configs written before these options existed used the linear stem without context convs and
-        # mean pooling; before spectrogram_context the audio stem had as many context convs as the others
-        model = {"conv_stem": False, "stem_context": 0, "vector_pool": "mean", **data["model"]}
+        # mean pooling; before spectrogram_context the audio stem had as many context convs as the others;
+        # before time_profile_in_coarse the coarse space was mapped from the fine embedding with the time profile
+        model = {"conv_stem": False, "stem_context": 0, "vector_pool": "mean", "time_profile_in_coarse": True,
+                 **data["model"]}
         model.setdefault("spectrogram_context", model["stem_context"])
         return cls(preset=data["preset"], model=ModelConfig(**model), train=TrainConfig(**data["train"]))
 

@@ -178,6 +178,21 @@ def test_fine_time_profile_starts_as_the_plain_head_and_then_sees_when():
         dataclasses.replace(preset("tiny").model, fine_time_profile=True, embed_space="shared")
 
 
+@pytest.mark.parametrize("in_coarse", [False, True])
+def test_coarse_space_sees_the_time_profile_only_when_asked(in_coarse):
+    torch.manual_seed(0)
+    model = OmniVec(dataclasses.replace(preset("tiny").model, fine_time_profile=True,
+                                        time_profile_in_coarse=in_coarse)).eval()
+    for head in model.embedding.time_heads.values():
+        torch.nn.init.normal_(head[-1].weight, std=0.05)
+    with torch.no_grad():
+        encoded = model.encode("video", sample("video"))
+        profiled = model.embed(encoded)
+        reversed_time = model.embed(dataclasses.replace(encoded, time_profile=encoded.time_profile.flip(-1)))
+    assert not torch.allclose(profiled["fine"], reversed_time["fine"], atol=1e-3)
+    assert torch.allclose(profiled["coarse"], reversed_time["coarse"], atol=1e-6) != in_coarse
+
+
 @pytest.mark.parametrize("kind", ["tube", "frame", "causal"])
 def test_structured_masks(kind):
     steps, per_step = 4, 64
@@ -227,10 +242,11 @@ def test_caption_embedding_does_not_depend_on_its_batch(name):
 
 def test_configs_from_before_an_option_load_as_they_were_trained():
     old = preset("tiny").to_dict()
-    for key in ("spectrogram_context", "vector_pool", "conv_stem", "stem_context"):
+    for key in ("spectrogram_context", "vector_pool", "conv_stem", "stem_context", "time_profile_in_coarse"):
         del old["model"][key]
     model = ExperimentConfig.from_dict(old).model
     assert (model.conv_stem, model.stem_context, model.spectrogram_context, model.vector_pool) == (False, 0, 0, "mean")
+    assert model.time_profile_in_coarse and not ModelConfig().time_profile_in_coarse
     assert OmniVec(model).vectorizer.proj.in_features == 2 * model.width
     with pytest.raises(ValueError, match="vector_pool must be one of"):
         ModelConfig(vector_pool="attention")

@@ -12,7 +12,8 @@ import torch.multiprocessing as mp
 from omnivec_core.analysis.evaluate import evaluate
 from omnivec_core.config import ExperimentConfig, StageConfig, preset
 from omnivec_core.data.omnishapes import ATTRIBUTES, OmniShapes, parse_caption
-from omnivec_core.objectives.losses import nce, univlc
+from omnivec_core.model import MAEOutput
+from omnivec_core.objectives.losses import mae_loss, mean_of_visible, nce, univlc
 from omnivec_core.objectives.plan import caption_agreement
 from omnivec_core.train import checkpoint
 from omnivec_core.train.checkpoint import CheckpointError, load_model
@@ -50,10 +51,12 @@ def losses(path) -> list[dict]:
     return [json.loads(line) for line in open(path / "metrics.jsonl") if '"loss"' in line]
 
 
-@pytest.mark.parametrize("objective,key", [("mae", "mae/image"), ("contrastive", "nce/video-audio"),
-                                           ("tasks", "cls/video")])
-def test_short_runs_lower_their_losses(tmp_path, objective, key):
+@pytest.mark.parametrize("objective,key,relative", [("mae", "mae/image", False), ("mae", "mae/image", True),
+                                                    ("contrastive", "nce/video-audio", False),
+                                                    ("tasks", "cls/video", False)])
+def test_short_runs_lower_their_losses(tmp_path, objective, key, relative):
     config = tiny_config(30, {objective: 1.0}, batch=16)
+    config.train.mae_relative = relative
     config.train.task_grouping = False
     config.train.droptoken, config.train.univlc = {}, False  # the plain objective, nothing stochastic on top
     config.train.lr = 2e-3
@@ -220,3 +223,23 @@ def test_caption_agreement_marks_the_clips_each_caption_truly_describes():
 def test_univlc_with_only_the_paired_rows_positive_is_nce():
     a, b = (torch.nn.functional.normalize(torch.randn(16, 8), dim=-1) for _ in range(2))
     assert torch.allclose(univlc(a, b, torch.eye(16, dtype=torch.bool), 0.1), nce(a, b, 0.1))
+
+
+@pytest.mark.parametrize("modality", ["image", "points"])
+def test_relative_mae_loss_is_one_for_the_mean_of_visible_and_ignores_scale(modality):
+    g = torch.Generator().manual_seed(0)
+    target = torch.rand(4, 16, 48, generator=g)
+    mask = (torch.rand(4, 16, generator=g) < 0.75).float()
+    mask[:, 0] = 0  # every sample keeps a visible token
+    prediction = torch.rand(4, 16, 48, generator=g, requires_grad=True)
+    out = MAEOutput(prediction, target, mask)
+    trivial = MAEOutput(mean_of_visible(out), target, mask)
+    assert mae_loss(modality, trivial, relative=True).item() == pytest.approx(1.0, rel=1e-5)
+    loss = mae_loss(modality, out, relative=True)
+    scaled = mae_loss(modality, MAEOutput(prediction * 10, target * 10, mask), relative=True)
+    assert loss.item() == pytest.approx(scaled.item(), rel=1e-4) and loss.item() != pytest.approx(1.0)
+    if modality == "image":  # squared error scales with the square, so raw losses differ by 100x
+        raw = mae_loss(modality, MAEOutput(prediction * 10, target * 10, mask))
+        assert raw.item() == pytest.approx(100 * mae_loss(modality, out).item(), rel=1e-4)
+    loss.backward()
+    assert prediction.grad[mask.bool()].abs().sum() > 0 and prediction.grad[~mask.bool()].abs().sum() == 0

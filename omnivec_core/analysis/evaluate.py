@@ -11,7 +11,7 @@ from tqdm import tqdm
 from ..config import MODALITY_SPECS, ExperimentConfig
 from ..data.omnishapes import ATTRIBUTES, OmniShapes, parse_caption
 from ..model import OmniVec
-from ..model.tokens import masked_mean
+from ..objectives.losses import mean_of_visible, token_error
 from ..objectives.plan import model_input
 from .embeddings import embed_batch
 from .retrieval import attribute_precision, recall_at
@@ -72,8 +72,6 @@ def psnr(error: torch.Tensor, value_range: float) -> float:
 def reconstruction_scores(model: OmniVec, batch, mask_types: dict[str, str], chunk: int = 128) -> dict:
     """PSNR on masked tokens at several ratios beside a baseline that fills each masked token with
     the mean of the sample's visible tokens. Points report Chamfer distance (lower is better)."""
-    from ..objectives.losses import chamfer
-
     out = {}
     generator = torch.Generator(device=batch.index.device).manual_seed(0)
     for m in (m for m in model.cfg.modalities if MODALITY_SPECS[m].reconstruct):
@@ -86,13 +84,8 @@ def reconstruction_scores(model: OmniVec, batch, mask_types: dict[str, str], chu
                 piece = x[start:start + chunk]
                 res = model.reconstruct(model.encode(m, piece, ratio, mask_types.get(m, "random"), generator), piece)
                 mask, target = res.mask, res.target.float()
-                baseline = masked_mean(target, mask.bool()).unsqueeze(1).expand_as(target)  # mean of the visible
-                for name, guess in (("model", res.prediction.float()), ("baseline", baseline)):
-                    if m == "points":
-                        per = chamfer(guess.unflatten(-1, (-1, 3)), target.unflatten(-1, (-1, 3)))
-                    else:
-                        per = (guess - target).square().mean(-1)
-                    sums[name] += (per * mask).sum().item()
+                for name, guess in (("model", res.prediction.float()), ("baseline", mean_of_visible(res))):
+                    sums[name] += (token_error(m, guess.float(), target) * mask).sum().item()
                 count += mask.sum().item()
                 low, high = min(low, target.min().item()), max(high, target.max().item())
             if m == "points":

@@ -61,7 +61,9 @@ class EmbeddingHeads(nn.Module):
 
     With `fine_time_profile`, the fine embedding of video and audio adds a projection of the content
     tokens' mean per time step (`time_steps` of them, in order). Only the fine space gets it: put into
-    the shared vector, timing crowded out shape and text on the tiny preset (BENCHMARKS.md).
+    the shared vector, timing crowded out shape and text on the tiny preset (BENCHMARKS.md). Unless
+    `time_profile_in_coarse`, the coarse space is mapped from the plain fine head, so captions meet
+    what a clip shows and not when its flashes fall.
     """
 
     def __init__(self, cfg: ModelConfig):
@@ -70,6 +72,7 @@ class EmbeddingHeads(nn.Module):
         width, present = cfg.width, cfg.modalities
         self.time_steps = {m: MODALITY_SPECS[m].grid[0] for m in TIMED_MODALITIES
                            if cfg.fine_time_profile and m in present}
+        self.time_profile_in_coarse = cfg.time_profile_in_coarse
         self.time_heads = nn.ModuleDict({m: projection(steps * width, cfg.fine_dim)
                                          for m, steps in self.time_steps.items()})
         if self.kind == "fac":
@@ -114,12 +117,14 @@ class EmbeddingHeads(nn.Module):
         if self.kind == "fac":
             if modality == "text":
                 return {"coarse": F.normalize(self.heads["text"](vector), dim=-1)}
-            fine = self.heads[modality](vector)
+            plain = self.heads[modality](vector)
+            fine = plain
             if modality in self.time_heads:
                 if time_profile is None:
                     raise ValueError(f"the {modality} fine head needs the time profile of its tokens")
-                fine = fine + self.time_heads[modality](time_profile)
-            return {"fine": F.normalize(fine, dim=-1), "coarse": F.normalize(self.fine_to_coarse(fine), dim=-1)}
+                fine = plain + self.time_heads[modality](time_profile)
+            coarse = self.fine_to_coarse(fine if self.time_profile_in_coarse else plain)
+            return {"fine": F.normalize(fine, dim=-1), "coarse": F.normalize(coarse, dim=-1)}
         if self.kind == "shared":
             return {"shared": F.normalize(self.heads[modality](vector), dim=-1)}
         prefix = f"{modality}@"

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from ..model import MAEOutput
+from ..model.tokens import masked_mean
 
 
 def chamfer(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -13,13 +14,29 @@ def chamfer(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return distance.min(-1).values.mean(-1) + distance.min(-2).values.mean(-1)
 
 
-def mae_loss(modality: str, out: MAEOutput) -> torch.Tensor:
-    """Mean error over the masked tokens only: squared error per value, Chamfer for point groups."""
+def token_error(modality: str, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(B, N, d) guesses against targets -> (B, N): squared error per value, Chamfer for point groups."""
     if modality == "points":
-        per_token = chamfer(out.prediction.unflatten(-1, (-1, 3)), out.target.unflatten(-1, (-1, 3)))
-    else:
-        per_token = (out.prediction - out.target).square().mean(-1)  # (B, N)
-    return (per_token * out.mask).sum() / out.mask.sum().clamp(min=1)
+        return chamfer(prediction.unflatten(-1, (-1, 3)), target.unflatten(-1, (-1, 3)))
+    return (prediction - target).square().mean(-1)
+
+
+def mean_of_visible(out: MAEOutput) -> torch.Tensor:
+    """The trivial reconstruction: every token guessed as the mean of its sample's visible tokens (B, N, d)."""
+    return masked_mean(out.target, out.mask.bool()).unsqueeze(1).expand_as(out.target)
+
+
+def mae_loss(modality: str, out: MAEOutput, relative: bool = False) -> torch.Tensor:
+    """Mean error over the masked tokens only. `relative` divides it by the error of the mean-of-visible
+    guess on the same tokens (held constant), so 1 means no better than that guess in every modality:
+    raw squared errors of log-mel patches are about 30x those of pixels, and would otherwise drown them."""
+    hidden, count = out.mask, out.mask.sum().clamp(min=1)
+    loss = (token_error(modality, out.prediction, out.target) * hidden).sum() / count
+    if not relative:
+        return loss
+    with torch.no_grad():
+        baseline = (token_error(modality, mean_of_visible(out), out.target) * hidden).sum() / count
+    return loss / baseline.clamp(min=1e-8)
 
 
 def nce(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
