@@ -1,5 +1,6 @@
 """Where a model's image reconstruction error lies: masked patches split into those the object covers
-and background patches by their distance (in patches) from the object, for the model, the evaluation's
+(in images where part of the object stayed visible, and where all of it was hidden) and background
+patches by their distance (in patches) from the object, for the model, the evaluation's
 mean-of-visible baseline, and a background oracle that knows the true mean of the background.
 
     python bench/mae_error_split.py [--checkpoint checkpoints/omnivec-default] [--n 256] [--ratio 0.75]
@@ -43,7 +44,8 @@ def main(argv=None) -> int:
     model.eval()
     batch = OmniShapes().render(args.n, seed=VALIDATION_SEED)
     with torch.no_grad():
-        encoded = model.encode("image", batch.image, args.ratio, "random", torch.Generator().manual_seed(0))
+        encoded = model.encode("image", batch.image, args.ratio, "random", torch.Generator().manual_seed(0),
+                               for_mae=True)
         out = model.reconstruct(encoded, batch.image)
     masked, target = out.mask.bool(), out.target                                     # (B, N), (B, N, p*p*3)
     p = config.model.patch
@@ -56,9 +58,12 @@ def main(argv=None) -> int:
     }
     errors = {name: (guess.expand_as(target) - target).square().mean(-1) for name, guess in guesses.items()}
     distance = patch_distance_to_object(cover, math.isqrt(cover.shape[1]))
+    seen = ((cover > 0) & ~masked).any(1)  # (B,) the encoder saw part of the object: its colour and where it is
     groups = {
         "all masked": masked,
         "object": masked & (cover > 0),
+        "object, some of it visible": masked & (cover > 0) & seen[:, None],
+        "object, wholly hidden": masked & (cover > 0) & ~seen[:, None],
         "background, next to the object": masked & (cover == 0) & (distance < 1.5),
         "background, 2 patches away": masked & (cover == 0) & (distance >= 1.5) & (distance < 3),
         "background, 3+ patches away": masked & (cover == 0) & (distance >= 3),

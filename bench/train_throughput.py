@@ -142,7 +142,7 @@ def main() -> None:
     model = OmniVec(cfg).to(device).train()
     for ratio in (0.0, 0.75, 0.9, 0.95):
         def mae_step(r=ratio):
-            encoded = model.encode("video", data.video, max(r, 1e-6), "tube")
+            encoded = model.encode("video", data.video, max(r, 1e-6), "tube", for_mae=True)
             return mae_loss("video", model.reconstruct(encoded, data.video))
         bench.measure(f"MAE step, video, {ratio:.0%} masked", model, mae_step, batch)
     for rate in (0.0, 0.25, 0.5, 0.75):

@@ -62,6 +62,9 @@ class ModelConfig:
     vector_pool: str = "mean_max"  # vectorizer pooling of content tokens: "mean", "mean_max" (max sees small objects)
                                    # or "mean_max_time" (adds a per-time-step profile, so timing survives pooling;
                                    # on tiny it lifts video-audio retrieval but costs shape and text: BENCHMARKS.md)
+    mask_before_stem: bool = True  # hidden patches are blanked in the input before the conv stems, whose receptive
+                                   # fields cross patch borders: otherwise visible tokens carry their neighbours'
+                                   # pixels and MAE reconstructs partly from what it was meant not to see
     time_slots: int = 8            # slots of that profile; a modality's time steps spread over them (images use one)
     drop_path: float = 0.0         # stochastic depth rate at the last block (linear ramp from 0)
     backbone: str = "shared"       # "shared": one modality-agnostic transformer; "specific": one per modality
@@ -184,8 +187,10 @@ class ExperimentConfig:
         _reject_unknown(TrainConfig, data["train"], "train")
         # configs written before these options existed used the linear stem without context convs and
         # mean pooling; before spectrogram_context the audio stem had as many context convs as the others;
-        # before time_profile_in_coarse the coarse space was mapped from the fine embedding with the time profile
+        # before time_profile_in_coarse the coarse space was mapped from the fine embedding with the time profile;
+        # before mask_before_stem masked patches were removed after the stem, which had seen them
         model = {"conv_stem": False, "stem_context": 0, "vector_pool": "mean", "time_profile_in_coarse": True,
+                 "mask_before_stem": False,
                  **data["model"]}
         model.setdefault("spectrogram_context", model["stem_context"])
         return cls(preset=data["preset"], model=ModelConfig(**model), train=TrainConfig(**data["train"]))

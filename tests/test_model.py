@@ -11,6 +11,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from omnivec_core.config import MODALITIES, MODALITY_SPECS, PRESETS, ExperimentConfig, ModelConfig, preset
 from omnivec_core.model import OmniVec
 from omnivec_core.model.heads import Vectorizer
+from omnivec_core.model.mae import mae_target, target_to_input
 from omnivec_core.model.tokens import gather_tokens, make_masking, masked_max, masked_mean, masked_slot_mean
 
 BATCH = 2
@@ -57,7 +58,7 @@ def test_shapes_and_finite(name, modality):
     assert torch.isfinite(encoded.tokens).all()
     if MODALITY_SPECS[modality].reconstruct:
         with torch.no_grad():
-            out = model.reconstruct(model.encode(modality, sample(modality), 0.75), sample(modality))
+            out = model.reconstruct(model.encode(modality, sample(modality), 0.75, for_mae=True), sample(modality))
         assert out.prediction.shape == out.target.shape == (BATCH, tokens, out.target.shape[-1])
         assert torch.isfinite(out.prediction).all()
 
@@ -85,7 +86,7 @@ def test_every_trainable_parameter_gets_a_gradient(name, changes):
         if MODALITY_SPECS[modality].dense:
             loss = loss + model.segment(encoded, x).mean()
         if MODALITY_SPECS[modality].reconstruct:
-            out = model.reconstruct(model.encode(modality, x, 0.5), x)
+            out = model.reconstruct(model.encode(modality, x, 0.5, for_mae=True), x)
             loss = loss + out.prediction.square().mean()
     model.zero_grad()
     loss.backward()
@@ -178,6 +179,25 @@ def test_fine_time_profile_starts_as_the_plain_head_and_then_sees_when():
         dataclasses.replace(preset("tiny").model, fine_time_profile=True, embed_space="shared")
 
 
+@pytest.mark.parametrize("modality", ["image", "video", "audio", "depth"])
+@pytest.mark.parametrize("before", [True, False])
+def test_mae_hides_its_patches_from_the_stem_unless_told_not_to(modality, before):
+    model = build("tiny", mask_before_stem=before).eval()
+    x = sample(modality)
+    with torch.no_grad():
+        first = model.encode(modality, x, 0.75, "random", torch.Generator().manual_seed(3), for_mae=True)
+        target = mae_target(model.cfg, modality, x, {})                          # (B, N, d)
+        under_hidden = torch.rand_like(target) * first.masking.mask.unsqueeze(-1)  # changes only hidden patches
+        changed = target_to_input(model.cfg, modality, target + under_hidden, x)
+        second = model.encode(modality, changed, 0.75, "random", torch.Generator().manual_seed(3), for_mae=True)
+        dropped = [model.encode(modality, v, 0.75, "random", torch.Generator().manual_seed(3)) for v in (x, changed)]
+    assert torch.equal(first.masking.mask, second.masking.mask)
+    assert torch.allclose(first.tokens, second.tokens, atol=1e-5) == before
+    assert not torch.allclose(*(d.tokens for d in dropped), atol=1e-5)  # DropToken leaves the stem its full view
+    with pytest.raises(ValueError, match="needs an MAE encoding"):
+        model.reconstruct(dropped[0], x)
+
+
 @pytest.mark.parametrize("in_coarse", [False, True])
 def test_coarse_space_sees_the_time_profile_only_when_asked(in_coarse):
     torch.manual_seed(0)
@@ -242,11 +262,13 @@ def test_caption_embedding_does_not_depend_on_its_batch(name):
 
 def test_configs_from_before_an_option_load_as_they_were_trained():
     old = preset("tiny").to_dict()
-    for key in ("spectrogram_context", "vector_pool", "conv_stem", "stem_context", "time_profile_in_coarse"):
+    for key in ("spectrogram_context", "vector_pool", "conv_stem", "stem_context", "time_profile_in_coarse",
+                "mask_before_stem"):
         del old["model"][key]
     model = ExperimentConfig.from_dict(old).model
     assert (model.conv_stem, model.stem_context, model.spectrogram_context, model.vector_pool) == (False, 0, 0, "mean")
     assert model.time_profile_in_coarse and not ModelConfig().time_profile_in_coarse
+    assert not model.mask_before_stem and ModelConfig().mask_before_stem
     assert OmniVec(model).vectorizer.proj.in_features == 2 * model.width
     with pytest.raises(ValueError, match="vector_pool must be one of"):
         ModelConfig(vector_pool="attention")

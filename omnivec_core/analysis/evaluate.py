@@ -82,7 +82,8 @@ def reconstruction_scores(model: OmniVec, batch, mask_types: dict[str, str], chu
             count, low, high = 0.0, math.inf, -math.inf
             for start in range(0, len(x), chunk):
                 piece = x[start:start + chunk]
-                res = model.reconstruct(model.encode(m, piece, ratio, mask_types.get(m, "random"), generator), piece)
+                encoded = model.encode(m, piece, ratio, mask_types.get(m, "random"), generator, for_mae=True)
+                res = model.reconstruct(encoded, piece)
                 mask, target = res.mask, res.target.float()
                 for name, guess in (("model", res.prediction.float()), ("baseline", mean_of_visible(res))):
                     sums[name] += (token_error(m, guess.float(), target) * mask).sum().item()

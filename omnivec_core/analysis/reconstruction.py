@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from ..model import OmniVec
-from ..model import patches
+from ..model.mae import target_to_input
 from ..objectives.losses import chamfer
 
 RECONSTRUCTABLE = ("image", "video", "audio", "depth", "points")
@@ -24,23 +24,6 @@ class Reconstruction:
     mask: torch.Tensor            # (N_tokens,) 1 where hidden
     score: float                  # PSNR in dB on hidden tokens (Chamfer for points)
     score_name: str
-
-
-def _to_input(model: OmniVec, modality: str, tokens: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """(N, target_dim) token values -> one sample in input layout."""
-    cfg, p = model.cfg, model.cfg.patch
-    if modality == "image":
-        side = like.shape[-1] // p
-        return patches.unpatchify_2d(tokens[None], (side, side), p, 3)[0]
-    if modality == "depth":
-        side = like.shape[-1] // p
-        return patches.unpatchify_2d(tokens[None], (side, side), p, 1)[0]
-    if modality == "audio":
-        return patches.unpatchify_spectrogram(tokens[None], (like.shape[-1] // p, like.shape[-2] // p), p)[0]
-    if modality == "video":
-        grid = (like.shape[0] // cfg.tubelet, like.shape[-2] // p, like.shape[-1] // p)
-        return patches.unpatchify_video(tokens[None], grid, cfg.tubelet, p, 3)[0]
-    raise ValueError(modality)
 
 
 def psnr(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, value_range: float) -> float:
@@ -59,7 +42,7 @@ def reconstruct(model: OmniVec, modality: str, x: torch.Tensor, ratio: float, ki
         raise ValueError(f"mask ratio must be between 0 and 0.95, got {ratio}")
     generator = torch.Generator(device=x.device).manual_seed(int(seed))
     # a tiny ratio keeps every token but still returns a masking, so ratio 0 shows the full input
-    encoded = model.encode(modality, x, max(ratio, 1e-6), kind, generator)
+    encoded = model.encode(modality, x, max(ratio, 1e-6), kind, generator, for_mae=True)
     out = model.reconstruct(encoded, x)
     prediction, target, mask = out.prediction[0].float(), out.target[0].float(), out.mask[0]
     pasted_tokens = torch.where(mask[:, None].bool(), prediction, target)
@@ -79,8 +62,11 @@ def reconstruct(model: OmniVec, modality: str, x: torch.Tensor, ratio: float, ki
     blank = torch.zeros_like(target) if modality != "audio" else torch.full_like(target, target.min().item())
     masked_tokens = torch.where(mask[:, None].bool(), blank, target)
     like = x[0]
-    return Reconstruction(modality, like, _to_input(model, modality, masked_tokens, like),
-                          _to_input(model, modality, prediction, like), _to_input(model, modality, pasted_tokens, like),
+
+    def as_input(tokens: torch.Tensor) -> torch.Tensor:
+        return target_to_input(model.cfg, modality, tokens[None], like[None])[0]
+
+    return Reconstruction(modality, like, as_input(masked_tokens), as_input(prediction), as_input(pasted_tokens),
                           mask, psnr(prediction, target, mask, value_range) if mask.any() else float("inf"),
                           "PSNR on hidden patches (dB)")
 

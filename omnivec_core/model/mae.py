@@ -39,6 +39,28 @@ def mae_target(cfg: ModelConfig, modality: str, x: torch.Tensor, extras: dict[st
     raise ValueError(f"{modality} has no reconstruction target")
 
 
+def target_to_input(cfg: ModelConfig, modality: str, tokens: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Inverse of `mae_target` for grid modalities: (B, N, target_dim) -> the layout of `like` (B, ...)."""
+    p = cfg.patch
+    if modality in ("image", "depth"):
+        return patches.unpatchify_2d(tokens, (like.shape[-2] // p, like.shape[-1] // p), p, like.shape[1])
+    if modality == "audio":
+        return patches.unpatchify_spectrogram(tokens, (like.shape[-1] // p, like.shape[-2] // p), p)
+    if modality == "video":
+        grid = (-(-like.shape[1] // cfg.tubelet), like.shape[-2] // p, like.shape[-1] // p)
+        return patches.unpatchify_video(tokens, grid, cfg.tubelet, p, like.shape[2])[:, :like.shape[1]]
+    raise ValueError(f"{modality} has no patch grid")
+
+
+def blank_hidden_patches(cfg: ModelConfig, modality: str, x: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+    """Zero the input under the hidden tokens (B, N), so a stem whose convolutions cross patch borders
+    never sees them. Points need nothing: each group's PointNet reads only its own points."""
+    if modality == "points":
+        return x
+    keep = 1.0 - hidden.to(x.dtype).unsqueeze(-1)  # (B, N, 1)
+    return target_to_input(cfg, modality, mae_target(cfg, modality, x, {}) * keep, x)
+
+
 class MAEDecoder(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()

@@ -15,7 +15,7 @@ from ..config import MODALITY_SPECS, ModelConfig
 from .backbone import Backbone
 from .heads import EmbeddingHeads, TaskHeads, Vectorizer
 from .layers import init_weights
-from .mae import MAEDecoder, mae_target
+from .mae import MAEDecoder, blank_hidden_patches, mae_target
 from .stems import make_stems
 from .tokens import (Masking, MetaConditioner, StemOutput, gather_tokens, input_dims, make_masking, masked_mean,
                      masked_slot_mean)
@@ -33,6 +33,7 @@ class Encoded:
     masking: Masking | None = None         # set when tokens were masked or dropped
     key_padding: torch.Tensor | None = None  # (B, K) padding of the kept content tokens
     time_profile: torch.Tensor | None = None  # (B, steps*D) content means per time step, for the fine time heads
+    for_mae: bool = False                  # masked for reconstruction (the stem did not see the hidden patches)
     hidden: list[torch.Tensor] | None = None     # per block (B, 1+K, D) when recorded
     attention: list[torch.Tensor] | None = None  # per block (B, heads, 1+K, 1+K) when recorded
 
@@ -94,12 +95,22 @@ class OmniVec(nn.Module):
         tokens, meta = self.meta(stem.tokens, modality, input_dims(modality, x, self.cfg.text_max_tokens))
         return tokens, meta, stem
 
-    def _prepare(self, modality: str, x, ratio: float, kind: str, generator) -> _Prepared:
+    def _prepare(self, modality: str, x, ratio: float, kind: str, generator, for_mae: bool = False) -> _Prepared:
+        masking = None
+        # a conv stem reaches across patch borders (a linear patchify does not; points are grouped first);
+        # DropToken only saves backbone work, so its stem keeps the full view
+        blank_first = (for_mae and ratio > 0 and self.cfg.mask_before_stem and self.cfg.conv_stem
+                       and modality not in ("text", "points"))
+        if blank_first:  # choose the hidden patches first and blank them, so no stem conv sees them
+            grid = self.stems[MODALITY_SPECS[modality].stem].token_grid(x.unsqueeze(1) if modality == "image" else x)
+            masking = make_masking(x.shape[0], grid, ratio, kind, x.device, generator)
+            x = blank_hidden_patches(self.cfg, modality, x, masking.mask)
         tokens, meta, stem = self.tokenize(modality, x)
-        padding, masking = stem.key_padding, None
+        padding = stem.key_padding
         stem_vector = masked_mean(tokens, padding)
         if ratio > 0:
-            masking = make_masking(tokens.shape[0], stem.grid, ratio, kind, tokens.device, generator)
+            if masking is None:
+                masking = make_masking(tokens.shape[0], stem.grid, ratio, kind, tokens.device, generator)
             tokens = gather_tokens(tokens, masking.ids_keep)  # (B, K, D)
             padding = None if padding is None else gather_tokens(padding, masking.ids_keep)
         batch = tokens.shape[0]
@@ -109,12 +120,13 @@ class OmniVec(nn.Module):
         return _Prepared(sequence, padding, stem_vector, stem, masking)
 
     def encode_many(self, inputs: dict[str, object], ratios: dict[str, float] | None = None,
-                    kinds: dict[str, str] | None = None, generator: torch.Generator | None = None
-                    ) -> dict[str, Encoded]:
+                    kinds: dict[str, str] | None = None, generator: torch.Generator | None = None,
+                    for_mae: bool = False) -> dict[str, Encoded]:
         """Encode several modalities. With a shared backbone, sequences of equal length run as one
-        large batch, so the transformer sees dense work whatever the modality mix."""
+        large batch, so the transformer sees dense work whatever the modality mix. `for_mae`: the
+        removed tokens are MAE's, to be reconstructed (see `_prepare`)."""
         ratios, kinds = ratios or {}, kinds or {}
-        prepared = {m: self._prepare(m, x, ratios.get(m, 0.0), kinds.get(m, "random"), generator)
+        prepared = {m: self._prepare(m, x, ratios.get(m, 0.0), kinds.get(m, "random"), generator, for_mae)
                     for m, x in inputs.items()}
         groups: dict[tuple, list[str]] = {}
         for m, p in prepared.items():
@@ -130,7 +142,7 @@ class OmniVec(nn.Module):
             result = self.backbone(sequence, members[0], padding).tokens
             for m, chunk in zip(members, result.split([prepared[m].sequence.shape[0] for m in members])):
                 outputs[m] = chunk
-        return {m: self._finish(m, prepared[m], outputs[m]) for m in inputs}
+        return {m: self._finish(m, prepared[m], outputs[m], for_mae=for_mae) for m in inputs}
 
     def _time_slot(self, prepared: _Prepared, tokens: torch.Tensor, slots: int) -> torch.Tensor | None:
         """(B, K) which of `slots` time slots each kept content token falls in; None when no slots."""
@@ -143,7 +155,8 @@ class OmniVec(nn.Module):
             position = torch.arange(steps * per_step, device=tokens.device).expand(tokens.shape[0], -1)
         return (position // per_step) * slots // steps  # steps spread evenly over the slots
 
-    def _finish(self, modality: str, prepared: _Prepared, tokens: torch.Tensor, record=None) -> Encoded:
+    def _finish(self, modality: str, prepared: _Prepared, tokens: torch.Tensor, record=None,
+                for_mae: bool = False) -> Encoded:
         padding = None if prepared.key_padding is None else prepared.key_padding[:, 1:]
         vector = self.vectorizer(tokens, padding, self._time_slot(prepared, tokens, self.vectorizer.time_slots))
         profile = None
@@ -152,18 +165,18 @@ class OmniVec(nn.Module):
             slot = self._time_slot(prepared, tokens, steps)
             profile = masked_slot_mean(tokens[:, 1:], slot, steps, padding).flatten(1)  # (B, steps*D)
         return Encoded(modality, tokens, vector, prepared.stem_vector, prepared.stem,
-                       prepared.masking, padding, profile,
+                       prepared.masking, padding, profile, for_mae,
                        record.hidden if record else None, record.attention if record else None)
 
     def encode(self, modality: str, x, ratio: float = 0.0, kind: str = "random",
-               generator: torch.Generator | None = None, record: bool = False) -> Encoded:
-        """One modality. `ratio` removes that share of tokens (MAE masking or DropToken, both by
-        argsort of noise); `record` also returns every block's hidden states and attention maps."""
+               generator: torch.Generator | None = None, record: bool = False, for_mae: bool = False) -> Encoded:
+        """One modality. `ratio` removes that share of tokens (MAE masking with `for_mae`, else DropToken,
+        both by argsort of noise); `record` also returns every block's hidden states and attention maps."""
         if not record:
-            return self.encode_many({modality: x}, {modality: ratio}, {modality: kind}, generator)[modality]
-        prepared = self._prepare(modality, x, ratio, kind, generator)
+            return self.encode_many({modality: x}, {modality: ratio}, {modality: kind}, generator, for_mae)[modality]
+        prepared = self._prepare(modality, x, ratio, kind, generator, for_mae)
         out = self.backbone(prepared.sequence, modality, prepared.key_padding, record=True)
-        return self._finish(modality, prepared, out.tokens, out)
+        return self._finish(modality, prepared, out.tokens, out, for_mae)
 
     # ---- heads ----------------------------------------------------------------------------
     def embed(self, encoded: Encoded) -> dict[str, torch.Tensor]:
@@ -183,8 +196,9 @@ class OmniVec(nn.Module):
 
     def reconstruct(self, encoded: Encoded, x) -> MAEOutput:
         """Decode a masked encoding back to every token's target."""
-        if encoded.masking is None:
-            raise ValueError("reconstruction needs a masked encoding (ratio > 0)")
+        if encoded.masking is None or not encoded.for_mae:
+            raise ValueError("reconstruction needs an MAE encoding: encode(..., ratio > 0, for_mae=True), which "
+                             "also keeps the hidden patches from the stem")
         extras = encoded.stem.extras
         prediction = self.decoder(encoded.modality, encoded.tokens, encoded.masking.ids_restore, extras)
         target = mae_target(self.cfg, encoded.modality, x, extras)

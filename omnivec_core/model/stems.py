@@ -71,12 +71,15 @@ class VisualStem(nn.Module):
         grid = size // cfg.patch
         self.pos = FactorizedPosition((max_frames // cfg.tubelet, grid, grid), cfg.stem_dim)
 
+    def token_grid(self, video: torch.Tensor) -> tuple[int, int]:
+        """(time steps, tokens per step) that `video` (B, T, C, H, W) becomes, without running the stem."""
+        return -(-video.shape[1] // self.tubelet), (video.shape[3] // self.patch) * (video.shape[4] // self.patch)
+
     def forward(self, video: torch.Tensor) -> StemOutput:
-        frames, height, width = video.shape[1], video.shape[3], video.shape[4]
-        t = -(-frames // self.tubelet)
-        h, w = height // self.patch, width // self.patch
+        t, _ = grid = self.token_grid(video)
+        h, w = video.shape[3] // self.patch, video.shape[4] // self.patch
         tokens = self.proj(self._tubelet_features(video))  # (B, t*h*w, stem_dim)
-        return StemOutput(tokens + self.pos((t, h, w)), (t, h * w))
+        return StemOutput(tokens + self.pos((t, h, w)), grid)
 
     def _tubelet_features(self, video: torch.Tensor) -> torch.Tensor:
         """(B, T, C, H, W) -> (B, t*h*w, tubelet * per-frame feature)."""
@@ -102,13 +105,18 @@ class PatchStem(nn.Module):
         grid = size // cfg.patch
         self.pos = FactorizedPosition((grid, grid), cfg.stem_dim)
 
+    def token_grid(self, image: torch.Tensor) -> tuple[int, int]:
+        """(time steps, tokens per step) that `image` (B, 1, H, W) becomes, without running the stem."""
+        rows, cols = image.shape[2] // self.patch, image.shape[3] // self.patch
+        return (cols, rows) if self.spectrogram else (1, rows * cols)  # a spectrogram's rows are time steps
+
     def forward(self, image: torch.Tensor) -> StemOutput:
+        grid = self.token_grid(image)
         if self.spectrogram:  # (B, 1, F, T): rows of the token grid are time steps
             image = image.transpose(-1, -2)
         rows, cols = image.shape[2] // self.patch, image.shape[3] // self.patch
         flat = self.conv(image) if self.conv else patches.patchify_2d(image, self.patch)
         tokens = self.proj(flat) + self.pos((rows, cols))  # (B, rows*cols, stem_dim)
-        grid = (rows, cols) if self.spectrogram else (1, rows * cols)
         return StemOutput(tokens, grid)
 
 

@@ -50,7 +50,7 @@ def mae_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, cache: dic
     else:
         slices = {m: torch.arange(events) for m in modalities}
     inputs = {m: _rows(model_input(batch, m), rows.to(batch.index.device)) for m, rows in slices.items()}
-    encoded = model.encode_many(inputs, cfg.mask_ratio, cfg.mask_type)
+    encoded = model.encode_many(inputs, cfg.mask_ratio, cfg.mask_type, for_mae=True)
     return {f"mae/{m}": losses.mae_loss(m, model.reconstruct(encoded[m], inputs[m]), cfg.mae_relative)
             for m in inputs}
 
