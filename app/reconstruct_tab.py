@@ -47,10 +47,13 @@ def run_reconstruction(state: AppState, modality: str, ratio: float, kind: str, 
         raise gr.Error(str(error)) from None
     folder = media.scratch_folder()
     hidden = int(result.mask.sum().item())
+    leaky = model.stem_crosses_patches(modality) and not model.cfg.mask_before_stem
+    seen = ("This model was trained before hidden patches were blanked ahead of its conv stem, so its "
+            "visible tokens carry a few pixels of their hidden neighbours and the score flatters it. "
+            if leaky else "The model never sees the hidden tokens' values or their statistics. ")
     report = (f"**{result.score_name}: {result.score:.3f}**, {hidden} of {result.mask.numel()} tokens hidden. "
-              "The model never sees the hidden tokens' values or their statistics. Its raw output is "
-              "trained on hidden tokens only, so at visible positions it is noise; the last panel "
-              "keeps the visible tokens and the model's guesses for the hidden ones.")
+              f"{seen}Its raw output is trained on hidden tokens only, so at visible positions it is noise; "
+              "the last panel keeps the visible tokens and the model's guesses for the hidden ones.")
     if notes:
         report += "\n\n" + "\n".join(f"- {n}" for n in notes)
     if modality == "points":

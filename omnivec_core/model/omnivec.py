@@ -95,13 +95,16 @@ class OmniVec(nn.Module):
         tokens, meta = self.meta(stem.tokens, modality, input_dims(modality, x, self.cfg.text_max_tokens))
         return tokens, meta, stem
 
+    def stem_crosses_patches(self, modality: str) -> bool:
+        """A conv stem's receptive fields cross patch borders; a linear patchify does not, and point groups
+        are cut before their PointNet."""
+        return self.cfg.conv_stem and modality not in ("text", "points")
+
     def _prepare(self, modality: str, x, ratio: float, kind: str, generator, for_mae: bool = False) -> _Prepared:
         masking = None
-        # a conv stem reaches across patch borders (a linear patchify does not; points are grouped first);
-        # DropToken only saves backbone work, so its stem keeps the full view
-        blank_first = (for_mae and ratio > 0 and self.cfg.mask_before_stem and self.cfg.conv_stem
-                       and modality not in ("text", "points"))
-        if blank_first:  # choose the hidden patches first and blank them, so no stem conv sees them
+        # MAE chooses its hidden patches first and blanks them, so no stem conv sees them; DropToken only
+        # saves backbone work, so its stem keeps the full view
+        if for_mae and ratio > 0 and self.cfg.mask_before_stem and self.stem_crosses_patches(modality):
             grid = self.stems[MODALITY_SPECS[modality].stem].token_grid(x.unsqueeze(1) if modality == "image" else x)
             masking = make_masking(x.shape[0], grid, ratio, kind, x.device, generator)
             x = blank_hidden_patches(self.cfg, modality, x, masking.mask)
