@@ -53,10 +53,8 @@ def target_to_input(cfg: ModelConfig, modality: str, tokens: torch.Tensor, like:
 
 
 def blank_hidden_patches(cfg: ModelConfig, modality: str, x: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
-    """Zero the input under the hidden tokens (B, N), so a stem whose convolutions cross patch borders
-    never sees them. Points need nothing: each group's PointNet reads only its own points."""
-    if modality == "points":
-        return x
+    """Zero the input under the hidden tokens (B, N) of a grid modality, so a stem whose convolutions
+    cross patch borders never sees them (points need nothing: each group's PointNet reads only its own)."""
     keep = 1.0 - hidden.to(x.dtype).unsqueeze(-1)  # (B, N, 1)
     return target_to_input(cfg, modality, mae_target(cfg, modality, x, {}) * keep, x)
 

@@ -83,11 +83,15 @@ class OmniVec(nn.Module):
         return {k: v for k, v in self.state_dict().items() if not k.startswith(frozen)}
 
     # ---- encoding -------------------------------------------------------------------------
-    def run_stem(self, modality: str, x) -> StemOutput:
+    def _stem_and_input(self, modality: str, x):
+        """The stem this modality uses and its input (an image is a 1-frame video)."""
         if modality not in self.cfg.modalities:
             raise ValueError(f"this model has no {modality!r} input; it was built for {list(self.cfg.modalities)}")
-        stem = self.stems[MODALITY_SPECS[modality].stem]
-        return stem(x.unsqueeze(1) if modality == "image" else x)  # an image is a 1-frame video
+        return self.stems[MODALITY_SPECS[modality].stem], x.unsqueeze(1) if modality == "image" else x
+
+    def run_stem(self, modality: str, x) -> StemOutput:
+        stem, stem_input = self._stem_and_input(modality, x)
+        return stem(stem_input)
 
     def tokenize(self, modality: str, x) -> tuple[torch.Tensor, torch.Tensor, StemOutput]:
         """Stem + meta-conditioned projection -> tokens (B, N, D), meta vector (D,), stem output."""
@@ -105,7 +109,8 @@ class OmniVec(nn.Module):
         # MAE chooses its hidden patches first and blanks them, so no stem conv sees them; DropToken only
         # saves backbone work, so its stem keeps the full view
         if for_mae and ratio > 0 and self.cfg.mask_before_stem and self.stem_crosses_patches(modality):
-            grid = self.stems[MODALITY_SPECS[modality].stem].token_grid(x.unsqueeze(1) if modality == "image" else x)
+            stem, stem_input = self._stem_and_input(modality, x)
+            grid = stem.token_grid(stem_input)
             masking = make_masking(x.shape[0], grid, ratio, kind, x.device, generator)
             x = blank_hidden_patches(self.cfg, modality, x, masking.mask)
         tokens, meta, stem = self.tokenize(modality, x)
