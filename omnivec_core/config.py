@@ -151,6 +151,9 @@ class TrainConfig:
     captions_per_event: int = 3     # MIL-NCE positives per clip
     sibling_events: int = 1         # runs of this many training events share shape, colour and motion, so
                                     # instance contrast must use timing, speed and size (1: all independent)
+    frozen: list[str] = field(default_factory=list)  # model parts that keep their weights ("backbone", "stems",
+                                    # dotted paths such as "stems.visual"): everything but "decoder" polishes
+                                    # reconstruction and leaves the shared space exactly as it was
     amp: bool = True                # bf16 autocast on CUDA (ignored on CPU)
     compile: bool = False           # torch.compile the model
     stages: list[StageConfig] = field(default_factory=list)  # the stage plan, run in order

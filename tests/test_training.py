@@ -159,6 +159,34 @@ def test_init_starts_the_plan_from_another_models_weights(tmp_path):
         Trainer(config, tmp_path / "third", "cpu", init=tmp_path / "first")
 
 
+def test_frozen_parts_keep_their_weights_and_statistics(tmp_path):
+    Trainer(tiny_config(2, {"contrastive": 1.0}), tmp_path / "first", "cpu").run()
+    first = load_model(tmp_path / "first")[0].state_dict()
+    config = tiny_config(3, {"mae": 1.0})
+    config.train.frozen = ["stems", "meta", "backbone", "vectorizer", "embedding", "tasks"]
+    trainer = Trainer(config, tmp_path / "decoder", "cpu", init=tmp_path / "first")
+    assert not trainer.model.backbone.training and trainer.model.decoder.training
+    trainer.run()
+    after = load_model(tmp_path / "decoder")[0].state_dict()
+    changed = {k.split(".")[0] for k in first if not torch.equal(first[k], after[k])}
+    assert changed == {"decoder"}  # weights and the embedding heads' batch-norm statistics alike
+
+
+@pytest.mark.parametrize("frozen, objectives, message", [
+    (["backbone.nowhere"], {"mae": 1.0}, "not a part of this model"),
+    (["stems", "meta", "backbone", "vectorizer", "embedding", "tasks", "decoder"], {"mae": 1.0}, "nothing to train"),
+    (["decoder"], {"mae": 1.0}, None),
+    (["stems", "meta", "backbone", "vectorizer", "embedding", "tasks"], {"contrastive": 1.0}, "only frozen parts"),
+])
+def test_frozen_parts_are_checked(tmp_path, frozen, objectives, message):
+    config = tiny_config(1, objectives)
+    config.train.frozen = frozen
+    if message is None:  # the encoder still learns from MAE behind a frozen decoder
+        Trainer(config, tmp_path, "cpu").run()
+        return
+    with pytest.raises(ValueError, match=message):
+        Trainer(config, tmp_path, "cpu").run()
+
 def test_loading_refuses_damaged_files(tmp_path):
     Trainer(tiny_config(1, {"mae": 1.0}), tmp_path, "cpu").run()
     (tmp_path / "model.safetensors").write_bytes(b"\x00" * 100)

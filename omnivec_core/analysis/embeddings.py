@@ -38,7 +38,9 @@ def recalibrate_batchnorm(model: OmniVec, world, seed: int, batches: int = 4, ba
     """Precise BN: replace the projection heads' running statistics by exact averages over a few
     batches under the current weights. The moving averages lag behind fast-changing features, and
     evaluation (single queries, no batch) relies on them."""
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    held = tuple(f"{part}." for part in model.held_parts)  # frozen parts keep the statistics they came with
+    norms = [m for name, m in model.named_modules()
+             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and not f"{name}.".startswith(held)]
     if not norms:
         return
     was_training = model.training

@@ -72,6 +72,27 @@ class OmniVec(nn.Module):
                 init_weights(module)
         self.meta.reset_film()
         self.embedding.reset_time_heads()
+        self.held_parts: tuple[str, ...] = ()
+
+    def hold(self, parts: list[str]) -> None:
+        """Keep these parts (module paths such as "backbone" or "stems.visual") as they are while the
+        rest trains: no gradients, and eval mode, so their norms and dropout behave as at inference."""
+        for part in parts:
+            try:
+                module = self.get_submodule(part)
+            except AttributeError:
+                names = [name for name, _ in self.named_children()]
+                raise ValueError(f"train.frozen names {part!r}, which is not a part of this model; "
+                                 f"its parts are {names} (or dotted paths inside them)") from None
+            module.requires_grad_(False)
+        self.held_parts = tuple(parts)
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> "OmniVec":
+        super().train(mode)
+        for part in getattr(self, "held_parts", ()):  # nn.Module.__init__ calls train() before it is set
+            self.get_submodule(part).eval()
+        return self
 
     def frozen_prefixes(self) -> list[str]:
         """State-dict prefixes of pretrained frozen parts: loaded from their package, never checkpointed."""

@@ -119,6 +119,9 @@ class Trainer:
             raise ValueError("the stage plan is empty: give at least one stage with steps > 0")
         torch.manual_seed(cfg.seed)  # same initial weights on every rank
         self.model = OmniVec(config.model).to(self.rt.device).train()
+        self.model.hold(cfg.frozen)
+        if not any(p.requires_grad for p in self.model.parameters()):
+            raise ValueError(f"train.frozen {cfg.frozen} leaves nothing to train")
         self.world = OmniShapes(OmniShapesConfig(captions_per_event=cfg.captions_per_event))
         fused = self.rt.device.type == "cuda"
         self.optimizer = torch.optim.AdamW(self.model.optimizer_groups(cfg.weight_decay), lr=cfg.lr,
@@ -174,6 +177,9 @@ class Trainer:
         amp = cfg.amp and self.rt.device.type == "cuda"
         with torch.autocast(self.rt.device.type, dtype=torch.bfloat16, enabled=amp):
             loss, named = stage_losses(self.model, batch, cfg, step, stage_at(step, cfg).objectives)
+        if not loss.requires_grad:
+            raise ValueError(f"stage {stage_at(step, cfg).name!r}: its objectives "
+                             f"{sorted(stage_at(step, cfg).objectives)} reach only frozen parts {cfg.frozen}")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.rt.world > 1:
