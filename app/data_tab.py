@@ -9,6 +9,7 @@ from omnivec_core.data.omnishapes import OmniShapes
 from omnivec_core.model.patches import farthest_point_sample, nearest_centre
 
 from . import media
+from .components import StillAudio, StillImage
 
 MAX_INDEX = 10**9
 
@@ -52,19 +53,19 @@ def build(demo: gr.Blocks, world: OmniShapes) -> None:
         shuffle = gr.Button("Random event")
     summary = gr.Markdown()
     with gr.Row():
-        image = gr.Image(label="image (frame 0)", type="pil")
-        video = gr.Image(label="video (8 frames, 1 s)")
-        depth = gr.Image(label="depth (nearer = brighter)", type="pil")
+        image = StillImage(label="image (frame 0)", type="pil")
+        video = StillImage(label="video (8 frames, 1 s)")
+        depth = StillImage(label="depth (nearer = brighter)", type="pil")
     with gr.Row():
-        audio = gr.Audio(label="audio (1 s, 16 kHz)")
-        spectrogram = gr.Image(label="log-mel spectrogram (low pitch at the bottom)", type="pil")
+        audio = StillAudio(label="audio (1 s, 16 kHz)")
+        spectrogram = StillImage(label="log-mel spectrogram (low pitch at the bottom)", type="pil")
         points = gr.Plot(label="point cloud (drag to rotate)")
     with gr.Accordion("How the stems cut this event into tokens", open=False):
         with gr.Row():
-            grid = gr.Image(label="image: 8x8 patches -> 64 tokens", type="pil")
-            tubes = gr.Image(label="video: 2x8x8 tubelets (a column per tubelet) -> 256 tokens", type="pil")
+            grid = StillImage(label="image: 8x8 patches -> 64 tokens", type="pil")
+            tubes = StillImage(label="video: 2x8x8 tubelets (a column per tubelet) -> 256 tokens", type="pil")
         with gr.Row():
-            spec_grid = gr.Image(label="audio: 8x8 log-mel patches -> 64 tokens", type="pil")
+            spec_grid = StillImage(label="audio: 8x8 log-mel patches -> 64 tokens", type="pil")
             groups = gr.Plot(label="points: 64 groups -> 64 tokens")
         explain = gr.Button("Show tokenization")
     explain.click(lambda s, i: tokenization(world, s, i), [seed, index], [grid, tubes, spec_grid, groups],

@@ -10,6 +10,7 @@ from omnivec_core.analysis.maps import compute_map
 from omnivec_core.analysis.projections import METHODS
 from omnivec_core.data.omnishapes import ATTRIBUTES
 
+from .components import StillAudio, StillImage
 from .data_tab import sample_event
 from .state import AppState
 
@@ -122,8 +123,8 @@ def build(state: AppState) -> None:
                           elem_id="map-event")
         show = gr.Button("Show this event")
     with gr.Row():
-        picture, clip = gr.Image(label="image", type="pil"), gr.Image(label="video")
-        sound, caption = gr.Audio(label="audio"), gr.Markdown()
+        picture, clip = StillImage(label="image", type="pil"), StillImage(label="video")
+        sound, caption = StillAudio(label="audio"), gr.Markdown()
 
     def show_event(e, n):
         gallery = state.gallery(int(n))

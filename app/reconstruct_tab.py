@@ -10,6 +10,7 @@ from omnivec_core.data import readers
 from omnivec_core.objectives.plan import model_input
 
 from . import media
+from .components import StillAudio, StillImage
 from .inputs import load_upload
 from .state import AppState
 
@@ -99,12 +100,12 @@ def build(state: AppState) -> None:
         sweep = gr.Button("Mask-ratio sweep")
     report = gr.Markdown()
     with gr.Row() as image_row:
-        images = [gr.Image(label=l, type="pil") for l in
+        images = [StillImage(label=l, type="pil") for l in
                   ("original", "masked input", "raw model output", "reconstruction + visible")]
     with gr.Row(visible=False) as plot_row:
         plots = [gr.Plot(label=l) for l in ("original", "visible groups", "reconstruction", "reconstruction + visible")]
     with gr.Row(visible=False) as audio_row:
-        heard = [gr.Audio(label="original audio"), gr.Audio(label="reconstructed audio (Griffin-Lim)")]
+        heard = [StillAudio(label="original audio"), StillAudio(label="reconstructed audio (Griffin-Lim)")]
     modality.change(lambda m: (gr.update(visible=m != "points"), gr.update(visible=m == "points"),
                                gr.update(visible=m == "audio")), modality, [image_row, plot_row, audio_row],
                     api_name=False)

@@ -13,6 +13,7 @@ from omnivec_core.analysis.retrieval import search
 from omnivec_core.data import readers
 
 from . import media
+from .components import StillAudio
 from .activations_tab import heat_figure
 from .inputs import ASSETS, load_upload
 from .state import AppState
@@ -123,7 +124,7 @@ def build(state: AppState) -> None:
     note = gr.Markdown()
     found = gr.Gallery(label="nearest events", columns=5, height=320)
     with gr.Row():
-        sounds = [gr.Audio(label=f"audio #{i + 1}") for i in range(3)]
+        sounds = [StillAudio(label=f"audio #{i + 1}") for i in range(3)]
     table = gr.Markdown()
     heat = gr.Plot(label="similarities")
     outputs = [note, found, *sounds, table, heat]

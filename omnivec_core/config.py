@@ -143,6 +143,8 @@ class TrainConfig:
     droptoken: dict[str, float] = field(default_factory=dict)  # DropToken rate per modality during alignment/tasks
     mae_relative: bool = False      # each modality's MAE loss divided by the mean-of-visible guess's error, so
                                     # pixels count as much as log-mel patches (raw errors differ ~30x)
+    mae_weights: dict[str, float] = field(default_factory=dict)  # weight of a modality's MAE loss in their
+                                    # weighted mean (missing: 1); the decoder is shared, so this says who it serves
     modality_mixing: bool = True    # MAE steps draw a random subset of modalities per step (else all every step)
     task_grouping: bool = True      # finetune alternates simple (classification) and dense steps (else both each step)
     stage_schedules: bool = False   # warmup + cosine within each stage (else one schedule over the whole plan)
@@ -165,6 +167,11 @@ class TrainConfig:
                 raise ValueError(f"mask_type[{modality!r}] must be one of {MASK_TYPES}, got {kind!r}")
         if self.sibling_events < 1:
             raise ValueError(f"sibling_events must be >= 1, got {self.sibling_events}")
+        for name, weight in self.mae_weights.items():
+            if name not in MODALITY_SPECS or not MODALITY_SPECS[name].reconstruct:
+                raise ValueError(f"mae_weights names {name!r}, which has no reconstruction")
+            if not weight >= 0:
+                raise ValueError(f"mae_weights[{name!r}] must be >= 0, got {weight}")
         for name, ratio in {**self.mask_ratio, **self.droptoken}.items():
             if not 0.0 <= ratio < 1.0:
                 raise ValueError(f"rate for {name!r} must be in [0, 1), got {ratio}")

@@ -188,3 +188,31 @@ def test_server_answers_quickly_after_the_bad_inputs(client):
     start = time.perf_counter()
     alive(client)
     assert time.perf_counter() - start < 30
+
+
+def test_pictures_and_sounds_are_cached_once_and_whole(tmp_path, monkeypatch):
+    """Showing the same picture again must not rewrite the file a browser may still be reading."""
+    import wave
+
+    import numpy as np
+    from PIL import Image
+
+    from app.components import StillAudio, StillImage
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    image, audio = StillImage(), StillAudio()
+    image.GRADIO_CACHE = audio.GRADIO_CACHE = str(tmp_path)
+    picture = Image.fromarray(np.arange(48, dtype=np.uint8).reshape(4, 4, 3))
+    first = image.postprocess(picture).path
+    stamp = (tmp_path / first).stat().st_mtime_ns
+    time.sleep(0.01)
+    again = image.postprocess(picture.copy()).path
+    assert again == first and (tmp_path / first).stat().st_mtime_ns == stamp
+    assert np.array_equal(np.asarray(Image.open(first)), np.asarray(picture))
+    assert image.postprocess(Image.new("RGB", (4, 4))).path != first
+    samples = (np.sin(np.arange(1600) / 10) * 3000).astype(np.int16)
+    sound = audio.postprocess((16000, samples)).path
+    assert audio.postprocess((16000, samples.copy())).path == sound
+    with wave.open(sound) as read:
+        assert read.getframerate() == 16000
+        assert np.array_equal(np.frombuffer(read.readframes(1600), "<i2"), samples)
+    assert not [p for p in tmp_path.rglob(".*") if p.is_file()]  # no staging files left behind

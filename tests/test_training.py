@@ -120,12 +120,25 @@ def test_loading_refuses_config_and_weights_that_disagree(tmp_path):
 @pytest.mark.parametrize("bad, message", [({"sibling_events": 0}, "sibling_events must be >= 1"),
                                           ({"droptoken": {"video": 1.0}}, "rate for 'video'"),
                                           ({"mask_ratio": {"image": -0.1}}, "rate for 'image'"),
-                                          ({"mask_type": {"image": "checkers"}}, r"mask_type\['image'\]")])
+                                          ({"mask_type": {"image": "checkers"}}, r"mask_type\['image'\]"),
+                                          ({"mae_weights": {"text": 2.0}}, "'text', which has no reconstruction"),
+                                          ({"mae_weights": {"image": float("nan")}}, r"mae_weights\['image'\]")])
 def test_train_config_rejects_bad_values(bad, message):
     data = preset("tiny").to_dict()
     data["train"].update(bad)
     with pytest.raises(ValueError, match=message):
         ExperimentConfig.from_dict(data)
+
+
+def test_mae_weights_make_a_weighted_mean_of_the_modalities(monkeypatch):
+    from omnivec_core.objectives import plan
+    monkeypatch.setitem(plan.OBJECTIVES, "mae", lambda *args: {"mae/image": torch.tensor(1.0),
+                                                                "mae/audio": torch.tensor(3.0)})
+    train = preset("tiny").train
+    assert plan.stage_losses(None, None, train, 0, {"mae": 2.0})[0].item() == pytest.approx(2 * 2.0)
+    train.mae_weights = {"image": 3.0}
+    total, named = plan.stage_losses(None, None, train, 0, {"mae": 2.0})
+    assert total.item() == pytest.approx(2 * (3 * 1.0 + 3.0) / 4) and named["mae/image"].item() == 1.0
 
 
 def test_training_batches_come_in_sibling_runs(tmp_path):

@@ -132,5 +132,12 @@ def stage_losses(model: OmniVec, batch, cfg: TrainConfig, step: int, weights: di
     for name, weight in weights.items():
         parts = OBJECTIVES[name](model, batch, cfg, step, cache)
         named.update(parts)
-        total = total + weight * sum(parts.values()) / max(len(parts), 1)
+        shares = {key: part_weight(cfg, key) for key in parts}
+        total = total + weight * sum(shares[k] * v for k, v in parts.items()) / max(sum(shares.values()), 1e-8)
     return total, named
+
+
+def part_weight(cfg: TrainConfig, key: str) -> float:
+    """Weight of one named loss within its objective's mean: `mae_weights` for "mae/<modality>", else 1."""
+    kind, _, modality = key.partition("/")
+    return cfg.mae_weights.get(modality, 1.0) if kind == "mae" else 1.0

@@ -1,0 +1,68 @@
+"""gr.Image and gr.Audio that write each picture or sound into Gradio's cache once, atomically.
+
+Gradio names a cached picture by the hash of its bytes and rewrites the file in place whenever the
+same picture is shown again (the same sample in two tabs, a repeated click). A browser still reading
+the first copy then receives a truncated file (ERR_CONTENT_LENGTH_MISMATCH, a broken picture). Here
+a file that exists is reused, and a new one appears only by rename, complete."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import wave
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+
+def write_once(data: bytes, folder: str | Path, name: str) -> str:
+    """Path of `name` in a folder named by the hash of `data` under `folder`, written if missing."""
+    target = Path(folder) / hashlib.sha256(data).hexdigest()[:40] / name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, staging = tempfile.mkstemp(dir=target.parent, prefix=f".{name}.")
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(staging, target)
+    return str(target)
+
+from gradio.events import Dependency
+
+class StillImage(gr.Image):
+    def postprocess(self, value):
+        if isinstance(value, np.ndarray) and value.dtype == np.uint8:
+            value = Image.fromarray(value)
+        if isinstance(value, Image.Image):
+            kind = self.format or "png"
+            buffer = io.BytesIO()
+            value.save(buffer, format=kind, **({"lossless": True} if kind == "webp" else {}))  # patches stay crisp
+            value = write_once(buffer.getvalue(), self.GRADIO_CACHE, f"image.{kind}")
+        return super().postprocess(value)
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+class StillAudio(gr.Audio):
+    def postprocess(self, value):
+        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], np.ndarray) \
+                and value[1].dtype == np.int16 and value[1].ndim == 1:
+            rate, samples = value
+            buffer = io.BytesIO()
+            with wave.open(buffer, "wb") as out:
+                out.setnchannels(1)
+                out.setsampwidth(2)
+                out.setframerate(int(rate))
+                out.writeframes(samples.astype("<i2").tobytes())
+            value = write_once(buffer.getvalue(), self.GRADIO_CACHE, "audio.wav")
+        return super().postprocess(value)
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
