@@ -32,6 +32,8 @@ def write_once(data: bytes, folder: str | Path, name: str) -> str:
 from gradio.events import Dependency
 
 class StillImage(gr.Image):
+    is_template = True  # Gradio's own frontend for gr.Image, not a custom component's
+
     def postprocess(self, value):
         if isinstance(value, np.ndarray) and value.dtype == np.uint8:
             value = Image.fromarray(value)
@@ -49,6 +51,8 @@ class StillImage(gr.Image):
 
 
 class StillAudio(gr.Audio):
+    is_template = True
+
     def postprocess(self, value):
         if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], np.ndarray) \
                 and value[1].dtype == np.int16 and value[1].ndim == 1:
