@@ -10,12 +10,13 @@ import hashlib
 import io
 import os
 import tempfile
-import wave
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 from PIL import Image
+
+from . import media
 
 
 def write_once(data: bytes, folder: str | Path, name: str) -> str:
@@ -50,12 +51,5 @@ class StillAudio(gr.Audio):
     def postprocess(self, value):
         if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], np.ndarray) \
                 and value[1].dtype == np.int16 and value[1].ndim == 1:
-            rate, samples = value
-            buffer = io.BytesIO()
-            with wave.open(buffer, "wb") as out:
-                out.setnchannels(1)
-                out.setsampwidth(2)
-                out.setframerate(int(rate))
-                out.writeframes(samples.astype("<i2").tobytes())
-            value = write_once(buffer.getvalue(), self.GRADIO_CACHE, "audio.wav")
+            value = write_once(media.wav_bytes(value[1], value[0]), self.GRADIO_CACHE, "audio.wav")
         return super().postprocess(value)

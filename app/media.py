@@ -1,6 +1,7 @@
 """Tensors -> things a browser shows: PIL images, animated GIFs, WAV arrays, plotly figures."""
 from __future__ import annotations
 
+import io
 import tempfile
 import uuid
 import wave
@@ -47,13 +48,20 @@ def audio_value(waveform: torch.Tensor, sample_rate: int) -> tuple[int, np.ndarr
     return sample_rate, (waveform.clamp(-1, 1) * 32767).short().cpu().numpy()
 
 
-def write_wav(waveform: torch.Tensor, sample_rate: int, path: Path) -> str:
-    """(S,) in [-1, 1] -> a 16-bit mono WAV file at `path` (written once, then served as a file)."""
-    with wave.open(str(path), "wb") as out:
+def wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
+    """(S,) int16 samples -> the bytes of a 16-bit mono WAV file."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
-        out.setframerate(sample_rate)
-        out.writeframes(audio_value(waveform, sample_rate)[1].astype("<i2").tobytes())
+        out.setframerate(int(sample_rate))
+        out.writeframes(samples.astype("<i2").tobytes())
+    return buffer.getvalue()
+
+
+def write_wav(waveform: torch.Tensor, sample_rate: int, path: Path) -> str:
+    """(S,) in [-1, 1] -> a 16-bit mono WAV file at `path` (written once, then served as a file)."""
+    Path(path).write_bytes(wav_bytes(audio_value(waveform, sample_rate)[1], sample_rate))
     return str(path)
 
 
