@@ -89,6 +89,9 @@ class ModelConfig:
     decoder_width: int = 128       # MAE decoder width
     decoder_depth: int = 2         # MAE decoder blocks
     decoder_heads: int = 4         # MAE decoder attention heads
+    separate_decoders: bool = False  # each reconstructed modality gets its own decoder trunk (embed, blocks, norm);
+                                   # one shared trunk serves them unequally (BENCHMARKS.md: image alone +3.0 dB,
+                                   # image among five +2.8); --init from a shared decoder copies it into each
 
     def __post_init__(self) -> None:
         self.modalities = tuple(self.modalities)

@@ -68,7 +68,7 @@ VARIANTS = [("tiny", {}), ("tiny", {"backbone": "specific"}), ("tiny", {"embed_s
             ("tiny", {"conv_stem": True}), ("tiny", {"stem_context": 2}),
             ("tiny", {"spectrogram_context": 1}), ("tiny", {"vector_pool": "mean"}),
             ("tiny", {"vector_pool": "mean_max_time"}), ("tiny", {"fine_time_profile": True}),
-            ("small", {}), ("base", {})]
+            ("tiny", {"separate_decoders": True}), ("small", {}), ("base", {})]
 VARIANT_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in c.items()) or 'default'}" for n, c in VARIANTS]
 
 

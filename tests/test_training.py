@@ -14,7 +14,7 @@ from omnivec_core.config import ExperimentConfig, StageConfig, preset
 from omnivec_core.data.omnishapes import ATTRIBUTES, OmniShapes, parse_caption
 from omnivec_core.model import MAEOutput
 from omnivec_core.objectives.losses import mae_loss, mean_of_visible, nce, univlc
-from omnivec_core.objectives.plan import caption_agreement
+from omnivec_core.objectives.plan import caption_agreement, model_input
 from omnivec_core.train import checkpoint
 from omnivec_core.train.checkpoint import CheckpointError, load_model
 from omnivec_core.train.trainer import Trainer, learning_rate
@@ -141,6 +141,34 @@ def test_mae_weights_make_a_weighted_mean_of_the_modalities(monkeypatch):
     assert total.item() == pytest.approx(2 * (3 * 1.0 + 3.0) / 4) and named["mae/image"].item() == 1.0
 
 
+def test_a_zero_mae_weight_leaves_the_modality_out_of_rendering_and_loss():
+    from omnivec_core.objectives.plan import stage_modalities
+    config = tiny_config(1, {"mae": 1.0})
+    modalities, train = config.model.modalities, config.train
+    train.mae_weights = {"video": 0.0, "audio": 0.0, "depth": 0.0, "points": 0.0}
+    assert stage_modalities(modalities, train, {"mae": 1.0}) == ("image",)
+    assert stage_modalities(modalities, train, {"mae": 1.0, "tasks": 1.0}) == modalities
+    train.mae_weights["image"] = 0.0
+    with pytest.raises(ValueError, match="leave no modality for the MAE objective"):
+        stage_modalities(modalities, train, {"mae": 1.0})
+
+
+def test_one_modality_trains_its_own_decoder_and_nothing_else(tmp_path):
+    config = tiny_config(2, {"mae": 1.0})
+    config.model.separate_decoders = True
+    config.train.frozen = ["stems", "meta", "backbone", "vectorizer", "embedding", "tasks", "decoder.mask_token"]
+    config.train.mae_weights = {"video": 0.0, "audio": 0.0, "depth": 0.0, "points": 0.0}
+    trainer = Trainer(config, tmp_path, "cpu")
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    rendered, render = [], trainer.world.render
+    trainer.world.render = lambda *args, **kwargs: rendered.append(render(*args, **kwargs)) or rendered[-1]
+    trainer.run()
+    steps = [b for b in rendered if len(b) == config.train.batch_size]  # not the final quick evaluation's
+    assert len(steps) == 2 and all(b.video is None and b.audio is None and b.image is not None for b in steps)
+    changed = {k for k, v in trainer.model.state_dict().items() if not torch.equal(before[k], v)}
+    assert changed and all(".image" in k for k in changed), sorted(changed)
+
+
 def test_training_batches_come_in_sibling_runs(tmp_path):
     config = tiny_config(2, {"contrastive": 1.0, "tasks": 1.0})
     config.train.sibling_events = 4
@@ -183,6 +211,30 @@ def test_frozen_parts_keep_their_weights_and_statistics(tmp_path):
     after = load_model(tmp_path / "decoder")[0].state_dict()
     changed = {k.split(".")[0] for k in first if not torch.equal(first[k], after[k])}
     assert changed == {"decoder"}  # weights and the embedding heads' batch-norm statistics alike
+
+
+def test_init_copies_a_shared_decoder_into_separate_ones(tmp_path):
+    Trainer(tiny_config(1, {"mae": 1.0}), tmp_path / "shared", "cpu").run()
+    shared = load_model(tmp_path / "shared")[0]
+    config = tiny_config(2, {"mae": 1.0})
+    config.model.separate_decoders = True
+    config.train.frozen = ["stems", "meta", "backbone", "vectorizer", "embedding", "tasks"]
+    trainer = Trainer(config, tmp_path / "separate", "cpu", init=tmp_path / "shared")
+    logged = json.loads((tmp_path / "separate" / "metrics.jsonl").read_text().splitlines()[0])
+    assert logged["fresh"] == []
+    batch = trainer.world.render(4, seed=9)
+    for modality in ("image", "audio", "points"):  # same predictions before training: a faithful copy
+        x = model_input(batch, modality)
+        expected = shared.reconstruct(shared.encode(modality, x, 0.75, generator=torch.Generator().manual_seed(0),
+                                                    for_mae=True), x).prediction
+        separate = trainer.model.eval()
+        got = separate.reconstruct(separate.encode(modality, x, 0.75, generator=torch.Generator().manual_seed(0),
+                                                   for_mae=True), x).prediction
+        assert torch.allclose(expected, got, atol=1e-5)
+    trainer.run()
+    after = load_model(tmp_path / "separate")[0].decoder
+    image, audio = after.blocks["image"][0].mlp.fc1.weight, after.blocks["audio"][0].mlp.fc1.weight
+    assert not torch.equal(image, audio)  # copies that then learned apart
 
 
 @pytest.mark.parametrize("frozen, objectives, message", [

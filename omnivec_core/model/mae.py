@@ -1,6 +1,9 @@
-"""MAE decoder shared by all modalities, with per-modality positions and prediction heads, and the
-per-modality reconstruction targets (patch pixels, log-mel patches, depth patches, point groups)."""
+"""MAE decoder (one trunk shared by all modalities, or one trunk each) with per-modality positions and
+prediction heads, and the per-modality reconstruction targets (patch pixels, log-mel patches, depth
+patches, point groups)."""
 from __future__ import annotations
+
+import re
 
 import torch
 from timm.layers import Mlp
@@ -59,19 +62,41 @@ def blank_hidden_patches(cfg: ModelConfig, modality: str, x: torch.Tensor, hidde
     return target_to_input(cfg, modality, mae_target(cfg, modality, x, {}) * keep, x)
 
 
+# The decoder's trunk parts: keyed by modality when `separate_decoders` is on (decoder.blocks.image.0...).
+TRUNK_PARTS = ("embed", "blocks", "norm")
+
+
 class MAEDecoder(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         reconstructed = [m for m in cfg.modalities if MODALITY_SPECS[m].reconstruct]
         dim = cfg.decoder_width
-        self.embed = nn.Linear(cfg.width, dim)
+        self.separate = cfg.separate_decoders
+
+        def trunk_parts() -> tuple[nn.Module, nn.Module, nn.Module]:
+            blocks = nn.ModuleList(Block(dim, cfg.decoder_heads, cfg.mlp_ratio) for _ in range(cfg.decoder_depth))
+            return nn.Linear(cfg.width, dim), blocks, nn.LayerNorm(dim)
+
+        if self.separate:
+            parts = {m: trunk_parts() for m in reconstructed}
+            self.embed, self.blocks, self.norm = (nn.ModuleDict({m: parts[m][i] for m in reconstructed})
+                                                  for i in range(3))
+        else:
+            self.embed, self.blocks, self.norm = trunk_parts()
         self.mask_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos = nn.ParameterDict({m: nn.Parameter(torch.randn(MODALITY_SPECS[m].tokens, dim) * 0.02)
                                      for m in reconstructed if m != "points"})
         self.point_pos = Mlp(3, dim, dim) if "points" in reconstructed else None
-        self.blocks = nn.ModuleList(Block(dim, cfg.decoder_heads, cfg.mlp_ratio) for _ in range(cfg.decoder_depth))
-        self.norm = nn.LayerNorm(dim)
         self.predict = nn.ModuleDict({m: nn.Linear(dim, target_dim(cfg, m)) for m in reconstructed})
+
+    def trunk(self, modality: str) -> tuple[nn.Module, nn.ModuleList, nn.Module]:
+        """(embed, blocks, norm) that decode this modality."""
+        if self.separate:
+            return self.embed[modality], self.blocks[modality], self.norm[modality]
+        return self.embed, self.blocks, self.norm
+
+    def all_blocks(self) -> list[nn.Module]:
+        return [b for blocks in (self.blocks.values() if self.separate else [self.blocks]) for b in blocks]
 
     def positions(self, modality: str, tokens: int, extras: dict[str, torch.Tensor]) -> torch.Tensor:
         if modality == "points":
@@ -81,13 +106,28 @@ class MAEDecoder(nn.Module):
     def forward(self, modality: str, latent: torch.Tensor, ids_restore: torch.Tensor,
                 extras: dict[str, torch.Tensor]) -> torch.Tensor:
         """latent (B, 1+K, D) with the meta token first; ids_restore (B, N) -> prediction (B, N, target_dim)."""
-        x = self.embed(latent)
+        embed, blocks, norm = self.trunk(modality)
+        x = embed(latent)
         batch, tokens = ids_restore.shape
         kept = x.shape[1] - 1
         fill = self.mask_token.expand(batch, tokens - kept, -1)
         content = gather_tokens(torch.cat([x[:, 1:], fill], dim=1), ids_restore)  # (B, N, dim), original order
         content = content + self.positions(modality, tokens, extras)
         x = torch.cat([x[:, :1], content], dim=1)
-        for block in self.blocks:
+        for block in blocks:
             x, _ = block(x)
-        return self.predict[modality](self.norm(x[:, 1:]))  # (B, N, target_dim)
+        return self.predict[modality](norm(x[:, 1:]))  # (B, N, target_dim)
+
+
+def copy_shared_trunk(theirs: dict[str, torch.Tensor], ours: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A state dict with a shared decoder trunk, remapped for a model with separate trunks: every
+    modality's trunk starts as a copy of the shared one. State dicts that need no remapping pass unchanged."""
+    shared = re.compile(rf"decoder\.({'|'.join(TRUNK_PARTS)})\.(?!({'|'.join(MODALITY_SPECS)})\.)(.+)")
+    if not any(shared.fullmatch(k) for k in theirs) or any(shared.fullmatch(k) for k in ours):
+        return theirs
+    out = {k: v for k, v in theirs.items() if not shared.fullmatch(k)}
+    for key in ours:
+        match = re.fullmatch(rf"decoder\.({'|'.join(TRUNK_PARTS)})\.(\w+)\.(.+)", key)
+        if match and f"decoder.{match[1]}.{match[3]}" in theirs:
+            out[key] = theirs[f"decoder.{match[1]}.{match[3]}"].clone()
+    return out

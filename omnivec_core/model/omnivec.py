@@ -73,11 +73,17 @@ class OmniVec(nn.Module):
         self.meta.reset_film()
         self.embedding.reset_time_heads()
         self.held_parts: tuple[str, ...] = ()
+        self.held_modules: tuple[str, ...] = ()
 
     def hold(self, parts: list[str]) -> None:
-        """Keep these parts (module paths such as "backbone" or "stems.visual") as they are while the
-        rest trains: no gradients, and eval mode, so their norms and dropout behave as at inference."""
+        """Keep these parts (module paths such as "backbone" or "stems.visual", or one parameter) as they
+        are while the rest trains: no gradients, and modules in eval mode, so their norms and dropout
+        behave as at inference."""
+        parameters = dict(self.named_parameters())
         for part in parts:
+            if part in parameters:  # a single tensor, such as a shared "decoder.mask_token"
+                parameters[part].requires_grad_(False)
+                continue
             try:
                 module = self.get_submodule(part)
             except AttributeError:
@@ -86,11 +92,12 @@ class OmniVec(nn.Module):
                                  f"its parts are {names} (or dotted paths inside them)") from None
             module.requires_grad_(False)
         self.held_parts = tuple(parts)
+        self.held_modules = tuple(part for part in parts if part not in parameters)
         self.train(self.training)
 
     def train(self, mode: bool = True) -> "OmniVec":
         super().train(mode)
-        for part in getattr(self, "held_parts", ()):  # nn.Module.__init__ calls train() before it is set
+        for part in getattr(self, "held_modules", ()):  # nn.Module.__init__ calls train() before it is set
             self.get_submodule(part).eval()
         return self
 

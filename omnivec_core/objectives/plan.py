@@ -42,7 +42,7 @@ def caption_encoding(model: OmniVec, batch, cfg: TrainConfig, cache: dict):
 def mae_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, cache: dict) -> dict[str, torch.Tensor]:
     """MAE on every reconstructable modality; with modality mixing each event lends only one
     modality to the minibatch, so a step mixes modalities at the cost of one."""
-    modalities = [m for m in model.cfg.modalities if MODALITY_SPECS[m].reconstruct]
+    modalities = reconstructed_modalities(model.cfg.modalities, cfg)
     events = len(batch)
     if cfg.modality_mixing:
         order = torch.randperm(events, generator=torch.Generator().manual_seed(cfg.seed * 7919 + step))
@@ -53,6 +53,21 @@ def mae_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, cache: dic
     encoded = model.encode_many(inputs, cfg.mask_ratio, cfg.mask_type, for_mae=True)
     return {f"mae/{m}": losses.mae_loss(m, model.reconstruct(encoded[m], inputs[m]), cfg.mae_relative)
             for m in inputs}
+
+
+def reconstructed_modalities(modalities, cfg: TrainConfig) -> list[str]:
+    """The modalities the MAE objective reconstructs: those with a target, less any whose mae_weight is 0."""
+    kept = [m for m in modalities if MODALITY_SPECS[m].reconstruct and part_weight(cfg, f"mae/{m}") > 0]
+    if not kept:
+        raise ValueError(f"train.mae_weights {cfg.mae_weights} leave no modality for the MAE objective")
+    return kept
+
+
+def stage_modalities(modalities, cfg: TrainConfig, objectives: dict[str, float]) -> tuple[str, ...]:
+    """The modalities a stage's objectives read, so a reconstruction-only stage renders no more."""
+    if set(objectives) == {"mae"}:
+        return tuple(reconstructed_modalities(modalities, cfg))
+    return tuple(modalities)
 
 
 def contrastive_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, cache: dict

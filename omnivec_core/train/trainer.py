@@ -19,7 +19,8 @@ from ..analysis.retrieval import attribute_precision, recall_at
 from ..config import ExperimentConfig, TrainConfig
 from ..data.omnishapes import ATTRIBUTES, OmniShapes, OmniShapesConfig, parse_caption
 from ..model import OmniVec
-from ..objectives import stage_losses
+from ..model.mae import copy_shared_trunk
+from ..objectives import stage_losses, stage_modalities
 from . import checkpoint
 
 
@@ -133,9 +134,9 @@ class Trainer:
             self.model.load_state_dict(model.state_dict())
             self.model.train()
         if cfg.compile:
-            for module in (*self.model.backbone.stacks.values(), self.model.decoder.blocks):
-                for block in module:
-                    block.compile()
+            backbone = [block for stack in self.model.backbone.stacks.values() for block in stack]
+            for block in backbone + self.model.decoder.all_blocks():
+                block.compile()
         self.stop_requested = False
         self.calibrated_at = self.saved_at = None  # steps of the last BN calibration and save
         self.writer = None
@@ -152,8 +153,11 @@ class Trainer:
         """Begin the plan from another model's weights with a fresh optimizer. Every tensor of that
         model must fit this one; tensors only this config's model has (a new head) keep their
         initialisation, and are named in the log."""
-        theirs = checkpoint.load_model(directory, self.rt.device)[0].trainable_state_dict()
         ours = self.model.trainable_state_dict()
+        source = checkpoint.load_model(directory, self.rt.device)[0].trainable_state_dict()
+        theirs = copy_shared_trunk(source, ours)
+        if theirs is not source and self.rt.is_main:
+            print(f"{directory} has one shared decoder trunk: each modality's trunk starts as a copy of it")
         misfit = [k for k, v in theirs.items() if k not in ours or ours[k].shape != v.shape]
         if misfit:
             raise ValueError(f"cannot start from {directory}: {len(misfit)} of its tensors do not fit this config's "
@@ -170,16 +174,18 @@ class Trainer:
     def train_step(self, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         cfg = self.config.train
         torch.manual_seed(cfg.seed * 1_000_003 + step * 131 + self.rt.rank)  # masks/drops replay on --resume
-        batch = self.world.render(cfg.batch_size, seed=cfg.seed * 1000 + self.rt.rank,
-                                  start=step * cfg.batch_size, device=self.rt.device, siblings=cfg.sibling_events)
+        objectives = stage_at(step, cfg).objectives
+        batch = self.world.render(cfg.batch_size, seed=cfg.seed * 1000 + self.rt.rank, start=step * cfg.batch_size,
+                                  modalities=stage_modalities(self.config.model.modalities, cfg, objectives),
+                                  device=self.rt.device, siblings=cfg.sibling_events)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(step, cfg)
         amp = cfg.amp and self.rt.device.type == "cuda"
         with torch.autocast(self.rt.device.type, dtype=torch.bfloat16, enabled=amp):
-            loss, named = stage_losses(self.model, batch, cfg, step, stage_at(step, cfg).objectives)
+            loss, named = stage_losses(self.model, batch, cfg, step, objectives)
         if not loss.requires_grad:
             raise ValueError(f"stage {stage_at(step, cfg).name!r}: its objectives "
-                             f"{sorted(stage_at(step, cfg).objectives)} reach only frozen parts {cfg.frozen}")
+                             f"{sorted(objectives)} reach only frozen parts {cfg.frozen}")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.rt.world > 1:
