@@ -148,6 +148,9 @@ class TrainConfig:
                                     # pixels count as much as log-mel patches (raw errors differ ~30x)
     mae_weights: dict[str, float] = field(default_factory=dict)  # weight of a modality's MAE loss in their
                                     # weighted mean (missing: 1); the decoder is shared, so this says who it serves
+    attribute_weights: dict[str, float] = field(default_factory=dict)  # weight of an attribute in the classification
+                                    # loss's mean (missing: 1); in the mean of five, a hard attribute (shape from
+                                    # pixels) learns several times slower than alone (BENCHMARKS.md)
     modality_mixing: bool = True    # MAE steps draw a random subset of modalities per step (else all every step)
     task_grouping: bool = True      # finetune alternates simple (classification) and dense steps (else both each step)
     stage_schedules: bool = False   # warmup + cosine within each stage (else one schedule over the whole plan)
@@ -175,6 +178,11 @@ class TrainConfig:
                 raise ValueError(f"mae_weights names {name!r}, which has no reconstruction")
             if not weight >= 0:
                 raise ValueError(f"mae_weights[{name!r}] must be >= 0, got {weight}")
+        for name, weight in self.attribute_weights.items():
+            if name not in ATTRIBUTE_CLASSES:
+                raise ValueError(f"attribute_weights names {name!r}; attributes are {list(ATTRIBUTE_CLASSES)}")
+            if not weight >= 0:
+                raise ValueError(f"attribute_weights[{name!r}] must be >= 0, got {weight}")
         for name, ratio in {**self.mask_ratio, **self.droptoken}.items():
             if not 0.0 <= ratio < 1.0:
                 raise ValueError(f"rate for {name!r} must be in [0, 1), got {ratio}")

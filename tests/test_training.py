@@ -13,7 +13,7 @@ from omnivec_core.analysis.evaluate import evaluate
 from omnivec_core.config import ExperimentConfig, StageConfig, preset
 from omnivec_core.data.omnishapes import ATTRIBUTES, OmniShapes, parse_caption
 from omnivec_core.model import MAEOutput
-from omnivec_core.objectives.losses import mae_loss, mean_of_visible, nce, univlc
+from omnivec_core.objectives.losses import classification_loss, mae_loss, mean_of_visible, nce, univlc
 from omnivec_core.objectives.plan import caption_agreement, model_input
 from omnivec_core.train import checkpoint
 from omnivec_core.train.checkpoint import CheckpointError, load_model
@@ -122,7 +122,9 @@ def test_loading_refuses_config_and_weights_that_disagree(tmp_path):
                                           ({"mask_ratio": {"image": -0.1}}, "rate for 'image'"),
                                           ({"mask_type": {"image": "checkers"}}, r"mask_type\['image'\]"),
                                           ({"mae_weights": {"text": 2.0}}, "'text', which has no reconstruction"),
-                                          ({"mae_weights": {"image": float("nan")}}, r"mae_weights\['image'\]")])
+                                          ({"mae_weights": {"image": float("nan")}}, r"mae_weights\['image'\]"),
+                                          ({"attribute_weights": {"hue": 2.0}}, "attributes are"),
+                                          ({"attribute_weights": {"shape": -1.0}}, r"attribute_weights\['shape'\]")])
 def test_train_config_rejects_bad_values(bad, message):
     data = preset("tiny").to_dict()
     data["train"].update(bad)
@@ -167,6 +169,14 @@ def test_one_modality_trains_its_own_decoder_and_nothing_else(tmp_path):
     assert len(steps) == 2 and all(b.video is None and b.audio is None and b.image is not None for b in steps)
     changed = {k for k, v in trainer.model.state_dict().items() if not torch.equal(before[k], v)}
     assert changed and all(".image" in k for k in changed), sorted(changed)
+
+
+def test_attribute_weights_make_a_weighted_mean_of_the_attributes():
+    logits = {"shape": torch.tensor([[2.0, 0.0]]), "size": torch.tensor([[0.0, 1.0]])}
+    labels = {"shape": torch.tensor([1]), "size": torch.tensor([1])}
+    shape, size = (torch.nn.functional.cross_entropy(logits[a], labels[a]).item() for a in ("shape", "size"))
+    assert classification_loss(logits, labels).item() == pytest.approx((shape + size) / 2)
+    assert classification_loss(logits, labels, {"shape": 3.0}).item() == pytest.approx((3 * shape + size) / 4)
 
 
 def test_training_batches_come_in_sibling_runs(tmp_path):

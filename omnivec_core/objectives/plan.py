@@ -122,7 +122,7 @@ def task_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, cache: di
         for m, vector in vectors.items():
             observed = MODALITY_SPECS[m].observes
             logits = {k: v for k, v in model.tasks.classification(vector).items() if k in observed}
-            out[f"cls/{m}"] = losses.classification_loss(logits, batch.labels)
+            out[f"cls/{m}"] = losses.classification_loss(logits, batch.labels, cfg.attribute_weights)
     if dense:
         targets = {"image": batch.image_mask, "depth": batch.depth_mask, "points": batch.point_labels}
         dense_modalities = [m for m in model.cfg.modalities if MODALITY_SPECS[m].dense]
