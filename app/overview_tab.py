@@ -55,9 +55,10 @@ def architecture_figure(cfg: ModelConfig):
                                f"width {cfg.width}<br>DropToken / MAE masking", "#dcfce7")
     arrow(6.1, middle, 6.5, middle)
     box(8.8, middle + 1.4, 1.6, 0.8, "vectorizer", "#fae8ff")
-    decoders = "one per modality" if cfg.separate_decoders else "shared"
-    box(8.8, middle - 1.4, 1.6, 0.8, f"MAE decoder ({decoders})<br>{cfg.decoder_depth} x {cfg.decoder_width}",
-        "#fee2e2")
+    reconstructed = sum(MODALITY_SPECS[m].reconstruct for m in cfg.modalities)
+    decoder = (f"MAE decoders x{reconstructed}<br>{cfg.decoder_depth} x {cfg.decoder_width} each"
+               if cfg.separate_decoders else f"MAE decoder (shared)<br>{cfg.decoder_depth} x {cfg.decoder_width}")
+    box(8.8, middle - 1.4, 1.6, 0.8, decoder, "#fee2e2")
     arrow(8.4, middle, 8.8, middle + 1.4)
     arrow(8.4, middle, 8.8, middle - 1.4)
     spaces = {"fac": f"fine ({cfg.fine_dim}) + coarse ({cfg.coarse_dim})", "shared": f"shared ({cfg.coarse_dim})",
