@@ -68,7 +68,7 @@ def architecture_figure(cfg: ModelConfig):
     box(10.8, middle - 1.4, 2.2, 0.8, "segmentation<br>image, depth, points", "#ede9fe")
     for y in (middle + 2.2, middle + 0.9):
         arrow(10.4, middle + 1.4, 10.8, y)
-    arrow(8.4, middle - 0.3, 10.8, middle - 1.4)
+    arrow(8.4, middle - 0.2, 10.8, middle - 1.05)  # above the decoder box, not through it
     figure.update_xaxes(visible=False, range=[-0.2, 13.2])
     figure.update_yaxes(visible=False, range=[-0.8, len(rows) - 0.2])
     figure.update_layout(height=420, margin=dict(l=5, r=5, t=5, b=5), plot_bgcolor="white")
