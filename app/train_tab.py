@@ -73,7 +73,7 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
         image_ratio = gr.Slider(0.0, 0.95, value=0.75, step=0.05, label="image mask ratio")
         video_ratio = gr.Slider(0.0, 0.95, value=0.9, step=0.05, label="video mask ratio")
         droptoken = gr.Slider(0.0, 0.75, value=0.0, step=0.05, label="DropToken rate")
-        task_grouping = gr.Checkbox(value=True, label="alternate simple / dense tasks")
+        task_grouping = gr.Checkbox(value=preset("tiny").train.task_grouping, label="alternate simple / dense tasks")
         modality_mixing = gr.Checkbox(value=True, label="modality-mixed MAE batches")
     with gr.Row():
         start, stop, load = gr.Button("Start", variant="primary"), gr.Button("Stop"), gr.Button("Load result into all tabs")
