@@ -173,16 +173,10 @@ class TrainConfig:
                 raise ValueError(f"mask_type[{modality!r}] must be one of {MASK_TYPES}, got {kind!r}")
         if self.sibling_events < 1:
             raise ValueError(f"sibling_events must be >= 1, got {self.sibling_events}")
-        for name, weight in self.mae_weights.items():
-            if name not in MODALITY_SPECS or not MODALITY_SPECS[name].reconstruct:
-                raise ValueError(f"mae_weights names {name!r}, which has no reconstruction")
-            if not weight >= 0:
-                raise ValueError(f"mae_weights[{name!r}] must be >= 0, got {weight}")
-        for name, weight in self.attribute_weights.items():
-            if name not in ATTRIBUTE_CLASSES:
-                raise ValueError(f"attribute_weights names {name!r}; attributes are {list(ATTRIBUTE_CLASSES)}")
-            if not weight >= 0:
-                raise ValueError(f"attribute_weights[{name!r}] must be >= 0, got {weight}")
+        _check_weights("mae_weights", self.mae_weights, [m for m, spec in MODALITY_SPECS.items() if spec.reconstruct],
+                       ", which has no reconstruction")
+        _check_weights("attribute_weights", self.attribute_weights, ATTRIBUTE_CLASSES,
+                       f"; attributes are {list(ATTRIBUTE_CLASSES)}")
         for name, ratio in {**self.mask_ratio, **self.droptoken}.items():
             if not 0.0 <= ratio < 1.0:
                 raise ValueError(f"rate for {name!r} must be in [0, 1), got {ratio}")
@@ -190,6 +184,15 @@ class TrainConfig:
     @property
     def total_steps(self) -> int:
         return sum(stage.steps for stage in self.stages)
+
+
+def _check_weights(field_name: str, weights: dict[str, float], known, unknown_hint: str) -> None:
+    """Every key of a weights field is known and every weight is a number >= 0."""
+    for name, weight in weights.items():
+        if name not in known:
+            raise ValueError(f"{field_name} names {name!r}{unknown_hint}")
+        if not weight >= 0:
+            raise ValueError(f"{field_name}[{name!r}] must be >= 0, got {weight}")
 
 
 @dataclass

@@ -3,8 +3,6 @@ prediction heads, and the per-modality reconstruction targets (patch pixels, log
 patches, point groups)."""
 from __future__ import annotations
 
-import re
-
 import torch
 from timm.layers import Mlp
 from torch import nn
@@ -122,12 +120,12 @@ class MAEDecoder(nn.Module):
 def copy_shared_trunk(theirs: dict[str, torch.Tensor], ours: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """A state dict with a shared decoder trunk, remapped for a model with separate trunks: every
     modality's trunk starts as a copy of the shared one. State dicts that need no remapping pass unchanged."""
-    shared = re.compile(rf"decoder\.({'|'.join(TRUNK_PARTS)})\.(?!({'|'.join(MODALITY_SPECS)})\.)(.+)")
-    if not any(shared.fullmatch(k) for k in theirs) or any(shared.fullmatch(k) for k in ours):
+    if "decoder.embed.weight" not in theirs or "decoder.embed.weight" in ours:
         return theirs
-    out = {k: v for k, v in theirs.items() if not shared.fullmatch(k)}
-    for key in ours:
-        match = re.fullmatch(rf"decoder\.({'|'.join(TRUNK_PARTS)})\.(\w+)\.(.+)", key)
-        if match and f"decoder.{match[1]}.{match[3]}" in theirs:
-            out[key] = theirs[f"decoder.{match[1]}.{match[3]}"].clone()
+    trunk = tuple(f"decoder.{part}." for part in TRUNK_PARTS)
+    out = {k: v for k, v in theirs.items() if not k.startswith(trunk)}
+    for key in (k for k in ours if k.startswith(trunk)):
+        part, _modality, rest = key.removeprefix("decoder.").split(".", 2)  # decoder.blocks.image.0... -> blocks.0...
+        if f"decoder.{part}.{rest}" in theirs:
+            out[key] = theirs[f"decoder.{part}.{rest}"].clone()
     return out

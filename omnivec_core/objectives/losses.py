@@ -71,12 +71,16 @@ def univlc(a: torch.Tensor, b: torch.Tensor, positive: torch.Tensor, temperature
     return 0.5 * (direction(logits, positive).mean() + direction(logits.t(), positive.t()).mean())
 
 
+def weighted_mean(values: dict[str, torch.Tensor], weights: dict[str, float]) -> torch.Tensor:
+    """Mean of the values weighted by `weights` (a missing weight counts 1; no values give 0)."""
+    shares = {key: weights.get(key, 1.0) for key in values}
+    return sum(shares[key] * value for key, value in values.items()) / max(sum(shares.values()), 1e-8)
+
+
 def classification_loss(logits: dict[str, torch.Tensor], labels: dict[str, torch.Tensor],
                         weights: dict[str, float] | None = None) -> torch.Tensor:
-    """Weighted mean over attributes of each attribute's cross-entropy (a missing weight counts 1)."""
-    weights = {name: (weights or {}).get(name, 1.0) for name in logits}
-    total = sum(weights[name] * F.cross_entropy(logits[name], labels[name]) for name in logits)
-    return total / max(sum(weights.values()), 1e-8)
+    """Weighted mean over attributes of each attribute's cross-entropy."""
+    return weighted_mean({name: F.cross_entropy(logits[name], labels[name]) for name in logits}, weights or {})
 
 
 def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, per_point: bool) -> torch.Tensor:

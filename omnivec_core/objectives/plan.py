@@ -147,8 +147,7 @@ def stage_losses(model: OmniVec, batch, cfg: TrainConfig, step: int, weights: di
     for name, weight in weights.items():
         parts = OBJECTIVES[name](model, batch, cfg, step, cache)
         named.update(parts)
-        shares = {key: part_weight(cfg, key) for key in parts}
-        total = total + weight * sum(shares[k] * v for k, v in parts.items()) / max(sum(shares.values()), 1e-8)
+        total = total + weight * losses.weighted_mean(parts, {key: part_weight(cfg, key) for key in parts})
     return total, named
 
 
