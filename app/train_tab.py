@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import gradio as gr
 
-from omnivec_core.config import EMBED_SPACES, MODALITIES, PRESETS, StageConfig, preset
+from omnivec_core.config import EMBED_SPACES, MODALITIES, PRESETS, preset
+from omnivec_core.objectives import check_stage
 from omnivec_core.train.__main__ import scale_stages
 
 from .state import AppState
 from .training import TrainingManager
 
-STAGES = ("pretrain", "align", "finetune")
+STAGES = tuple(dict.fromkeys(stage.name for name in PRESETS for stage in preset(name).train.stages))
+CLASSROOM = preset("tiny").train  # the knobs start where the tiny preset is, so Start runs the measured plan
 
 
 def build_config(preset_name, steps, modalities, stages, image_ratio, video_ratio, droptoken, embed_space,
@@ -26,11 +28,25 @@ def build_config(preset_name, steps, modalities, stages, image_ratio, video_rati
     config = preset(preset_name)
     config.model.modalities = tuple(m for m in MODALITIES if m in modalities)
     config.model.embed_space = embed_space
-    kept = [s for s in config.train.stages if s.name in stages]
-    config.train.stages = scale_stages([StageConfig(s.name, s.steps, s.objectives) for s in kept], steps)
+    # a stage on named modalities trains those still chosen; one left with none is left out
+    kept = []
+    for stage in config.train.stages:
+        named = stage.modalities
+        stage.modalities = [m for m in named if m in config.model.modalities]
+        if stage.name in stages and (stage.modalities or not named):
+            kept.append(stage)
+    if not kept:
+        raise gr.Error(f"none of the chosen stages is in the {preset_name} plan with these modalities "
+                       f"(its stages: {', '.join(s.name for s in preset(preset_name).train.stages)})")
+    config.train.stages = scale_stages(kept, steps)
+    for stage in config.train.stages:  # here, not in the background process, where the error would be hidden
+        try:
+            check_stage(config.model.modalities, config.train, stage)
+        except ValueError as error:
+            raise gr.Error(str(error)) from None
     config.train.warmup_steps = min(config.train.warmup_steps, max(1, steps // 10))
     config.train.mask_ratio.update(image=float(image_ratio), video=float(video_ratio))
-    config.train.droptoken = {m: float(droptoken) for m in config.model.modalities if m != "text"} if droptoken else {}
+    config.train.droptoken = {"video": float(droptoken)} if droptoken and "video" in config.model.modalities else {}
     config.train.task_grouping, config.train.modality_mixing = bool(task_grouping), bool(modality_mixing)
     config.train.eval_every = max(10, steps // 10)
     config.train.save_every = max(10, steps // 5)
@@ -64,17 +80,18 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
                 "`tiny` trains in minutes on a laptop CPU.")
     with gr.Row():
         preset_name = gr.Radio(list(PRESETS), value="tiny", label="preset")
-        steps = gr.Number(value=600, precision=0, label="steps", minimum=10)
+        steps = gr.Number(value=CLASSROOM.total_steps, precision=0, label="steps", minimum=10)
         embed_space = gr.Radio(list(EMBED_SPACES), value="fac", label="embedding space (MMV)")
     with gr.Row():
         modalities = gr.CheckboxGroup(list(MODALITIES), value=list(MODALITIES), label="modalities")
         stages = gr.CheckboxGroup(list(STAGES), value=list(STAGES), label="stages")
     with gr.Row():
-        image_ratio = gr.Slider(0.0, 0.95, value=0.75, step=0.05, label="image mask ratio")
-        video_ratio = gr.Slider(0.0, 0.95, value=0.9, step=0.05, label="video mask ratio")
-        droptoken = gr.Slider(0.0, 0.75, value=0.0, step=0.05, label="DropToken rate")
-        task_grouping = gr.Checkbox(value=preset("tiny").train.task_grouping, label="alternate simple / dense tasks")
-        modality_mixing = gr.Checkbox(value=True, label="modality-mixed MAE batches")
+        image_ratio = gr.Slider(0.0, 0.95, value=CLASSROOM.mask_ratio["image"], step=0.05, label="image mask ratio")
+        video_ratio = gr.Slider(0.0, 0.95, value=CLASSROOM.mask_ratio["video"], step=0.05, label="video mask ratio")
+        droptoken = gr.Slider(0.0, 0.75, value=CLASSROOM.droptoken.get("video", 0.0), step=0.05,
+                              label="video DropToken rate (alignment and tasks)")
+        task_grouping = gr.Checkbox(value=CLASSROOM.task_grouping, label="alternate simple / dense tasks")
+        modality_mixing = gr.Checkbox(value=CLASSROOM.modality_mixing, label="modality-mixed MAE batches")
     with gr.Row():
         start, stop, load = gr.Button("Start", variant="primary"), gr.Button("Stop"), gr.Button("Load result into all tabs")
     status = gr.Markdown(manager.status())

@@ -124,6 +124,15 @@ class StageConfig:
     name: str                       # shown in logs ("pretrain", "align", "finetune")
     steps: int                      # optimizer steps in this stage
     objectives: dict[str, float]    # objective name -> loss weight (see omnivec_core.objectives.OBJECTIVES)
+    modalities: list[str] = field(default_factory=list)  # the modalities this stage renders and trains, of
+                                    # those the model has (empty: all): a stage on pixels alone costs a third
+                                    # of a step on all six
+
+    def __post_init__(self) -> None:
+        self.modalities = list(self.modalities)
+        unknown = [m for m in self.modalities if m not in MODALITY_SPECS]
+        if unknown:
+            raise ValueError(f"stage {self.name!r} names unknown modalities {unknown}; known: {list(MODALITY_SPECS)}")
 
 
 @dataclass

@@ -216,3 +216,34 @@ def test_pictures_and_sounds_are_cached_once_and_whole(tmp_path, monkeypatch):
         assert read.getframerate() == 16000
         assert np.array_equal(np.frombuffer(read.readframes(1600), "<i2"), samples)
     assert not [p for p in tmp_path.rglob(".*") if p.is_file()]  # no staging files left behind
+
+
+def test_train_tab_defaults_run_the_tiny_preset_and_stages_follow_the_modalities(monkeypatch):
+    import gradio as gr
+
+    from app import train_tab
+    from omnivec_core.config import MODALITIES
+    classroom = train_tab.CLASSROOM
+    knobs = dict(image_ratio=classroom.mask_ratio["image"], video_ratio=classroom.mask_ratio["video"],
+                 droptoken=classroom.droptoken.get("video", 0.0), embed_space="fac",
+                 task_grouping=classroom.task_grouping, modality_mixing=classroom.modality_mixing)
+    config = train_tab.build_config("tiny", classroom.total_steps, list(MODALITIES), list(train_tab.STAGES), **knobs)
+    assert config.train.stages == preset("tiny").train.stages and config.train.droptoken == classroom.droptoken
+    assert config.model == preset("tiny").model and config.train.attribute_weights == classroom.attribute_weights
+
+    def with_named_stages(name):  # a plan whose stages train some modalities only
+        config = preset(name)
+        config.train.stages[1:1] = [StageConfig("shapes", 50, {"tasks": 1.0}, ["image"]),
+                                    StageConfig("pairs", 50, {"contrastive": 1.0}, ["image", "video"])]
+        return config
+    monkeypatch.setattr(train_tab, "preset", with_named_stages)
+    stages = [s.name for s in with_named_stages("tiny").train.stages]
+    kept = train_tab.build_config("tiny", 400, list(MODALITIES), stages, **knobs).train.stages
+    assert [s.modalities for s in kept if s.modalities] == [["image"], ["image", "video"]]
+    without_image = [m for m in MODALITIES if m != "image"]
+    kept = train_tab.build_config("tiny", 400, without_image, [n for n in stages if n != "pairs"], **knobs).train.stages
+    assert "shapes" not in [s.name for s in kept] and "align" in [s.name for s in kept]
+    with pytest.raises(gr.Error, match="none of the chosen stages"):
+        train_tab.build_config("tiny", 100, without_image, ["shapes"], **knobs)
+    with pytest.raises(gr.Error, match="'pairs': the contrastive objective needs"):
+        train_tab.build_config("tiny", 100, without_image, ["pairs"], **knobs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+from pathlib import Path
 
 import pytest
 import torch
@@ -148,11 +149,11 @@ def test_a_zero_mae_weight_leaves_the_modality_out_of_rendering_and_loss():
     config = tiny_config(1, {"mae": 1.0})
     modalities, train = config.model.modalities, config.train
     train.mae_weights = {"video": 0.0, "audio": 0.0, "depth": 0.0, "points": 0.0}
-    assert stage_modalities(modalities, train, {"mae": 1.0}) == ("image",)
-    assert stage_modalities(modalities, train, {"mae": 1.0, "tasks": 1.0}) == modalities
+    assert stage_modalities(modalities, train, StageConfig("a", 1, {"mae": 1.0})) == ("image",)
+    assert stage_modalities(modalities, train, StageConfig("a", 1, {"mae": 1.0, "tasks": 1.0})) == modalities
     train.mae_weights["image"] = 0.0
     with pytest.raises(ValueError, match="leave no modality for the MAE objective"):
-        stage_modalities(modalities, train, {"mae": 1.0})
+        stage_modalities(modalities, train, StageConfig("a", 1, {"mae": 1.0}))
 
 
 def test_one_modality_trains_its_own_decoder_and_nothing_else(tmp_path):
@@ -169,6 +170,38 @@ def test_one_modality_trains_its_own_decoder_and_nothing_else(tmp_path):
     assert len(steps) == 2 and all(b.video is None and b.audio is None and b.image is not None for b in steps)
     changed = {k for k, v in trainer.model.state_dict().items() if not torch.equal(before[k], v)}
     assert changed and all(".image" in k for k in changed), sorted(changed)
+
+
+def test_a_stage_trains_only_the_modalities_it_names(tmp_path):
+    config = tiny_config(2, {"tasks": 1.0, "contrastive": 1.0})
+    config.train.stages[0].modalities = ["video", "image"]
+    config.train.task_grouping = False
+    trainer = Trainer(config, tmp_path, "cpu")
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    rendered, render = [], trainer.world.render
+    trainer.world.render = lambda *args, **kwargs: rendered.append(render(*args, **kwargs)) or rendered[-1]
+    trainer.run()
+    steps = [b for b in rendered if len(b) == config.train.batch_size]
+    assert len(steps) == 2 and all(b.audio is None and b.text is None and b.points is None for b in steps)
+    logged = {k for record in losses(tmp_path) for k in record if "/" in k}
+    assert logged == {"cls/video", "cls/image", "seg/image", "nce/video-image"}
+    changed = {k.split(".")[0] + "." + k.split(".")[1] for k, v in trainer.model.state_dict().items()
+               if not torch.equal(before[k], v)}
+    assert "stems.visual" in changed and "stems.audio" not in changed and "stems.points" not in changed
+
+
+def test_stages_naming_modalities_are_checked_before_training(tmp_path):
+    with pytest.raises(ValueError, match="unknown modalities"):
+        StageConfig("a", 1, {"tasks": 1.0}, ["smell"])
+    config = tiny_config(1, {"tasks": 1.0})
+    config.model.modalities = ("image", "text")
+    config.train.stages[0].modalities = ["video"]
+    with pytest.raises(ValueError, match="none of which the model has"):
+        Trainer(config, tmp_path, "cpu")
+    config = tiny_config(1, {"contrastive": 1.0})
+    config.train.stages[0].modalities = ["video"]
+    with pytest.raises(ValueError, match="'test': the contrastive objective needs a signal modality and one more"):
+        Trainer(config, tmp_path, "cpu")
 
 
 def test_attribute_weights_make_a_weighted_mean_of_the_attributes():
@@ -346,3 +379,12 @@ def test_relative_mae_loss_is_one_for_the_mean_of_visible_and_ignores_scale(moda
         assert raw.item() == pytest.approx(100 * mae_loss(modality, out).item(), rel=1e-4)
     loss.backward()
     assert prediction.grad[mask.bool()].abs().sum() > 0 and prediction.grad[~mask.bool()].abs().sum() == 0
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "configs").rglob("*.json")), ids=lambda p: p.stem)
+def test_every_shipped_config_loads_and_its_stages_can_run(path):
+    from omnivec_core.objectives import check_stage
+    config = ExperimentConfig.load(path)
+    assert config.train.total_steps > 0
+    for stage in config.train.stages:
+        check_stage(config.model.modalities, config.train, stage)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..config import MODALITY_SPECS, TrainConfig
+from ..config import MODALITY_SPECS, StageConfig, TrainConfig
 from ..data.omnishapes import ATTRIBUTES, parse_caption
 from ..model import OmniVec
 from . import losses
@@ -15,8 +15,13 @@ ANCHORS = ("video", "image", "depth", "points", "audio")  # first present one an
 def model_input(batch, modality: str):
     """The model's input for one modality of an EventBatch (the first caption for text)."""
     if modality == "text":
-        return [captions[0] for captions in batch.text]
+        return None if batch.text is None else [captions[0] for captions in batch.text]
     return getattr(batch, modality)
+
+
+def batch_modalities(model: OmniVec, batch) -> list[str]:
+    """The model's modalities this batch was rendered in: a stage may train only some of them."""
+    return [m for m in model.cfg.modalities if model_input(batch, m) is not None]
 
 
 def _rows(x, rows: torch.Tensor):
@@ -26,7 +31,7 @@ def _rows(x, rows: torch.Tensor):
 def signal_encodings(model: OmniVec, batch, cfg: TrainConfig, cache: dict) -> dict:
     """Every non-text modality encoded once per step (with DropToken), shared by the objectives."""
     if "signals" not in cache:
-        inputs = {m: model_input(batch, m) for m in model.cfg.modalities if m != "text"}
+        inputs = {m: model_input(batch, m) for m in batch_modalities(model, batch) if m != "text"}
         cache["signals"] = model.encode_many(inputs, cfg.droptoken)
     return cache["signals"]
 
@@ -42,7 +47,7 @@ def caption_encoding(model: OmniVec, batch, cfg: TrainConfig, cache: dict):
 def mae_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, cache: dict) -> dict[str, torch.Tensor]:
     """MAE on every reconstructable modality; with modality mixing each event lends only one
     modality to the minibatch, so a step mixes modalities at the cost of one."""
-    modalities = reconstructed_modalities(model.cfg.modalities, cfg)
+    modalities = reconstructed_modalities(batch_modalities(model, batch), cfg)
     events = len(batch)
     if cfg.modality_mixing:
         order = torch.randperm(events, generator=torch.Generator().manual_seed(cfg.seed * 7919 + step))
@@ -63,19 +68,24 @@ def reconstructed_modalities(modalities, cfg: TrainConfig) -> list[str]:
     return kept
 
 
-def stage_modalities(modalities, cfg: TrainConfig, objectives: dict[str, float]) -> tuple[str, ...]:
-    """The modalities a stage's objectives read, so a reconstruction-only stage renders no more."""
-    if set(objectives) == {"mae"}:
-        return tuple(reconstructed_modalities(modalities, cfg))
-    return tuple(modalities)
+def stage_modalities(modalities, cfg: TrainConfig, stage: StageConfig) -> tuple[str, ...]:
+    """The modalities a stage renders: of the model's `modalities`, those the stage names (all if it names
+    none), and of those only the reconstructed ones for a stage of MAE alone."""
+    chosen = [m for m in modalities if not stage.modalities or m in stage.modalities]
+    if not chosen:
+        raise ValueError(f"stage {stage.name!r} trains {stage.modalities}, none of which the model has "
+                         f"({list(modalities)})")
+    if set(stage.objectives) == {"mae"}:
+        return tuple(reconstructed_modalities(chosen, cfg))
+    return tuple(chosen)
 
 
 def contrastive_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, cache: dict
                           ) -> dict[str, torch.Tensor]:
     """NCE between the anchor (video) and every other signal modality in their pair space, and
     MIL-NCE between the anchor and all captions of its event."""
-    present = model.cfg.modalities
-    anchor = next(m for m in ANCHORS if m in present)
+    present = batch_modalities(model, batch)
+    anchor = contrastive_anchor(present)
     encoded = signal_encodings(model, batch, cfg, cache)
     embedded = {m: model.embed(e) for m, e in encoded.items()}
     out = {}
@@ -93,6 +103,25 @@ def contrastive_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, ca
             out[f"univlc/{anchor}-text"] = losses.univlc(embedded[anchor][space], text[space], positive,
                                                          cfg.temperature)
     return out
+
+
+def contrastive_anchor(present) -> str:
+    """The modality every other one is aligned to; there must be one, and something to pair it with."""
+    anchor = next((m for m in ANCHORS if m in present), None)
+    if anchor is None or len(present) < 2:
+        raise ValueError(f"the contrastive objective needs a signal modality and one more to pair it with; "
+                         f"the stage has {list(present)}")
+    return anchor
+
+
+def check_stage(modalities, cfg: TrainConfig, stage: StageConfig) -> None:
+    """Fail before training, not when the plan reaches it, on a stage these modalities cannot run."""
+    present = stage_modalities(modalities, cfg, stage)
+    if "contrastive" in stage.objectives:
+        try:
+            contrastive_anchor(present)
+        except ValueError as error:
+            raise ValueError(f"stage {stage.name!r}: {error}") from None
 
 
 def caption_agreement(batch) -> torch.Tensor:
@@ -116,7 +145,7 @@ def task_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, cache: di
     encoded = signal_encodings(model, batch, cfg, cache)
     if simple:
         vectors = {m: e.vector for m, e in encoded.items()}
-        if "text" in model.cfg.modalities:
+        if "text" in batch_modalities(model, batch):
             per_event = len(batch.text[0])
             vectors["text"] = caption_encoding(model, batch, cfg, cache).vector[::per_event]
         for m, vector in vectors.items():
@@ -125,7 +154,7 @@ def task_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, cache: di
             out[f"cls/{m}"] = losses.classification_loss(logits, batch.labels, cfg.attribute_weights)
     if dense:
         targets = {"image": batch.image_mask, "depth": batch.depth_mask, "points": batch.point_labels}
-        dense_modalities = [m for m in model.cfg.modalities if MODALITY_SPECS[m].dense]
+        dense_modalities = [m for m in batch_modalities(model, batch) if MODALITY_SPECS[m].dense]
         full = {m: encoded[m] for m in dense_modalities if encoded[m].masking is None}  # reuse when nothing dropped
         full.update(model.encode_many({m: model_input(batch, m) for m in dense_modalities if m not in full}))
         for m in dense_modalities:

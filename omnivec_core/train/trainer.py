@@ -20,7 +20,7 @@ from ..config import ExperimentConfig, TrainConfig
 from ..data.omnishapes import ATTRIBUTES, OmniShapes, OmniShapesConfig, parse_caption
 from ..model import OmniVec
 from ..model.mae import copy_shared_trunk
-from ..objectives import stage_losses, stage_modalities
+from ..objectives import check_stage, stage_losses, stage_modalities
 from . import checkpoint
 
 
@@ -118,6 +118,8 @@ class Trainer:
         cfg = config.train
         if not cfg.stages or cfg.total_steps < 1:
             raise ValueError("the stage plan is empty: give at least one stage with steps > 0")
+        for stage in cfg.stages:  # a stage naming modalities the model lacks fails now, not hours in
+            check_stage(config.model.modalities, cfg, stage)
         torch.manual_seed(cfg.seed)  # same initial weights on every rank
         self.model = OmniVec(config.model).to(self.rt.device).train()
         self.model.hold(cfg.frozen)
@@ -174,9 +176,10 @@ class Trainer:
     def train_step(self, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         cfg = self.config.train
         torch.manual_seed(cfg.seed * 1_000_003 + step * 131 + self.rt.rank)  # masks/drops replay on --resume
-        objectives = stage_at(step, cfg).objectives
+        stage = stage_at(step, cfg)
+        objectives = stage.objectives
         batch = self.world.render(cfg.batch_size, seed=cfg.seed * 1000 + self.rt.rank, start=step * cfg.batch_size,
-                                  modalities=stage_modalities(self.config.model.modalities, cfg, objectives),
+                                  modalities=stage_modalities(self.config.model.modalities, cfg, stage),
                                   device=self.rt.device, siblings=cfg.sibling_events)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(step, cfg)
@@ -184,7 +187,7 @@ class Trainer:
         with torch.autocast(self.rt.device.type, dtype=torch.bfloat16, enabled=amp):
             loss, named = stage_losses(self.model, batch, cfg, step, objectives)
         if not loss.requires_grad:
-            raise ValueError(f"stage {stage_at(step, cfg).name!r}: its objectives "
+            raise ValueError(f"stage {stage.name!r}: its objectives "
                              f"{sorted(objectives)} reach only frozen parts {cfg.frozen}")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
