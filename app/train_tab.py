@@ -89,7 +89,7 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
         image_ratio = gr.Slider(0.0, 0.95, value=CLASSROOM.mask_ratio["image"], step=0.05, label="image mask ratio")
         video_ratio = gr.Slider(0.0, 0.95, value=CLASSROOM.mask_ratio["video"], step=0.05, label="video mask ratio")
         droptoken = gr.Slider(0.0, 0.75, value=CLASSROOM.droptoken.get("video", 0.0), step=0.05,
-                              label="video DropToken rate (alignment and tasks)")
+                              label="video DropToken rate")
         task_grouping = gr.Checkbox(value=CLASSROOM.task_grouping, label="alternate simple / dense tasks")
         modality_mixing = gr.Checkbox(value=CLASSROOM.modality_mixing, label="modality-mixed MAE batches")
     with gr.Row():
