@@ -233,17 +233,18 @@ def test_train_tab_defaults_run_the_tiny_preset_and_stages_follow_the_modalities
 
     def with_named_stages(name):  # a plan whose stages train some modalities only
         config = preset(name)
-        config.train.stages[1:1] = [StageConfig("shapes", 50, {"tasks": 1.0}, ["image"]),
+        config.train.stages[1:1] = [StageConfig("stills", 50, {"tasks": 1.0}, ["image"]),
                                     StageConfig("pairs", 50, {"contrastive": 1.0}, ["image", "video"])]
         return config
     monkeypatch.setattr(train_tab, "preset", with_named_stages)
     stages = [s.name for s in with_named_stages("tiny").train.stages]
     kept = train_tab.build_config("tiny", 400, list(MODALITIES), stages, **knobs).train.stages
-    assert [s.modalities for s in kept if s.modalities] == [["image"], ["image", "video"]]
+    named = {s.name: s.modalities for s in kept}
+    assert named["stills"] == ["image"] and named["pairs"] == ["image", "video"]
     without_image = [m for m in MODALITIES if m != "image"]
     kept = train_tab.build_config("tiny", 400, without_image, [n for n in stages if n != "pairs"], **knobs).train.stages
-    assert "shapes" not in [s.name for s in kept] and "align" in [s.name for s in kept]
+    assert "stills" not in [s.name for s in kept] and "align" in [s.name for s in kept]
     with pytest.raises(gr.Error, match="none of the chosen stages"):
-        train_tab.build_config("tiny", 100, without_image, ["shapes"], **knobs)
+        train_tab.build_config("tiny", 100, without_image, ["stills"], **knobs)
     with pytest.raises(gr.Error, match="'pairs': the contrastive objective needs"):
         train_tab.build_config("tiny", 100, without_image, ["pairs"], **knobs)
