@@ -42,7 +42,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def scale_stages(stages: list[StageConfig], steps: int) -> list[StageConfig]:
     """Keep each stage's share of the plan at a new total; every stage keeps at least one step."""
     total = sum(s.steps for s in stages)
-    scaled = [dataclasses.replace(s, steps=max(1, round(s.steps * steps / total)), objectives=dict(s.objectives)) for s in stages]
+    scaled = [dataclasses.replace(s, steps=max(1, round(s.steps * steps / total)), objectives=dict(s.objectives))
+              for s in stages]
     scaled[-1].steps = max(1, steps - sum(s.steps for s in scaled[:-1]))
     return scaled
 
