@@ -4,7 +4,7 @@ from __future__ import annotations
 import gradio as gr
 
 from omnivec_core.config import EMBED_SPACES, MODALITIES, PRESETS, preset
-from omnivec_core.objectives import check_stage
+from omnivec_core.objectives import check_plan
 from omnivec_core.train.__main__ import scale_stages
 
 from .state import AppState
@@ -39,11 +39,10 @@ def build_config(preset_name, steps, modalities, stages, image_ratio, video_rati
         raise gr.Error(f"none of the chosen stages is in the {preset_name} plan with these modalities "
                        f"(its stages: {', '.join(s.name for s in preset(preset_name).train.stages)})")
     config.train.stages = scale_stages(kept, steps)
-    for stage in config.train.stages:  # here, not in the background process, where the error would be hidden
-        try:
-            check_stage(config.model.modalities, config.train, stage)
-        except ValueError as error:
-            raise gr.Error(str(error)) from None
+    try:  # here, not in the background process, where the error would be hidden
+        check_plan(config.model.modalities, config.train)
+    except ValueError as error:
+        raise gr.Error(str(error)) from None
     config.train.warmup_steps = min(config.train.warmup_steps, max(1, steps // 10))
     config.train.mask_ratio.update(image=float(image_ratio), video=float(video_ratio))
     config.train.droptoken = {"video": float(droptoken)} if droptoken and "video" in config.model.modalities else {}

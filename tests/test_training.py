@@ -383,8 +383,7 @@ def test_relative_mae_loss_is_one_for_the_mean_of_visible_and_ignores_scale(moda
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "configs").rglob("*.json")), ids=lambda p: p.stem)
 def test_every_shipped_config_loads_and_its_stages_can_run(path):
-    from omnivec_core.objectives import check_stage
+    from omnivec_core.objectives import check_plan
     config = ExperimentConfig.load(path)
     assert config.train.total_steps > 0
-    for stage in config.train.stages:
-        check_stage(config.model.modalities, config.train, stage)
+    check_plan(config.model.modalities, config.train)

@@ -114,14 +114,15 @@ def contrastive_anchor(present) -> str:
     return anchor
 
 
-def check_stage(modalities, cfg: TrainConfig, stage: StageConfig) -> None:
+def check_plan(modalities, cfg: TrainConfig) -> None:
     """Fail before training, not when the plan reaches it, on a stage these modalities cannot run."""
-    present = stage_modalities(modalities, cfg, stage)
-    if "contrastive" in stage.objectives:
-        try:
-            contrastive_anchor(present)
-        except ValueError as error:
-            raise ValueError(f"stage {stage.name!r}: {error}") from None
+    for stage in cfg.stages:
+        present = stage_modalities(modalities, cfg, stage)
+        if "contrastive" in stage.objectives:
+            try:
+                contrastive_anchor(present)
+            except ValueError as error:
+                raise ValueError(f"stage {stage.name!r}: {error}") from None
 
 
 def caption_agreement(batch) -> torch.Tensor:

@@ -20,7 +20,7 @@ from ..config import ExperimentConfig, TrainConfig
 from ..data.omnishapes import ATTRIBUTES, OmniShapes, OmniShapesConfig, parse_caption
 from ..model import OmniVec
 from ..model.mae import copy_shared_trunk
-from ..objectives import check_stage, stage_losses, stage_modalities
+from ..objectives import check_plan, stage_losses, stage_modalities
 from . import checkpoint
 
 
@@ -118,8 +118,7 @@ class Trainer:
         cfg = config.train
         if not cfg.stages or cfg.total_steps < 1:
             raise ValueError("the stage plan is empty: give at least one stage with steps > 0")
-        for stage in cfg.stages:  # a stage naming modalities the model lacks fails now, not hours in
-            check_stage(config.model.modalities, cfg, stage)
+        check_plan(config.model.modalities, cfg)  # a stage the model cannot run fails now, not hours in
         torch.manual_seed(cfg.seed)  # same initial weights on every rank
         self.model = OmniVec(config.model).to(self.rt.device).train()
         self.model.hold(cfg.frozen)
