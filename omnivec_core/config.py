@@ -74,6 +74,8 @@ class ModelConfig:
     stem_context: int = 1          # stride-1 3x3 convs after the conv stack: each adds 2 patches of view (whole objects)
     spectrogram_context: int = 0   # the same for the audio stem; 0 keeps onsets sharp (a clip's sound is told by timing)
     tubelet: int = 2               # temporal size of a video tubelet (an image is repeated to fill it)
+    frame_change: bool = False     # the visual stem also sees each tubelet's last frame minus its first: motion
+                                   # and speed as edges from the first step (a still image's change is zero)
     point_groups: int = 64         # farthest-point-sampled centres = point tokens
     point_group_size: int = 32     # nearest neighbours per centre fed to the mini-PointNet
     text_encoder: str = "minilm"   # "minilm": frozen pretrained MiniLM-L6; "scratch": small trainable embedding
@@ -166,6 +168,9 @@ class TrainConfig:
     temperature: float = 0.07       # softmax temperature of the contrastive losses
     univlc: bool = False            # OmniVL's label-aware contrastive loss on video-text (a caption's label: what it names)
     captions_per_event: int = 3     # MIL-NCE positives per clip
+    negative_captions: int = 0      # per clip, captions wrong about one attribute each (0-5; NegCLIP-style hard
+                                    # negatives for video->text): without them a batch rarely asks the coarse
+                                    # space to tell motion or speed apart
     sibling_events: int = 1         # runs of this many training events share shape, colour and motion, so
                                     # instance contrast must use timing, speed and size (1: all independent)
     frozen: list[str] = field(default_factory=list)  # model parts that keep their weights ("backbone", "stems",
@@ -180,6 +185,9 @@ class TrainConfig:
         for modality, kind in self.mask_type.items():
             if kind not in MASK_TYPES:
                 raise ValueError(f"mask_type[{modality!r}] must be one of {MASK_TYPES}, got {kind!r}")
+        if not 0 <= self.negative_captions <= len(ATTRIBUTE_CLASSES):
+            raise ValueError(f"negative_captions must be 0..{len(ATTRIBUTE_CLASSES)} (one per attribute), "
+                             f"got {self.negative_captions}")
         if self.sibling_events < 1:
             raise ValueError(f"sibling_events must be >= 1, got {self.sibling_events}")
         _check_weights("mae_weights", self.mae_weights, [m for m, spec in MODALITY_SPECS.items() if spec.reconstruct],

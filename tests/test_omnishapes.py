@@ -202,6 +202,27 @@ def test_captions_name_their_event(batch):
         assert len(set(caps)) == len(caps)
 
 
+def test_counterfactual_captions_are_wrong_about_one_attribute_each(batch):
+    seed = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    wrong = cap.counterfactual_captions(batch.labels, 4, seed())
+    assert wrong == cap.counterfactual_captions(batch.labels, 4, seed())  # the generator decides everything
+    changed_counts = dict.fromkeys(ATTRIBUTES, 0)
+    for i, captions in enumerate(wrong):
+        truth, changed = names(batch, i), []
+        assert len(captions) == 4
+        for c in captions:
+            says = parse_caption(c)
+            assert {"shape", "colour", "motion"} <= set(says), c
+            (attr,) = [a for a, v in says.items() if v != truth[a]]  # exactly one named attribute is wrong
+            changed.append(attr)
+        assert len(set(changed)) == 4  # each about a different attribute
+        for attr in changed:
+            changed_counts[attr] += 1
+    assert min(changed_counts.values()) > 0.6 * 4 * B / 5  # every attribute gets its share
+    with pytest.raises(ValueError, match="1..5"):
+        cap.counterfactual_captions(batch.labels, 6, seed())
+
+
 def test_every_template_and_synonym_parses():
     """Exhaustive over templates x synonyms: names recovered, no filler word is a synonym."""
     fillers = set()

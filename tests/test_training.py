@@ -14,7 +14,7 @@ from omnivec_core.analysis.evaluate import evaluate
 from omnivec_core.config import ExperimentConfig, StageConfig, preset
 from omnivec_core.data.omnishapes import ATTRIBUTES, OmniShapes, parse_caption
 from omnivec_core.model import MAEOutput
-from omnivec_core.objectives.losses import classification_loss, mae_loss, mean_of_visible, nce, univlc
+from omnivec_core.objectives.losses import classification_loss, mae_loss, mean_of_visible, mil_nce, nce, univlc
 from omnivec_core.objectives.plan import caption_agreement, model_input
 from omnivec_core.train import checkpoint
 from omnivec_core.train.checkpoint import CheckpointError, load_model
@@ -125,7 +125,8 @@ def test_loading_refuses_config_and_weights_that_disagree(tmp_path):
                                           ({"mae_weights": {"text": 2.0}}, "'text', which has no reconstruction"),
                                           ({"mae_weights": {"image": float("nan")}}, r"mae_weights\['image'\]"),
                                           ({"attribute_weights": {"hue": 2.0}}, "attributes are"),
-                                          ({"attribute_weights": {"shape": -1.0}}, r"attribute_weights\['shape'\]")])
+                                          ({"attribute_weights": {"shape": -1.0}}, r"attribute_weights\['shape'\]"),
+                                          ({"negative_captions": 6}, "one per attribute")])
 def test_train_config_rejects_bad_values(bad, message):
     data = preset("tiny").to_dict()
     data["train"].update(bad)
@@ -345,8 +346,8 @@ def test_evaluate_reports_every_metric_in_range(tmp_path):
 
 def test_caption_agreement_marks_the_clips_each_caption_truly_describes():
     batch = OmniShapes().render(48, seed=5, modalities=("text",))
-    agree = caption_agreement(batch)
     captions = [c for row in batch.text for c in row]
+    agree = caption_agreement(batch.labels, captions)
     assert agree.shape == (48, len(captions))
     for i in range(48):
         for c, caption in enumerate(captions):
@@ -359,6 +360,32 @@ def test_caption_agreement_marks_the_clips_each_caption_truly_describes():
 def test_univlc_with_only_the_paired_rows_positive_is_nce():
     a, b = (torch.nn.functional.normalize(torch.randn(16, 8), dim=-1) for _ in range(2))
     assert torch.allclose(univlc(a, b, torch.eye(16, dtype=torch.bool), 0.1), nce(a, b, 0.1))
+
+
+def test_univlc_takes_captions_no_clip_fits_as_negatives_only():
+    a, b = (torch.nn.functional.normalize(torch.randn(16, 8), dim=-1) for _ in range(2))
+    extra = torch.nn.functional.normalize(torch.randn(5, 8), dim=-1)
+    positive = torch.cat([torch.eye(16, dtype=torch.bool), torch.zeros(16, 5, dtype=torch.bool)], 1)
+    with_extra = univlc(a, torch.cat([b, extra]), positive, 0.1)
+    assert torch.isfinite(with_extra) and with_extra > univlc(a, b, torch.eye(16, dtype=torch.bool), 0.1)
+    with pytest.raises(ValueError, match="at least one positive"):
+        univlc(a, b, torch.zeros(16, 16, dtype=torch.bool), 0.1)
+
+
+def test_mil_nce_counts_a_clips_wrong_captions_as_its_negatives_only():
+    clips = torch.nn.functional.normalize(torch.randn(6, 8), dim=-1)
+    captions = torch.nn.functional.normalize(torch.randn(6, 3, 8), dim=-1)
+    plain = mil_nce(clips, captions, 0.1)
+    near = mil_nce(clips, captions, 0.1, clips[:, None, :].expand(6, 2, 8))  # as close as can be: a harder task
+    far = mil_nce(clips, captions, 0.1, -clips[:, None, :].expand(6, 2, 8))  # opposite: almost no change
+    assert near > plain + 0.1 and 0 <= far - plain < 1e-3
+
+
+def test_negative_captions_join_the_text_alignment(tmp_path):
+    config = tiny_config(2, {"contrastive": 1.0})
+    config.train.negative_captions = 3
+    Trainer(config, tmp_path, "cpu", log_every=1).run()
+    assert all(r["milnce/video-text"] > 0 and r["univlc/video-text"] > 0 for r in losses(tmp_path))
 
 
 @pytest.mark.parametrize("modality", ["image", "points"])

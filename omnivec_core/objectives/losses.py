@@ -46,14 +46,21 @@ def nce(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
     return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels))
 
 
-def mil_nce(clips: torch.Tensor, captions: torch.Tensor, temperature: float) -> torch.Tensor:
+def mil_nce(clips: torch.Tensor, captions: torch.Tensor, temperature: float,
+            negatives: torch.Tensor | None = None) -> torch.Tensor:
     """MIL-NCE: clips (B, d) and K captions per clip (B, K, d); any of a clip's captions is a positive.
-    -log( sum_pos exp / (sum_pos exp + sum_neg exp) ), both directions."""
+    -log( sum_pos exp / (sum_pos exp + sum_neg exp) ), both directions. `negatives` (B, M, d) are
+    captions known to be wrong about their clip: extra negatives for that clip only, clip -> text."""
     batch, k, _ = captions.shape
     logits = clips @ captions.reshape(batch * k, -1).t() / temperature   # (B, B*K)
     owner = torch.arange(batch, device=clips.device).repeat_interleave(k)  # caption -> clip
     positive = owner[None, :] == torch.arange(batch, device=clips.device)[:, None]  # (B, B*K)
-    clip_to_text = torch.logsumexp(logits.masked_fill(~positive, float("-inf")), 1) - torch.logsumexp(logits, 1)
+    scores = logits
+    if negatives is not None:
+        own = torch.einsum("bd,bmd->bm", clips, negatives) / temperature    # (B, M)
+        scores = torch.cat([logits, own], 1)
+        positive = torch.cat([positive, torch.zeros_like(own, dtype=torch.bool)], 1)
+    clip_to_text = torch.logsumexp(scores.masked_fill(~positive, float("-inf")), 1) - torch.logsumexp(scores, 1)
     # text -> clip: for each clip, its K captions against all clips
     by_clip = logits.t().reshape(batch, k, batch)                          # (B_caption-owner, K, B_clips)
     text_pos = torch.logsumexp(by_clip.diagonal(dim1=0, dim2=2).t(), 1)    # (B,) positives: each caption vs own clip
@@ -63,12 +70,16 @@ def mil_nce(clips: torch.Tensor, captions: torch.Tensor, temperature: float) -> 
 
 def univlc(a: torch.Tensor, b: torch.Tensor, positive: torch.Tensor, temperature: float) -> torch.Tensor:
     """UniVLC (OmniVL): label-aware contrastive loss. Rows of `a` (Na, d) against rows of `b` (Nb, d);
-    every pair marked in `positive` (Na, Nb) is a positive, each row and column needs at least one."""
+    every pair marked in `positive` (Na, Nb) is a positive. Each row of `a` needs at least one; a row
+    of `b` with none (a caption no clip fits) serves only as a negative, in the a -> b direction."""
     logits = a @ b.t() / temperature
     def direction(scores: torch.Tensor, marked: torch.Tensor) -> torch.Tensor:
         log_prob = scores - torch.logsumexp(scores, 1, keepdim=True)
-        return -(log_prob * marked).sum(1) / marked.sum(1)
-    return 0.5 * (direction(logits, positive).mean() + direction(logits.t(), positive.t()).mean())
+        count = marked.sum(1)
+        return (-(log_prob * marked).sum(1)[count > 0] / count[count > 0]).mean()
+    if not positive.any(1).all():
+        raise ValueError("univlc: every row of `a` needs at least one positive")
+    return 0.5 * (direction(logits, positive) + direction(logits.t(), positive.t()))
 
 
 def weighted_mean(values: dict[str, torch.Tensor], weights: dict[str, float]) -> torch.Tensor:

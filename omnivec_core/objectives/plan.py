@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..config import MODALITY_SPECS, StageConfig, TrainConfig
-from ..data.omnishapes import ATTRIBUTES, parse_caption
+from ..data.omnishapes import ATTRIBUTES, counterfactual_captions, parse_caption
 from ..model import OmniVec
 from . import losses
 
@@ -96,12 +96,20 @@ def contrastive_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, ca
     if "text" in present:
         text = model.embed(caption_encoding(model, batch, cfg, cache))
         space = model.embedding.pair_space(anchor, "text")
+        captions = [c for row in batch.text for c in row]
         per_clip = text[space].reshape(len(batch), -1, text[space].shape[-1])  # (B, K, d)
-        out[f"milnce/{anchor}-text"] = losses.mil_nce(embedded[anchor][space], per_clip, cfg.temperature)
+        wrong, wrong_captions = None, []
+        if cfg.negative_captions:
+            generator = torch.Generator().manual_seed(cfg.seed * 7907 + step)
+            wrong_captions = [c for row in counterfactual_captions(batch.labels, cfg.negative_captions, generator)
+                              for c in row]
+            wrong = model.embed(model.encode("text", wrong_captions, cfg.droptoken.get("text", 0.0)))[space]
+            wrong = wrong.reshape(len(batch), cfg.negative_captions, -1)                 # (B, M, d)
+        out[f"milnce/{anchor}-text"] = losses.mil_nce(embedded[anchor][space], per_clip, cfg.temperature, wrong)
         if cfg.univlc:
-            positive = caption_agreement(batch)
-            out[f"univlc/{anchor}-text"] = losses.univlc(embedded[anchor][space], text[space], positive,
-                                                         cfg.temperature)
+            pool = text[space] if wrong is None else torch.cat([text[space], wrong.flatten(0, 1)])
+            positive = caption_agreement(batch.labels, captions + wrong_captions)
+            out[f"univlc/{anchor}-text"] = losses.univlc(embedded[anchor][space], pool, positive, cfg.temperature)
     return out
 
 
@@ -125,16 +133,16 @@ def check_plan(modalities, cfg: TrainConfig) -> None:
                 raise ValueError(f"stage {stage.name!r}: {error}") from None
 
 
-def caption_agreement(batch) -> torch.Tensor:
-    """(B, B*K) bool: clip i has every attribute that caption c names. UniVLC's label for a caption is
-    what it says: "a red disc rising" fits every red rising disc, small or large, slow or fast, and a
-    caption that names the speed fits only clips of that speed."""
-    captions = [parse_caption(c) for row in batch.text for c in row]
-    clips = torch.stack([batch.labels[a] for a in ATTRIBUTES])                                # (A, B)
+def caption_agreement(labels: dict[str, torch.Tensor], captions: list[str]) -> torch.Tensor:
+    """(B, C) bool: clip i (`labels`: attribute -> (B,) class ids) has every attribute that caption c
+    names. UniVLC's label for a caption is what it says: "a red disc rising" fits every red rising
+    disc, small or large, slow or fast, and a caption that names the speed fits only clips of that speed."""
+    said = [parse_caption(c) for c in captions]
+    clips = torch.stack([labels[a] for a in ATTRIBUTES])                                     # (A, B)
     # one copy to where the labels are, none back to the host; -1 where the caption is silent
-    named = torch.tensor([[classes.index(c[a]) if a in c else -1 for c in captions]
-                          for a, classes in ATTRIBUTES.items()], device=clips.device)        # (A, B*K)
-    return ((named[:, None, :] < 0) | (clips[:, :, None] == named[:, None, :])).all(0)      # (B, B*K)
+    named = torch.tensor([[classes.index(c[a]) if a in c else -1 for c in said]
+                          for a, classes in ATTRIBUTES.items()], device=clips.device)        # (A, C)
+    return ((named[:, None, :] < 0) | (clips[:, :, None] == named[:, None, :])).all(0)      # (B, C)
 
 
 def task_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, cache: dict) -> dict[str, torch.Tensor]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 import torch
 
 from .captions import describe as _describe
-from .captions import make_captions, parse_caption
+from .captions import counterfactual_captions, make_captions, parse_caption
 from .points import sample_points
 from .sound import log_mel, mel_filterbank, synth_waveform
 from .visual import render_depth, render_frames
@@ -25,7 +25,8 @@ from .world import (ATTRIBUTES, COLOURS, MODALITIES, MOTIONS, SHAPES, SIZES, SOL
 
 __all__ = [
     "SHAPES", "SOLIDS", "COLOURS", "MOTIONS", "SIZES", "SPEEDS", "ATTRIBUTES", "MODALITIES",
-    "OmniShapesConfig", "EventBatch", "OmniShapes", "parse_caption", "log_mel", "mel_filterbank",
+    "OmniShapesConfig", "EventBatch", "OmniShapes", "parse_caption", "counterfactual_captions", "log_mel",
+    "mel_filterbank",
 ]
 
 

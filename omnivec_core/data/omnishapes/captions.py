@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import torch
+
 from .world import COLOURS, MOTIONS, SHAPES, SIZES, SOLIDS, SPEEDS, Events
 
 SHAPE_WORDS = {
@@ -139,24 +141,60 @@ def make_captions(ev: Events, count: int) -> list[list[str]]:
     bits = ev.rng.bits("caption", count, 8).tolist()
     labels = zip(ev.shape.tolist(), ev.colour.tolist(), ev.motion.tolist(), ev.size_cls.tolist(), ev.speed_cls.tolist())
     out = []
-    for (sh, co, mo, si, sp), rows in zip(labels, bits):
-        caps = []
+    for event_labels, rows in zip(labels, bits):
         t0 = rows[0][0] % len(TEMPLATES)
-        for c, r in enumerate(rows):
-            shapes, colours = SHAPE_WORDS[SHAPES[sh]], COLOUR_WORDS[COLOURS[co]]
-            motions = MOTION_WORDS[MOTIONS[mo]]
-            sizes, advs = SIZE_WORDS[SIZES[si]], SPEED_ADVERBS[SPEEDS[sp]]
-            s_form, ing_form = motions[r[3] % len(motions)]
-            words = {
-                "shape": shapes[r[1] % len(shapes)],
-                "colour": colours[r[2] % len(colours)],
-                "s": s_form,
-                "ing": ing_form,
-                "size": sizes[r[5] % len(sizes)] if r[4] % 2 else "",
-                "adv": advs[r[7] % len(advs)] if r[6] % 2 else "",
-            }
-            caps.append(_format(TEMPLATES[(t0 + c) % len(TEMPLATES)], words))
-        out.append(caps)
+        out.append([_caption(event_labels, r, TEMPLATES[(t0 + c) % len(TEMPLATES)]) for c, r in enumerate(rows)])
+    return out
+
+
+def _caption(labels: tuple[int, ...], r: list[int], template: str, force: tuple[str, ...] = ()) -> str:
+    """One caption of (shape, colour, motion, size, speed) class ids; `r` are 8 random bytes choosing the
+    synonyms and whether size and speed are said; attributes in `force` are said whatever `r` chose."""
+    sh, co, mo, si, sp = labels
+    shapes, colours = SHAPE_WORDS[SHAPES[sh]], COLOUR_WORDS[COLOURS[co]]
+    motions = MOTION_WORDS[MOTIONS[mo]]
+    sizes, advs = SIZE_WORDS[SIZES[si]], SPEED_ADVERBS[SPEEDS[sp]]
+    s_form, ing_form = motions[r[3] % len(motions)]
+    words = {
+        "shape": shapes[r[1] % len(shapes)],
+        "colour": colours[r[2] % len(colours)],
+        "s": s_form,
+        "ing": ing_form,
+        "size": sizes[r[5] % len(sizes)] if r[4] % 2 or "size" in force else "",
+        "adv": advs[r[7] % len(advs)] if r[6] % 2 or "speed" in force else "",
+    }
+    return _format(template, words)
+
+
+_CLASSES = {"shape": SHAPES, "colour": COLOURS, "motion": MOTIONS, "size": SIZES, "speed": SPEEDS}
+
+
+def counterfactual_captions(labels: dict, count: int, generator: torch.Generator) -> list[list[str]]:
+    """``count`` captions per event that are wrong about exactly one attribute, each about a different
+    one (so ``count`` <= 5): "a red disc rising quickly" for a slow red rising disc. Hard negatives for
+    text alignment (NegCLIP): a batch of 32 rarely holds two clips that differ in one attribute only, so
+    without them the coarse space can match captions on shape and colour and ignore motion and speed.
+    `labels` maps attribute -> (B,) class ids."""
+    if not 1 <= count <= len(_CLASSES):
+        raise ValueError(f"counterfactual captions per event must be 1..{len(_CLASSES)}, got {count}")
+    rows = torch.stack([labels[a].cpu() for a in _CLASSES], 1)                       # (B, 5) class ids
+    events = rows.shape[0]
+    changed = torch.rand(events, len(_CLASSES), generator=generator).argsort(1)[:, :count]  # (B, count)
+    shift = torch.stack([torch.randint(1, len(_CLASSES[a]), (events, count), generator=generator)
+                         for a in _CLASSES], -1)                                     # (B, count, 5)
+    words = torch.randint(0, 256, (events, count, 8), generator=generator)
+    templates = torch.randint(0, len(TEMPLATES), (events, count), generator=generator)
+    names = list(_CLASSES)
+    out = []
+    for i in range(events):
+        captions = []
+        for j in range(count):
+            attr = int(changed[i, j])
+            wrong = rows[i].clone()
+            wrong[attr] = (wrong[attr] + shift[i, j, attr]) % len(_CLASSES[names[attr]])  # any other class
+            captions.append(_caption(tuple(wrong.tolist()), words[i, j].tolist(), TEMPLATES[int(templates[i, j])],
+                                     force=(names[attr],)))
+        out.append(captions)
     return out
 
 
