@@ -1,5 +1,6 @@
-"""CPU footprint: tiny-preset training steps/s per stage, per-modality encode latency at batch 1
-and 64, and peak memory.
+"""CPU footprint: tiny-preset training steps/s per stage (each rendering only its stage's modalities,
+also under bf16 autocast), what each modality costs a training step, encode latency at batch 1 and 64,
+and peak memory.
 
     python bench/cpu_footprint.py [--threads 2] [--preset tiny]
 """
@@ -19,7 +20,7 @@ from omnivec_core.config import MODALITIES, preset  # noqa: E402
 from omnivec_core.data.omnishapes import OmniShapes  # noqa: E402
 from omnivec_core.model import OmniVec  # noqa: E402
 from omnivec_core.objectives import stage_losses  # noqa: E402
-from omnivec_core.objectives.plan import model_input  # noqa: E402
+from omnivec_core.objectives.plan import model_input, stage_modalities  # noqa: E402
 
 
 def median_seconds(call, repeats: int) -> float:
@@ -46,16 +47,32 @@ def main() -> None:
     world = OmniShapes()
     batch_size = config.train.batch_size
     print(f"{args.preset} preset on CPU, {args.threads} threads, torch {torch.__version__}")
-    print(f"\n{'stage':<10} {'batch':>5} {'s/step':>8} {'steps/s':>8} {'samples/s':>10}")
+    print(f"\n{'stage':<10} {'batch':>5} {'s/step':>8} {'steps/s':>8} {'samples/s':>10} {'bf16 s/step':>12}")
     for step, stage in enumerate(config.train.stages):
-        def one_step():
-            batch = world.render(batch_size, seed=0, start=step * batch_size)
-            loss, _ = stage_losses(model, batch, config.train, step, stage.objectives)
+        modalities = stage_modalities(config.model.modalities, config.train, stage)
+        def one_step(bf16: bool):
+            batch = world.render(batch_size, seed=0, start=step * batch_size, modalities=modalities)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss, _ = stage_losses(model, batch, config.train, step, stage.objectives)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        seconds = median_seconds(one_step, args.repeats)
-        print(f"{stage.name:<10} {batch_size:>5} {seconds:>8.3f} {1 / seconds:>8.2f} {batch_size / seconds:>10.1f}")
+        seconds = median_seconds(lambda: one_step(False), args.repeats)
+        bf16 = median_seconds(lambda: one_step(True), args.repeats)
+        print(f"{stage.name:<10} {batch_size:>5} {seconds:>8.3f} {1 / seconds:>8.2f} {batch_size / seconds:>10.1f} "
+              f"{bf16:>12.3f}")
+    # what each modality adds to a step: encode (with the preset's DropToken), embed, backward, as in alignment
+    print(f"\n{'one training batch of ' + str(batch_size):<24} {'fwd+bwd (ms)':>12}")
+    batch = world.render(batch_size, seed=2)
+    for m in config.model.modalities:
+        x = [c for row in batch.text for c in row] if m == "text" else model_input(batch, m)
+        def forward_backward():
+            encoded = model.encode(m, x, config.train.droptoken.get(m, 0.0))
+            loss = sum(e.float().sum() for e in model.embed(encoded).values()) + encoded.vector.sum()
+            optimizer.zero_grad()
+            loss.backward()
+        label = f"{m} ({len(x)} captions)" if m == "text" else m
+        print(f"{label:<24} {median_seconds(forward_backward, args.repeats) * 1000:>12.0f}")
     model.eval()
     print(f"\n{'modality':<9} {'batch 1 (ms)':>13} {'batch 64 (ms)':>14} {'per item @64 (ms)':>18}")
     batch = world.render(64, seed=1)

@@ -74,8 +74,6 @@ class ModelConfig:
     stem_context: int = 1          # stride-1 3x3 convs after the conv stack: each adds 2 patches of view (whole objects)
     spectrogram_context: int = 0   # the same for the audio stem; 0 keeps onsets sharp (a clip's sound is told by timing)
     tubelet: int = 2               # temporal size of a video tubelet (an image is repeated to fill it)
-    frame_change: bool = False     # the visual stem also sees each tubelet's last frame minus its first: motion
-                                   # and speed as edges from the first step (a still image's change is zero)
     point_groups: int = 64         # farthest-point-sampled centres = point tokens
     point_group_size: int = 32     # nearest neighbours per centre fed to the mini-PointNet
     text_encoder: str = "minilm"   # "minilm": frozen pretrained MiniLM-L6; "scratch": small trainable embedding
@@ -279,16 +277,18 @@ def preset(name: str) -> ExperimentConfig:
                             # classifying every step teaches them sooner: together they lifted text->video
                             # P@1 among 1,000 after ten minutes from 0.37 to 0.54 (validation seed)
                             attribute_weights={"shape": 4.0, "speed": 2.0}, task_grouping=False,
+                            # captions wrong about one attribute each: 0.46 -> 0.55 (BENCHMARKS.md)
+                            negative_captions=4,
                             # the classroom plan (about 10 CPU minutes), each stage with its own warmup and
-                            # cosine: a short MAE warm-up; shape taught from still images, where it is cheap
-                            # (0.14 s a step against 1.2 s for all six), which lifts every shape probe from
-                            # 0.6-0.9 to 0.92-0.99 in ten minutes; then alignment with the task heads, which
-                            # doubled text->video P@1 and v->a R@1 against alignment without them. A longer
-                            # image stage costs motion (BENCHMARKS.md, configs/classroom/image-first.json)
+                            # cosine: a short MAE warm-up; task heads on still images and captions, where
+                            # shape and words are cheap (0.2 s a step against 1.4 s for all six); then
+                            # alignment with the task heads on all six. Captions in the second stage lifted
+                            # P@1 from 0.55 to 0.72 (the text stem knew its motion words by then); a longer
+                            # image stage costs motion (BENCHMARKS.md, configs/classroom/)
                             stage_schedules=True,
                             stages=[StageConfig("pretrain", 60, {"mae": 1.0}),
-                                    StageConfig("shapes", 200, {"tasks": 1.0}, ["image"]),
-                                    StageConfig("align", 500, {"contrastive": 1.0, "tasks": 1.0, "mae": 0.25})])
+                                    StageConfig("shapes", 200, {"tasks": 1.0}, ["image", "text"]),
+                                    StageConfig("align", 330, {"contrastive": 1.0, "tasks": 1.0, "mae": 0.25})])
     elif name == "small":
         model = ModelConfig()
         train = TrainConfig(batch_size=128, lr=1e-3, warmup_steps=200, stages=_stage_plan(4000, align_tasks=0.5))

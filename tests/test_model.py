@@ -68,8 +68,7 @@ VARIANTS = [("tiny", {}), ("tiny", {"backbone": "specific"}), ("tiny", {"embed_s
             ("tiny", {"conv_stem": True}), ("tiny", {"stem_context": 2}),
             ("tiny", {"spectrogram_context": 1}), ("tiny", {"vector_pool": "mean"}),
             ("tiny", {"vector_pool": "mean_max_time"}), ("tiny", {"fine_time_profile": True}),
-            ("tiny", {"separate_decoders": True}), ("tiny", {"frame_change": True}),
-            ("tiny", {"frame_change": True, "conv_stem": False, "stem_context": 0}), ("small", {}), ("base", {})]
+            ("tiny", {"separate_decoders": True}), ("small", {}), ("base", {})]
 VARIANT_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in c.items()) or 'default'}" for n, c in VARIANTS]
 
 
@@ -289,34 +288,15 @@ def test_audio_stem_context_is_its_own_setting_and_old_configs_keep_theirs():
         ModelConfig(conv_stem=False, stem_context=0, spectrogram_context=1)
 
 
-@pytest.mark.parametrize("frame_change", [False, True])
 @pytest.mark.parametrize("conv_stem", [False, True])
-def test_image_is_a_one_frame_video(conv_stem, frame_change):
-    model = build("tiny", conv_stem=conv_stem, stem_context=int(conv_stem), frame_change=frame_change).eval()
+def test_image_is_a_one_frame_video(conv_stem):
+    model = build("tiny", conv_stem=conv_stem, stem_context=int(conv_stem)).eval()
     image = sample("image")
     with torch.no_grad():
         as_image = model.run_stem("image", image).tokens
         as_video = model.run_stem("video", image.unsqueeze(1)).tokens
     assert as_image.shape == (BATCH, 64, model.cfg.stem_dim)
     assert torch.equal(as_image, as_video)
-
-
-@pytest.mark.parametrize("conv_stem", [False, True])
-def test_frame_change_stays_inside_its_tubelet(conv_stem):
-    """Masks and DropToken hide whole tubelets: a token must not see another tubelet's frames."""
-    model = build("tiny", frame_change=True, conv_stem=conv_stem, stem_context=int(conv_stem)).eval()
-    video = sample("video")
-    changed = video.clone()
-    changed[:, 3] = torch.rand_like(changed[:, 3])  # the second frame of the second tubelet
-    with torch.no_grad():
-        before, after = (model.run_stem("video", v).tokens.unflatten(1, (4, 64)) for v in (video, changed))
-    differs = [(before[:, t] - after[:, t]).abs().amax().item() > 1e-6 for t in range(4)]
-    assert differs == [False, True, False, False]
-    still = video[:, :1].expand(-1, 8, -1, -1, -1)  # a clip where nothing moves sees no change
-    moving = model.run_stem("video", video).tokens
-    assert not torch.allclose(model.run_stem("video", still).tokens[:, :64], moving[:, :64])
-    assert torch.allclose(model.run_stem("video", still).tokens[:, :64], model.run_stem("image", video[:, 0]).tokens,
-                          atol=1e-5)
 
 
 def test_recording_activations_matches_fast_path():

@@ -11,11 +11,11 @@ import torch
 import torch.multiprocessing as mp
 
 from omnivec_core.analysis.evaluate import evaluate
-from omnivec_core.config import ExperimentConfig, StageConfig, preset
+from omnivec_core.config import MODALITY_SPECS, ExperimentConfig, StageConfig, preset
 from omnivec_core.data.omnishapes import ATTRIBUTES, OmniShapes, parse_caption
-from omnivec_core.model import MAEOutput
+from omnivec_core.model import MAEOutput, OmniVec
 from omnivec_core.objectives.losses import classification_loss, mae_loss, mean_of_visible, mil_nce, nce, univlc
-from omnivec_core.objectives.plan import caption_agreement, model_input
+from omnivec_core.objectives.plan import caption_agreement, model_input, task_objective
 from omnivec_core.train import checkpoint
 from omnivec_core.train.checkpoint import CheckpointError, load_model
 from omnivec_core.train.trainer import Trainer, learning_rate
@@ -360,6 +360,20 @@ def test_caption_agreement_marks_the_clips_each_caption_truly_describes():
 def test_univlc_with_only_the_paired_rows_positive_is_nce():
     a, b = (torch.nn.functional.normalize(torch.randn(16, 8), dim=-1) for _ in range(2))
     assert torch.allclose(univlc(a, b, torch.eye(16, dtype=torch.bool), 0.1), nce(a, b, 0.1))
+
+
+def test_text_classification_reads_every_caption_of_an_event():
+    config = preset("tiny")
+    model = OmniVec(config.model).eval()
+    batch = OmniShapes().render(4, seed=9, modalities=("text",))
+    with torch.no_grad():
+        loss = task_objective(model, batch, config.train, 0, {})["cls/text"]
+        captions = [c for row in batch.text for c in row]
+        logits = model.tasks.classification(model.encode("text", captions).vector)
+        observed = MODALITY_SPECS["text"].observes
+        labels = {k: v.repeat_interleave(len(batch.text[0])) for k, v in batch.labels.items() if k in observed}
+        expected = classification_loss({k: logits[k] for k in observed}, labels, config.train.attribute_weights)
+    assert torch.allclose(loss, expected)
 
 
 def test_univlc_takes_captions_no_clip_fits_as_negatives_only():

@@ -14,17 +14,6 @@ def pad_frames(video: torch.Tensor, tubelet: int) -> torch.Tensor:
     return video if not pad else torch.cat([video, video[:, -1:].expand(-1, pad, *video.shape[2:])], dim=1)
 
 
-def with_tubelet_change(video: torch.Tensor, tubelet: int) -> torch.Tensor:
-    """(B, T, C, H, W) -> (B, T, 2C, H, W): each frame beside its tubelet's last frame minus its first
-    (TSN's RGB difference), so motion and speed are edges from the first step. The change never reaches
-    across tubelets, so masks and DropToken, which hide whole tubelets, hide it too; a still image (one
-    frame, repeated to fill its tubelet) has none."""
-    frames = video.shape[1]
-    grouped = pad_frames(video, tubelet).unflatten(1, (-1, tubelet))       # (B, t, tubelet, C, H, W)
-    change = (grouped[:, :, -1:] - grouped[:, :, :1]).expand_as(grouped)   # (B, t, tubelet, C, H, W)
-    return torch.cat([grouped, change], 3).flatten(1, 2)[:, :frames]       # (B, T, 2C, H, W)
-
-
 def patchify_video(video: torch.Tensor, tubelet: int, patch: int) -> torch.Tensor:
     """(B, T, C, H, W) -> (B, T/t * H/p * W/p, t*p*p*C); a short clip is padded by repeating its last frame."""
     video = pad_frames(video, tubelet)

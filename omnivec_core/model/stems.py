@@ -64,10 +64,9 @@ class VisualStem(nn.Module):
 
     def __init__(self, cfg: ModelConfig, max_frames: int = 8, size: int = 64):
         super().__init__()
-        self.tubelet, self.patch, self.frame_change = cfg.tubelet, cfg.patch, cfg.frame_change
-        channels = 6 if cfg.frame_change else 3  # RGB, and its change over the tubelet
-        self.conv = ConvPatchEmbed(channels, cfg.stem_dim, cfg.patch, cfg.stem_context) if cfg.conv_stem else None
-        frame_dim = self.conv.out_dim if self.conv else cfg.patch**2 * channels
+        self.tubelet, self.patch = cfg.tubelet, cfg.patch
+        self.conv = ConvPatchEmbed(3, cfg.stem_dim, cfg.patch, cfg.stem_context) if cfg.conv_stem else None
+        frame_dim = self.conv.out_dim if self.conv else cfg.patch**2 * 3
         self.proj = nn.Linear(cfg.tubelet * frame_dim, cfg.stem_dim)
         grid = size // cfg.patch
         self.pos = FactorizedPosition((max_frames // cfg.tubelet, grid, grid), cfg.stem_dim)
@@ -84,8 +83,6 @@ class VisualStem(nn.Module):
 
     def _tubelet_features(self, video: torch.Tensor) -> torch.Tensor:
         """(B, T, C, H, W) -> (B, t*h*w, tubelet * per-frame feature)."""
-        if self.frame_change:
-            video = patches.with_tubelet_change(video, self.tubelet)              # (B, T, 2C, H, W)
         if self.conv is None:
             return patches.patchify_video(video, self.tubelet, self.patch)
         batch, frames = video.shape[:2]

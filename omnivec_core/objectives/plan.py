@@ -154,13 +154,17 @@ def task_objective(model: OmniVec, batch, cfg: TrainConfig, step: int, cache: di
     encoded = signal_encodings(model, batch, cfg, cache)
     if simple:
         vectors = {m: e.vector for m, e in encoded.items()}
+        per_event = dict.fromkeys(vectors, 1)
         if "text" in batch_modalities(model, batch):
-            per_event = len(batch.text[0])
-            vectors["text"] = caption_encoding(model, batch, cfg, cache).vector[::per_event]
+            # every caption of the event, not only the first: the text stem learns its synonyms three times
+            # as fast for the cost of a head, the captions being encoded for alignment anyway
+            vectors["text"] = caption_encoding(model, batch, cfg, cache).vector  # (B*K, D), event-major
+            per_event["text"] = len(batch.text[0])
         for m, vector in vectors.items():
             observed = MODALITY_SPECS[m].observes
             logits = {k: v for k, v in model.tasks.classification(vector).items() if k in observed}
-            out[f"cls/{m}"] = losses.classification_loss(logits, batch.labels, cfg.attribute_weights)
+            labels = {k: v.repeat_interleave(per_event[m]) for k, v in batch.labels.items() if k in observed}
+            out[f"cls/{m}"] = losses.classification_loss(logits, labels, cfg.attribute_weights)
     if dense:
         targets = {"image": batch.image_mask, "depth": batch.depth_mask, "points": batch.point_labels}
         dense_modalities = [m for m in batch_modalities(model, batch) if MODALITY_SPECS[m].dense]
