@@ -1,6 +1,8 @@
 """Train tab: pick a preset and the knobs that matter, train in the background, watch, load."""
 from __future__ import annotations
 
+import dataclasses
+
 import gradio as gr
 
 from omnivec_core.config import EMBED_SPACES, MODALITIES, PRESETS, preset
@@ -27,7 +29,10 @@ def build_config(preset_name, steps, modalities, stages, image_ratio, video_rati
         raise gr.Error("steps must be between 10 and 100000")
     config = preset(preset_name)
     config.model.modalities = tuple(m for m in MODALITIES if m in modalities)
-    config.model.embed_space = embed_space
+    # the time profile feeds FAC's fine space (and through it the coarse one); shared and disjoint have none
+    timed = embed_space == "fac" and config.model.fine_time_profile
+    config.model = dataclasses.replace(config.model, embed_space=embed_space, fine_time_profile=timed,
+                                       time_profile_in_coarse=timed and config.model.time_profile_in_coarse)
     # a stage on named modalities trains those still chosen; one left with none is left out
     kept = []
     for stage in config.train.stages:

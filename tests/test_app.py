@@ -218,6 +218,17 @@ def test_pictures_and_sounds_are_cached_once_and_whole(tmp_path, monkeypatch):
     assert not [p for p in tmp_path.rglob(".*") if p.is_file()]  # no staging files left behind
 
 
+@pytest.mark.parametrize("embed_space", ["fac", "shared", "disjoint"])
+def test_train_tab_configs_load_back_in_every_embedding_space(embed_space):
+    from app import train_tab
+    from omnivec_core.config import MODALITIES, ExperimentConfig
+    classroom = train_tab.CLASSROOM
+    config = train_tab.build_config("tiny", 100, list(MODALITIES), list(train_tab.STAGES), 0.75, 0.9, 0.5,
+                                    embed_space, classroom.task_grouping, classroom.modality_mixing)
+    assert ExperimentConfig.from_dict(config.to_dict()) == config  # what the run will save loads back
+    assert config.model.fine_time_profile == (embed_space == "fac")
+
+
 def test_train_tab_defaults_run_the_tiny_preset_and_stages_follow_the_modalities(monkeypatch):
     import gradio as gr
 

@@ -63,11 +63,12 @@ def test_shapes_and_finite(name, modality):
         assert torch.isfinite(out.prediction).all()
 
 
-VARIANTS = [("tiny", {}), ("tiny", {"backbone": "specific"}), ("tiny", {"embed_space": "shared"}),
-            ("tiny", {"embed_space": "disjoint"}), ("tiny", {"conv_stem": False, "stem_context": 0}),
+UNTIMED = {"fine_time_profile": False, "time_profile_in_coarse": False}  # shared and disjoint have no fine space
+VARIANTS = [("tiny", {}), ("tiny", {"backbone": "specific"}), ("tiny", {"embed_space": "shared", **UNTIMED}),
+            ("tiny", {"embed_space": "disjoint", **UNTIMED}), ("tiny", {"conv_stem": False, "stem_context": 0}),
             ("tiny", {"conv_stem": True}), ("tiny", {"stem_context": 2}),
             ("tiny", {"spectrogram_context": 1}), ("tiny", {"vector_pool": "mean"}),
-            ("tiny", {"vector_pool": "mean_max_time"}), ("tiny", {"fine_time_profile": True}),
+            ("tiny", {"vector_pool": "mean_max_time"}), ("tiny", UNTIMED), ("tiny", {"time_profile_in_coarse": False}),
             ("tiny", {"separate_decoders": True}), ("small", {}), ("base", {})]
 VARIANT_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in c.items()) or 'default'}" for n, c in VARIANTS]
 
@@ -159,8 +160,8 @@ def test_time_pool_under_droptoken_uses_the_kept_tokens_own_steps(modality):
 
 
 def test_fine_time_profile_starts_as_the_plain_head_and_then_sees_when():
-    plain = build("tiny")
-    timed = OmniVec(dataclasses.replace(plain.cfg, fine_time_profile=True))  # not cached: the test changes it
+    plain = build("tiny", fine_time_profile=False)
+    timed = OmniVec(dataclasses.replace(plain.cfg, fine_time_profile=True))
     timed.load_state_dict(plain.state_dict(), strict=False)
     plain.eval(), timed.eval()
     video = sample("video")
