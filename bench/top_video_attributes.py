@@ -3,8 +3,11 @@ the text->video similarity and check each attribute the caption names against th
 attribute holds text->video P@1 down.
 
     python bench/top_video_attributes.py runs/classroom [runs/other ...] [--seed 31337] [--n 1000]
+        [--speed-by-motion]
 
-Prints one row per checkpoint: P@1 and, per attribute, the share of captions naming it whose top video has it.
+Prints one row per checkpoint: P@1 and, per attribute, the share of captions naming it whose top video has it;
+with --speed-by-motion, a second table: of the captions naming a speed, that share by the motion of the
+caption's own clip (a speed is how far a translation went, or how fast a spin or a change of size).
 """
 from __future__ import annotations
 
@@ -20,14 +23,22 @@ from omnivec_core.data.omnishapes import ATTRIBUTES, OmniShapes, parse_caption  
 from omnivec_core.train.checkpoint import load_model  # noqa: E402
 
 
-def top_video_hits(directory: Path, batch) -> tuple[float, dict[str, tuple[float, int]]]:
+def top_videos(directory: Path, batch) -> list[int]:
+    """For the first caption of each event, the index of the video most similar to it."""
     model, _ = load_model(directory, "cpu")
     model.eval()
     with torch.no_grad():
         embedded = embed_batch(model, batch, ["video", "text"])
     space = model.embedding.pair_space("video", "text")
-    top = (embedded["text"][space] @ embedded["video"][space].t()).argmax(1).tolist()
-    names = {a: [ATTRIBUTES[a][i] for i in batch.labels[a].tolist()] for a in batch.labels}
+    return (embedded["text"][space] @ embedded["video"][space].t()).argmax(1).tolist()
+
+
+def attribute_names(batch) -> dict[str, list[str]]:
+    return {a: [ATTRIBUTES[a][i] for i in batch.labels[a].tolist()] for a in batch.labels}
+
+
+def top_video_hits(top: list[int], batch) -> tuple[float, dict[str, tuple[float, int]]]:
+    names = attribute_names(batch)
     hits, named, all_right = dict.fromkeys(ATTRIBUTES, 0), dict.fromkeys(ATTRIBUTES, 0), 0
     for query, j in enumerate(top):
         caption = parse_caption(batch.text[query][0])
@@ -39,19 +50,41 @@ def top_video_hits(directory: Path, batch) -> tuple[float, dict[str, tuple[float
     return all_right / len(top), {a: (hits[a] / max(named[a], 1), named[a]) for a in ATTRIBUTES}
 
 
+def speed_hits_by_motion(top: list[int], batch) -> dict[str, tuple[float, int]]:
+    """motion -> (share of the captions naming a speed whose top video has it, how many), by the query clip's motion."""
+    names = attribute_names(batch)
+    hits, named = dict.fromkeys(ATTRIBUTES["motion"], 0), dict.fromkeys(ATTRIBUTES["motion"], 0)
+    for query, j in enumerate(top):
+        said = parse_caption(batch.text[query][0]).get("speed")
+        if said is not None:
+            motion = names["motion"][query]
+            named[motion] += 1
+            hits[motion] += names["speed"][j] == said
+    return {m: (hits[m] / max(named[m], 1), named[m]) for m in ATTRIBUTES["motion"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoints", nargs="+", type=Path, help="model directories")
     parser.add_argument("--seed", type=int, default=31337, help="OmniShapes seed of the events (validation)")
     parser.add_argument("--n", type=int, default=1000, help="events, each a caption query and a video")
+    parser.add_argument("--speed-by-motion", action="store_true",
+                        help="also the top video's speed by the motion of the caption's clip")
     args = parser.parse_args()
     batch = OmniShapes().render(args.n, seed=args.seed)
+    tops = {directory: top_videos(directory, batch) for directory in args.checkpoints}
     print(f"top video per caption, {args.n} events of seed {args.seed} (captions naming each attribute in brackets)")
     print(f"{'checkpoint':<28} {'P@1':>6} " + " ".join(f"{a:>13}" for a in ATTRIBUTES))
-    for directory in args.checkpoints:
-        precision, per_attribute = top_video_hits(directory, batch)
+    for directory, top in tops.items():
+        precision, per_attribute = top_video_hits(top, batch)
         cells = " ".join(f"{share:>6.3f} ({count:>4})" for share, count in per_attribute.values())
         print(f"{directory.name:<28} {precision:>6.3f} {cells}")
+    if args.speed_by_motion:
+        print("\ntop video has the speed the caption names, by the motion of the caption's clip")
+        print(f"{'checkpoint':<28} " + " ".join(f"{m:>11}" for m in ATTRIBUTES["motion"]))
+        for directory, top in tops.items():
+            cells = " ".join(f"{share:>5.2f} ({count:>3})" for share, count in speed_hits_by_motion(top, batch).values())
+            print(f"{directory.name:<28} {cells}")
 
 
 if __name__ == "__main__":
