@@ -34,14 +34,16 @@ def top_videos(directory: Path, batch) -> list[int]:
 
 
 def attribute_names(batch) -> dict[str, list[str]]:
+    """attribute -> each event's value, by name."""
     return {a: [ATTRIBUTES[a][i] for i in batch.labels[a].tolist()] for a in batch.labels}
 
 
-def top_video_hits(top: list[int], batch) -> tuple[float, dict[str, tuple[float, int]]]:
-    names = attribute_names(batch)
+def top_video_hits(top: list[int], names: dict[str, list[str]], said: list[dict[str, str]]
+                   ) -> tuple[float, dict[str, tuple[float, int]]]:
+    """P@1 and, per attribute, (share of the captions naming it whose top video has it, how many); `said` is
+    what each event's first caption names."""
     hits, named, all_right = dict.fromkeys(ATTRIBUTES, 0), dict.fromkeys(ATTRIBUTES, 0), 0
-    for query, j in enumerate(top):
-        caption = parse_caption(batch.text[query][0])
+    for j, caption in zip(top, said):
         right = {a: names[a][j] == value for a, value in caption.items()}
         for a, ok in right.items():
             named[a] += 1
@@ -50,16 +52,15 @@ def top_video_hits(top: list[int], batch) -> tuple[float, dict[str, tuple[float,
     return all_right / len(top), {a: (hits[a] / max(named[a], 1), named[a]) for a in ATTRIBUTES}
 
 
-def speed_hits_by_motion(top: list[int], batch) -> dict[str, tuple[float, int]]:
+def speed_hits_by_motion(top: list[int], names: dict[str, list[str]], said: list[dict[str, str]]
+                         ) -> dict[str, tuple[float, int]]:
     """motion -> (share of the captions naming a speed whose top video has it, how many), by the query clip's motion."""
-    names = attribute_names(batch)
     hits, named = dict.fromkeys(ATTRIBUTES["motion"], 0), dict.fromkeys(ATTRIBUTES["motion"], 0)
-    for query, j in enumerate(top):
-        said = parse_caption(batch.text[query][0]).get("speed")
-        if said is not None:
+    for query, (j, caption) in enumerate(zip(top, said)):
+        if "speed" in caption:
             motion = names["motion"][query]
             named[motion] += 1
-            hits[motion] += names["speed"][j] == said
+            hits[motion] += names["speed"][j] == caption["speed"]
     return {m: (hits[m] / max(named[m], 1), named[m]) for m in ATTRIBUTES["motion"]}
 
 
@@ -72,18 +73,20 @@ def main() -> None:
                         help="also the top video's speed by the motion of the caption's clip")
     args = parser.parse_args()
     batch = OmniShapes().render(args.n, seed=args.seed)
+    names, said = attribute_names(batch), [parse_caption(captions[0]) for captions in batch.text]
     tops = {directory: top_videos(directory, batch) for directory in args.checkpoints}
     print(f"top video per caption, {args.n} events of seed {args.seed} (captions naming each attribute in brackets)")
     print(f"{'checkpoint':<28} {'P@1':>6} " + " ".join(f"{a:>13}" for a in ATTRIBUTES))
     for directory, top in tops.items():
-        precision, per_attribute = top_video_hits(top, batch)
+        precision, per_attribute = top_video_hits(top, names, said)
         cells = " ".join(f"{share:>6.3f} ({count:>4})" for share, count in per_attribute.values())
         print(f"{directory.name:<28} {precision:>6.3f} {cells}")
     if args.speed_by_motion:
         print("\ntop video has the speed the caption names, by the motion of the caption's clip")
         print(f"{'checkpoint':<28} " + " ".join(f"{m:>11}" for m in ATTRIBUTES["motion"]))
         for directory, top in tops.items():
-            cells = " ".join(f"{share:>5.2f} ({count:>3})" for share, count in speed_hits_by_motion(top, batch).values())
+            by_motion = speed_hits_by_motion(top, names, said)
+            cells = " ".join(f"{share:>5.2f} ({count:>3})" for share, count in by_motion.values())
             print(f"{directory.name:<28} {cells}")
 
 
