@@ -5,13 +5,10 @@ import gradio as gr
 import numpy as np
 import torch
 
-from omnivec_core.analysis.activations import layer_modality_magnitude, meta_attention, token_norms
-from omnivec_core.objectives.plan import model_input
+from omnivec_core.analysis.activations import attention_layout, layer_modality_magnitude, meta_attention, token_norms
+from omnivec_core.modalities import REGISTRY
 
 from .state import AppState
-
-GRID_MODALITIES = ("image", "video", "audio", "depth", "points", "text")
-
 
 def heat_figure(values: np.ndarray, x_labels, y_labels, title: str, x_title: str, y_title: str):
     import plotly.graph_objects as go
@@ -34,44 +31,29 @@ def activations(state: AppState, modality: str, layer: int, seed: int, index: in
     if not 1 <= samples <= 64:
         raise gr.Error("samples must be between 1 and 64")
     batch = state.world.render(samples, seed=int(seed), start=int(index), device=state.device)
-    inputs = {m: model_input(batch, m) for m in model.cfg.modalities}
+    inputs = {m: REGISTRY[m].batch_input(batch) for m in model.cfg.modalities}
     names, magnitude = layer_modality_magnitude(model, inputs)
     layers = [f"block {i + 1}" for i in range(depth)]
     overview = heat_figure(magnitude.numpy(), names, layers, "mean |activation| per layer and modality",
                            "modality", "layer")
-    one = model_input(batch, modality)[:1]
+    one = REGISTRY[modality].batch_input(batch)[:1]
     with torch.no_grad():
         recorded = model.encode(modality, one, record=True)
     norms = token_norms(recorded).numpy()
     norm_figure = heat_figure(norms, range(norms.shape[1]), layers, f"token norms, first {modality} sample",
                               "token", "layer")
     weights, grid = meta_attention(recorded, layer - 1)
-    attention_figure = _attention_view(modality, weights, grid, one)
+    laid = attention_layout(weights, grid, REGISTRY[modality].layout)
+    attention_figure = heat_figure(laid["values"], laid["x"], laid["y"], laid["title"], laid["x_title"],
+                                   laid["y_title"])
     return overview, norm_figure, attention_figure
-
-
-def _attention_view(modality: str, weights: torch.Tensor, grid, x):
-    """The meta token's attention over the sample's tokens, laid out on the token grid."""
-    steps, per_step = grid
-    if modality in ("image", "depth", "video"):
-        side = int(round(per_step ** 0.5))
-        values = weights.reshape(steps, side, side).mean(0).numpy()  # video: averaged over time
-        return heat_figure(values[::-1], range(side), range(side)[::-1], "meta-token attention over patches "
-                           "(video: mean over time)", "patch column", "patch row")
-    if modality == "audio":
-        values = weights.reshape(steps, per_step).t().numpy()  # (freq, time)
-        return heat_figure(values, range(steps), range(per_step), "meta-token attention over spectrogram patches",
-                           "time patch", "frequency patch")
-    title = "meta-token attention per point group" if modality == "points" else \
-        "meta-token attention per word piece (padding included; 0 is the first piece)"
-    return heat_figure(weights[None].numpy(), range(len(weights)), ["attention"], title, "token", "")
 
 
 def build(state: AppState) -> None:
     gr.Markdown("VATT asks: does a shared backbone treat modalities alike? The left map shows the mean activation "
                 "magnitude of every block for every modality; the others zoom into one sample.")
     with gr.Row():
-        modality = gr.Radio(list(GRID_MODALITIES), value="image", label="sample modality")
+        modality = gr.Radio(list(REGISTRY), value="image", label="sample modality")
         layer = gr.Slider(1, 12, value=1, step=1, label="block for the attention map")
         seed = gr.Number(value=0, precision=0, label="seed", minimum=0)
         index = gr.Number(value=0, precision=0, label="index", minimum=0)

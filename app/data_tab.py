@@ -1,4 +1,4 @@
-"""Data tab: browse OmniShapes events in all six modalities."""
+"""Data tab: browse OmniShapes events in every modality of the registry."""
 from __future__ import annotations
 
 import random
@@ -6,27 +6,41 @@ import random
 import gradio as gr
 
 from omnivec_core.data.omnishapes import OmniShapes
-from omnivec_core.model.patches import farthest_point_sample, nearest_centre
+from omnivec_core.modalities import REGISTRY
+from omnivec_core.modalities.patches import farthest_point_sample, nearest_centre
 
-from . import media
-from .components import StillAudio, StillImage
+from . import media, views
+from .components import StillImage
 
 MAX_INDEX = 10**9
 
 
-def sample_event(world: OmniShapes, seed: int, index: int):
-    """Render one event (seed, index) -> image, video GIF, audio, spectrogram, depth, points, captions."""
-    seed, index = int(seed), int(index)
-    if not 0 <= index <= MAX_INDEX or not 0 <= seed <= MAX_INDEX:
-        raise gr.Error(f"seed and index must be between 0 and {MAX_INDEX}")
-    batch = world.render(1, seed=seed, start=index)
-    folder = media.scratch_folder()
-    summary = world.describe(batch.labels_row(0))
-    captions = "\n".join(f"• {c}" for c in batch.text[0])
-    return (media.to_pil(batch.image[0]), media.write_gif(batch.video[0], folder, f"event-{seed}-{index}"),
-            media.audio_value(batch.waveform[0], world.config.sample_rate),
-            media.heat_map(batch.audio[0, 0].flip(0)), media.heat_map(batch.depth[0, 0]),
-            media.point_figure(batch.points[0], batch.point_labels[0]), f"**{summary}**\n\n{captions}")
+class EventPanel:
+    """One OmniShapes event shown in every modality of the registry: a component per view, the captions
+    beside a one-line summary. Built inside a layout; `show(seed, index)` gives the components' values."""
+
+    def __init__(self, world: OmniShapes, per_row: int = 3):
+        self.world = world
+        example = world.render(1, seed=0)
+        self.views = [(m, label, view.kind) for m in REGISTRY.values() if not m.language
+                      for label, view in m.event_views(example, 0)]
+        self.components = []
+        for start in range(0, len(self.views), per_row):
+            with gr.Row():
+                self.components += [views.component(kind, label) for _, label, kind in self.views[start:start + per_row]]
+        self.summary = gr.Markdown()
+        self.outputs = self.components + [self.summary]
+
+    def show(self, seed: int, index: int) -> list:
+        seed, index = int(seed), int(index)
+        if not 0 <= index <= MAX_INDEX or not 0 <= seed <= MAX_INDEX:
+            raise gr.Error(f"seed and index must be between 0 and {MAX_INDEX}")
+        batch = self.world.render(1, seed=seed, start=index)
+        folder = media.scratch_folder()
+        values = [views.render(dict(m.event_views(batch, 0))[label], folder) for m, label, _ in self.views]
+        captions = "\n\n".join(view.data for m in REGISTRY.values() if m.language
+                                for _, view in m.event_views(batch, 0))
+        return values + [f"**{self.world.describe(batch.labels_row(0))}**\n\n{captions}"]
 
 
 def tokenization(world: OmniShapes, seed: int, index: int, patch: int = 8, tubelet: int = 2, groups: int = 64):
@@ -45,21 +59,13 @@ def tokenization(world: OmniShapes, seed: int, index: int, patch: int = 8, tubel
 
 def build(demo: gr.Blocks, world: OmniShapes) -> None:
     gr.Markdown("Every OmniShapes event is one object with a shape, colour, motion, size and speed, "
-                "rendered in all six modalities. Pick a seed (a split) and an index (an event).")
+                f"rendered in all {len(REGISTRY)} modalities. Pick a seed (a split) and an index (an event).")
     with gr.Row():
         seed = gr.Number(value=0, precision=0, label="seed", minimum=0)
         index = gr.Number(value=0, precision=0, label="index", minimum=0)
         show = gr.Button("Show event", variant="primary")
         shuffle = gr.Button("Random event")
-    summary = gr.Markdown()
-    with gr.Row():
-        image = StillImage(label="image (frame 0)", type="pil")
-        video = StillImage(label="video (8 frames, 1 s)")
-        depth = StillImage(label="depth (nearer = brighter)", type="pil")
-    with gr.Row():
-        audio = StillAudio(label="audio (1 s, 16 kHz)")
-        spectrogram = StillImage(label="log-mel spectrogram (low pitch at the bottom)", type="pil")
-        points = gr.Plot(label="point cloud (drag to rotate)")
+    panel = EventPanel(world)
     with gr.Accordion("How the stems cut this event into tokens", open=False):
         with gr.Row():
             grid = StillImage(label="image: 8x8 patches -> 64 tokens", type="pil")
@@ -70,8 +76,7 @@ def build(demo: gr.Blocks, world: OmniShapes) -> None:
         explain = gr.Button("Show tokenization")
     explain.click(lambda s, i: tokenization(world, s, i), [seed, index], [grid, tubes, spec_grid, groups],
                   api_name=False)
-    outputs = [image, video, audio, spectrogram, depth, points, summary]
-    show.click(lambda s, i: sample_event(world, s, i), [seed, index], outputs, api_name="sample")
-    shuffle.click(lambda: random.randrange(MAX_INDEX), None, index).then(
-        lambda s, i: sample_event(world, s, i), [seed, index], outputs, api_name=False)
-    demo.load(lambda s, i: sample_event(world, s, i), [seed, index], outputs, api_name=False)
+    show.click(panel.show, [seed, index], panel.outputs, api_name="sample")
+    shuffle.click(lambda: random.randrange(MAX_INDEX), None, index).then(panel.show, [seed, index], panel.outputs,
+                                                                         api_name=False)
+    demo.load(panel.show, [seed, index], panel.outputs, api_name=False)

@@ -5,7 +5,7 @@ from functools import partial
 
 import gradio as gr
 
-from omnivec_core.analysis.efficiency import DEFAULT_RATES, droptoken_point
+from omnivec_core.analysis.efficiency import DEFAULT_RATES, droptoken_curve, droptoken_point
 
 from .state import AppState
 
@@ -32,11 +32,9 @@ def droptoken(state: AppState, video_rate: float, audio_rate: float, with_curve:
     rows = [_row(f"{rates['video']:.2f}, {rates['audio']:.2f}", point)]
     figure = None
     if with_curve:
-        curve = []
-        for i, r in enumerate(DEFAULT_RATES):
-            progress(0.3 + 0.7 * i / len(DEFAULT_RATES), desc=f"curve: drop rate {r:.0%}")
-            curve.append(droptoken_point(model, {"video": r, "audio": r}, events))
-            rows.append(_row(f"{r:.2f}, {r:.2f} (curve)", curve[-1]))
+        curve = droptoken_curve(model, DEFAULT_RATES, events,
+                                lambda done, rate: progress(0.3 + 0.7 * done, desc=f"curve: drop rate {rate:.0%}"))
+        rows += [_row(f"{p['rate']:.2f}, {p['rate']:.2f} (curve)", p) for p in curve]
         figure = curve_figure(curve)
     note = (f"Measured on {events} held-out events on {state.device}. Latency is one clip, warm. "
             "FLOPs count the stem, projection and transformer (torch.utils.flop_counter).")
@@ -47,7 +45,7 @@ def curve_figure(curve: list[dict]):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    rates = [f"{r:.0%}" for r in DEFAULT_RATES]
+    rates = [f"{p['rate']:.0%}" for p in curve]
     figure = make_subplots(specs=[[{"secondary_y": True}]])
     for key, name in (("video->audio R@1", "video→audio R@1"), ("video motion probe", "motion probe accuracy")):
         figure.add_trace(go.Scatter(x=rates, y=[p[key] for p in curve], name=name, mode="lines+markers"))

@@ -1,4 +1,5 @@
-"""Uploads enter here: only from the folders this app may read, always through the core readers."""
+"""Uploads enter here: only from the folders this app may read, always through the core readers, and
+turned into a modality's input by its registry entry."""
 from __future__ import annotations
 
 import tempfile
@@ -7,10 +8,9 @@ from pathlib import Path
 import gradio as gr
 
 from omnivec_core.data import readers
+from omnivec_core.modalities import REGISTRY
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
-READERS = {"image": readers.read_image, "video": readers.read_video, "audio": readers.read_audio,
-           "depth": readers.read_image, "points": readers.read_points}
 
 
 def allowed_roots() -> list[Path]:
@@ -18,19 +18,36 @@ def allowed_roots() -> list[Path]:
     return [Path(tempfile.gettempdir()).resolve(), ASSETS]
 
 
-def load_upload(path: str, modality: str) -> readers.Loaded:
-    """Read an uploaded file as `modality`; a clip given for audio lends its sound track."""
+def read_upload(path: str) -> readers.Loaded:
+    """Read any supported file (its content decides its kind); a bad file becomes a clear gr.Error."""
     try:
-        safe = readers.check_path(path, allowed_roots())
-        if modality == "audio" and readers.kind_of(safe) == "video":
-            loaded = readers.read_video(safe)
-            if loaded.waveform is None:
-                raise readers.MediaError(f"{safe.name} has no audio track")
-            return readers.Loaded("audio", loaded.waveform, loaded.waveform, loaded.notes)
-        loaded = READERS[modality](safe)
+        return readers.read_any(path, allowed_roots=allowed_roots())
     except readers.MediaError as error:
         raise gr.Error(str(error)) from None
-    if modality == "depth":  # a depth map is single-channel: use the image's luminance
-        gray = loaded.tensor.mean(0, keepdim=True)
-        return readers.Loaded("depth", gray, None, loaded.notes + ["converted to one channel (mean of RGB)"])
-    return loaded
+
+
+def load_upload(path: str, modality: str) -> tuple[object, list[str]]:
+    """An uploaded file as `modality`'s model input (no batch dimension), with notes for the UI."""
+    spec = REGISTRY[modality]
+    loaded = read_upload(path)
+    if loaded.kind not in spec.reads:
+        raise gr.Error(f"{loaded.name or 'the file'} holds {loaded.kind}, which {modality} cannot be read from "
+                       f"(it takes {' or '.join(spec.reads) or 'no files'})")
+    try:
+        return spec.from_loaded(loaded)
+    except readers.MediaError as error:
+        raise gr.Error(str(error)) from None
+
+
+def query_inputs(loaded: readers.Loaded) -> tuple[dict[str, object], list[str]]:
+    """Every modality an uploaded file queries as (a clip gives its frames and its sound track), with notes."""
+    inputs, notes = {}, list(loaded.notes)
+    for spec in REGISTRY.values():
+        if loaded.kind in spec.queries:
+            try:
+                inputs[spec.name], _ = spec.from_loaded(loaded)
+            except readers.MediaError as error:
+                notes.append(f"no {spec.name} query: {error}")
+    if not inputs:
+        raise gr.Error(f"{loaded.name or 'the file'} holds {loaded.kind}, which no modality can query with")
+    return inputs, notes

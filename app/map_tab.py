@@ -9,9 +9,9 @@ import numpy as np
 from omnivec_core.analysis.maps import compute_map
 from omnivec_core.analysis.projections import METHODS
 from omnivec_core.data.omnishapes import ATTRIBUTES
+from omnivec_core.modalities import REGISTRY
 
-from .components import StillAudio, StillImage
-from .data_tab import sample_event
+from .data_tab import EventPanel
 from .state import AppState
 
 COLOUR_BY = ("modality",) + tuple(ATTRIBUTES)
@@ -96,13 +96,13 @@ def embedding_map(state: AppState, method: str, dims: int, colour_by: str, n_eve
 
 def build(state: AppState) -> None:
     gr.Markdown("Every point is one held-out event seen through one modality. In a good shared space, the "
-                "six views of one event land together and events cluster by meaning; right after the stems they "
+                "views of one event land together and events cluster by meaning; right after the stems they "
                 "sit in modality islands.")
     with gr.Row():
         method = gr.Radio(list(METHODS), value="pca", label="method")
         dims = gr.Radio([2, 3], value=2, label="dimensions")
         colour_by = gr.Dropdown(list(COLOUR_BY), value="modality", label="colour by")
-        n_events = gr.Slider(50, 1000, value=500, step=50, label="gallery events (x6 points)")
+        n_events = gr.Slider(50, 1000, value=500, step=50, label=f"gallery events (x{len(REGISTRY)} points at most)")
     with gr.Accordion("method parameters", open=False):
         with gr.Row():
             perplexity = gr.Slider(5, 100, value=30, step=1, label="t-SNE perplexity")
@@ -122,20 +122,17 @@ def build(state: AppState) -> None:
         event = gr.Number(value=0, precision=0, label="event number (also in the hover text)", minimum=0,
                           elem_id="map-event")
         show = gr.Button("Show this event")
-    with gr.Row():
-        picture, clip = StillImage(label="image", type="pil"), StillImage(label="video")
-        sound, caption = StillAudio(label="audio"), gr.Markdown()
+    panel = EventPanel(state.world, per_row=4)
 
     def show_event(e, n):
         gallery = state.gallery(int(n))
         if not 0 <= int(e) < gallery.n:
             raise gr.Error(f"event number must be between 0 and {gallery.n - 1}")
-        image, video, audio, _, _, _, text = sample_event(state.world, gallery.seed, int(e))
-        return image, video, audio, text
+        return panel.show(gallery.seed, int(e))
 
     inputs = [method, dims, colour_by, n_events, perplexity, neighbours, min_dist, seed, pair_lines]
     draw.click(partial(embedding_map, state), inputs, [shared, stems, report], api_name="embedding_map")
-    show.click(show_event, [event, n_events], [picture, clip, sound, caption], api_name=False)
+    show.click(show_event, [event, n_events], panel.outputs, api_name=False)
 
     def show_clicked(value, n):
         try:
@@ -144,4 +141,4 @@ def build(state: AppState) -> None:
             raise gr.Error(f"the map sent {value!r}, not an event number") from None
         return (number, *show_event(number, n))
 
-    clicked.change(show_clicked, [clicked, n_events], [event, picture, clip, sound, caption], api_name=False)
+    clicked.change(show_clicked, [clicked, n_events], [event] + panel.outputs, api_name=False)

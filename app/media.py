@@ -82,24 +82,6 @@ def scratch_folder() -> Path:
     return Path(tempfile.mkdtemp(prefix="omnivec-"))
 
 
-def mel_to_waveform(log_mel: torch.Tensor, sample_rate: int = 16000, n_fft: int = 512) -> np.ndarray:
-    """Normalised log-mel (1, F, T) -> audio by Griffin-Lim (librosa), to listen to a reconstruction."""
-    import librosa
-
-    from omnivec_core.data.omnishapes.sound import MEL_MEAN, MEL_STD
-
-    from omnivec_core.data.omnishapes import mel_filterbank
-
-    mel = np.exp(log_mel[0].double().cpu().numpy() * MEL_STD + MEL_MEAN)
-    frames = mel.shape[1]
-    # least-squares inverse of the filterbank (fast; librosa's NNLS inverse takes seconds), then Griffin-Lim
-    inverse = np.linalg.pinv(mel_filterbank(sample_rate, n_fft, mel.shape[0]).double().numpy())
-    magnitude = np.sqrt(np.clip(inverse @ mel, 0, None))
-    wave = librosa.griffinlim(magnitude, n_iter=24, hop_length=sample_rate // frames, n_fft=n_fft, center=True)
-    peak = np.abs(wave).max()
-    return (wave / peak * 0.9 if peak > 0 else wave).astype(np.float32)
-
-
 def line_figure(xs, ys, x_title: str, y_title: str, title: str = ""):
     import plotly.graph_objects as go
 

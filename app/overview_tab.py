@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import gradio as gr
 
-from omnivec_core.config import MODALITY_SPECS, ModelConfig
+from omnivec_core.config import ModelConfig
+from omnivec_core.modalities import REGISTRY
 
 from .state import AppState
 
 LESSON = """
 ### A 20-minute lesson
-1. **Data**: one event, six senses. Show the same red bouncing circle as a picture, a clip, a sound,
+1. **Data**: one event, every sense. Show the same red bouncing circle as a picture, a clip, a sound,
    a sentence, a depth map and a point cloud.
 2. **Reconstruct**: hide 75% of an image and let the model fill it in. Push the slider to 95%.
 3. **Embedding map**: every dot is one event in one modality. Colour by *modality*, then by *shape*:
@@ -39,13 +40,11 @@ def architecture_figure(cfg: ModelConfig):
                               showarrow=True, arrowhead=2, arrowwidth=1, text="")
 
     middle = (len(rows) - 1) / 2
-    stems = {"visual": "tubelets 2x8x8", "audio": "8x8 log-mel patches", "depth": "8x8 patches",
-             "points": "FPS + kNN + PointNet", "text": "MiniLM (frozen)" if cfg.text_encoder == "minilm" else "word embedding"}
     for i, m in enumerate(rows):
         y = len(rows) - 1 - i
-        spec = MODALITY_SPECS[m]
+        spec = REGISTRY[m]
         box(0, y, 1.6, 0.7, f"<b>{m}</b><br>{spec.tokens} tokens", "#dbeafe")
-        box(2.0, y, 1.9, 0.7, stems[spec.stem], "#e0f2fe")
+        box(2.0, y, 1.9, 0.7, spec.describe_stem(cfg), "#e0f2fe")
         arrow(1.6, y, 2.0, y)
         arrow(3.9, y, 4.4, middle)
     box(4.4, middle, 1.7, 2.2, f"meta tokens<br>(modality, T, H, W, C, L)<br>FiLM projection<br>{cfg.stem_dim} -> {cfg.width}",
@@ -55,7 +54,7 @@ def architecture_figure(cfg: ModelConfig):
                                f"width {cfg.width}<br>DropToken / MAE masking", "#dcfce7")
     arrow(6.1, middle, 6.5, middle)
     box(8.8, middle + 1.4, 1.6, 0.8, "vectorizer", "#fae8ff")
-    reconstructed = sum(MODALITY_SPECS[m].reconstruct for m in cfg.modalities)
+    reconstructed = sum(REGISTRY[m].reconstruct for m in cfg.modalities)
     decoder = (f"MAE decoders x{reconstructed}<br>{cfg.decoder_depth} x {cfg.decoder_width} each"
                if cfg.separate_decoders else f"MAE decoder (shared)<br>{cfg.decoder_depth} x {cfg.decoder_width}")
     box(8.8, middle - 1.4, 1.6, 0.8, decoder, "#fee2e2")
@@ -65,7 +64,8 @@ def architecture_figure(cfg: ModelConfig):
               "disjoint": "one space per video pair"}[cfg.embed_space]
     box(10.8, middle + 2.2, 2.2, 0.8, f"embedding spaces<br>{spaces}", "#ede9fe")
     box(10.8, middle + 0.9, 2.2, 0.8, "classification<br>shape colour motion size speed", "#ede9fe")
-    box(10.8, middle - 1.4, 2.2, 0.8, "segmentation<br>image, depth, points", "#ede9fe")
+    dense = ", ".join(m for m in cfg.modalities if REGISTRY[m].dense)
+    box(10.8, middle - 1.4, 2.2, 0.8, f"segmentation<br>{dense}", "#ede9fe")
     for y in (middle + 2.2, middle + 0.9):
         arrow(10.4, middle + 1.4, 10.8, y)
     arrow(8.4, middle - 0.2, 10.8, middle - 1.05)  # above the decoder box, not through it

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 from functools import partial
-from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -11,51 +10,44 @@ import torch
 
 from omnivec_core.analysis.retrieval import search
 from omnivec_core.data import readers
+from omnivec_core.data.omnishapes import OmniShapes
+from omnivec_core.modalities import REGISTRY
+from omnivec_core.objectives.plan import CAPTIONS
 
-from . import media
-from .components import StillAudio
+from . import views
 from .activations_tab import heat_figure
-from .inputs import ASSETS, load_upload
+from .components import StillAudio
+from .inputs import ASSETS, query_inputs as inputs_of, read_upload
 from .state import AppState
 
-TARGETS = ("image", "video", "audio", "text", "depth", "points")
 DEFAULT_TARGETS = ("video", "audio", "text", "points")
 
 
 def query_inputs(path: str | None, text: str | None) -> tuple[dict[str, object], list[str]]:
-    """The model inputs a query gives: text, or an upload dispatched by type (a clip gives frames and sound)."""
+    """The model inputs a query gives: a caption, or an upload read by its content (a clip gives frames and sound)."""
     if path:
-        kind = readers.kind_of(path) or "image"  # the image reader names an unsupported type clearly
-        loaded = load_upload(path, kind)
-        if kind == "video":
-            inputs = {"video": loaded.tensor[None]}
-            if loaded.waveform is not None:
-                inputs["audio"] = readers.audio_to_model(loaded.waveform)[None]
-            return inputs, loaded.notes
-        if kind == "audio":
-            return {"audio": readers.audio_to_model(loaded.waveform)[None]}, loaded.notes
-        return {kind: loaded.tensor[None]}, loaded.notes
+        inputs, notes = inputs_of(read_upload(path))
+        return {m: x[None] for m, x in inputs.items()}, notes
     try:
         loaded = readers.read_text(text)
     except readers.MediaError as error:
         raise gr.Error(f"{error} (or upload a file)") from None
-    return {"text": [loaded.tensor]}, []
+    return {CAPTIONS: [loaded.tensor]}, []
 
 
 @functools.lru_cache(maxsize=2048)
 def _preview_file(world, seed: int, event: int, modality: str, folder: str) -> str:
-    """A gallery item's preview as a file (a GIF for video, a WAV for audio), rendered once and then reused."""
+    """A gallery item's first view as a file (a GIF for video, a WAV for sound), rendered once and then reused."""
     batch = world.render(1, seed=seed, start=event, modalities=(modality,))
-    if modality == "video":
-        return media.write_gif(batch.video[0], folder, f"event-{event}", scale=2)
-    if modality == "audio":
-        return media.write_wav(batch.waveform[0], world.config.sample_rate, Path(folder) / f"audio-{seed}-{event}.wav")
-    picture = {"image": lambda: media.to_pil(batch.image[0], 2),
-               "depth": lambda: media.heat_map(batch.depth[0, 0], 2),
-               "points": lambda: media.points_thumbnail(batch.points[0], batch.point_labels[0], 128)}[modality]()
-    path = Path(folder) / f"{modality}-{seed}-{event}.png"
-    picture.save(path)
-    return str(path)
+    _, view = REGISTRY[modality].event_views(batch, 0)[0]
+    return views.render_file(view, folder, f"{modality}-{seed}-{event}")
+
+
+@functools.lru_cache(maxsize=None)
+def preview_kind(modality: str) -> str:
+    """The kind of view a gallery item of this modality is previewed as ("sound" goes to the players)."""
+    batch = OmniShapes().render(1, seed=0, modalities=(modality,))
+    return REGISTRY[modality].event_views(batch, 0)[0][1].kind
 
 
 def preview(state: AppState, seed: int, event: int, modality: str) -> str:
@@ -88,10 +80,10 @@ def retrieve(state: AppState, upload: str | None, text: str, targets: list[str],
         heat.append((f"{source}→{target}", scores))
         for rank, (e, s) in enumerate(zip(events, scores)):
             rows.append(f"| {target} | {rank + 1} | {e} | {s:.3f} | {gallery.captions[e]} |")
-            if target == "audio":
+            if preview_kind(target) == "sound":
                 if len(sounds) < 3:
-                    sounds.append(preview(state, gallery.seed, e, "audio"))
-            elif target != "text":
+                    sounds.append(preview(state, gallery.seed, e, target))
+            elif not REGISTRY[target].language:
                 visuals.append((preview(state, gallery.seed, e, target), f"{target} #{rank + 1}: event {e}, score {s:.2f}"))
     table = "| target | rank | event | score | caption of the event |\n|---|---|---|---|---|\n" + "\n".join(rows)
     query_note = "Query: " + " + ".join(queries) + ("\n\n" + "\n".join(f"- {n}" for n in notes) if notes else "")
@@ -117,7 +109,7 @@ def build(state: AppState) -> None:
         upload = gr.File(label="query file", type="filepath")
         text = gr.Textbox(label="or a sentence", placeholder="a large green triangle moving left")
     with gr.Row():
-        targets = gr.CheckboxGroup(list(TARGETS), value=list(DEFAULT_TARGETS), label="search in")
+        targets = gr.CheckboxGroup(list(REGISTRY), value=list(DEFAULT_TARGETS), label="search in")
         k = gr.Slider(1, 10, value=5, step=1, label="top-k")
         n_events = gr.Slider(50, 2000, value=500, step=50, label="gallery events")
     go = gr.Button("Retrieve", variant="primary")

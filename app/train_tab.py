@@ -5,9 +5,9 @@ import dataclasses
 
 import gradio as gr
 
-from omnivec_core.config import EMBED_SPACES, MODALITIES, PRESETS, preset
+from omnivec_core.config import EMBED_SPACES, MODALITIES, PRESETS, ModelConfig, preset
 from omnivec_core.objectives import check_plan
-from omnivec_core.train.__main__ import scale_stages
+from omnivec_core.train.plans import set_steps
 
 from .state import AppState
 from .training import TrainingManager
@@ -28,11 +28,7 @@ def build_config(preset_name, steps, modalities, stages, image_ratio, video_rati
     if not 10 <= steps <= 100_000:
         raise gr.Error("steps must be between 10 and 100000")
     config = preset(preset_name)
-    config.model.modalities = tuple(m for m in MODALITIES if m in modalities)
-    # the time profile feeds FAC's fine space (and through it the coarse one); shared and disjoint have none
-    timed = embed_space == "fac" and config.model.fine_time_profile
-    config.model = dataclasses.replace(config.model, embed_space=embed_space, fine_time_profile=timed,
-                                       time_profile_in_coarse=timed and config.model.time_profile_in_coarse)
+    config.model = model_config(config.model, modalities, embed_space)
     # a stage on named modalities trains those still chosen; one left with none is left out
     kept = []
     for stage in config.train.stages:
@@ -43,18 +39,31 @@ def build_config(preset_name, steps, modalities, stages, image_ratio, video_rati
     if not kept:
         raise gr.Error(f"none of the chosen stages is in the {preset_name} plan with these modalities "
                        f"(its stages: {', '.join(s.name for s in preset(preset_name).train.stages)})")
-    config.train.stages = scale_stages(kept, steps)
+    config.train.stages = kept
+    set_steps(config.train, steps)  # as `python -m omnivec_core.train --steps` does
     try:  # here, not in the background process, where the error would be hidden
         check_plan(config.model.modalities, config.train)
     except ValueError as error:
         raise gr.Error(str(error)) from None
-    config.train.warmup_steps = min(config.train.warmup_steps, max(1, steps // 10))
     config.train.mask_ratio.update(image=float(image_ratio), video=float(video_ratio))
     config.train.droptoken = {"video": float(droptoken)} if droptoken and "video" in config.model.modalities else {}
-    config.train.task_grouping, config.train.modality_mixing = bool(task_grouping), bool(modality_mixing)
+    config.train.task_grouping = bool(task_grouping)
+    for stage in config.train.stages:
+        stage.modality_mixing = bool(modality_mixing)
     config.train.eval_every = max(10, steps // 10)
     config.train.save_every = max(10, steps // 5)
     return config
+
+
+def model_config(model: ModelConfig, modalities, embed_space: str) -> ModelConfig:
+    """The preset's model on the chosen modalities and embedding space. The time profile feeds FAC's fine
+    space (and through it the coarse one); shared and disjoint have none."""
+    chosen = tuple(m for m in MODALITIES if m in modalities)
+    time_profile = model.time_profile if embed_space == "fac" else "none"
+    try:
+        return dataclasses.replace(model, modalities=chosen, embed_space=embed_space, time_profile=time_profile)
+    except ValueError as error:  # e.g. a disjoint space without video
+        raise gr.Error(str(error)) from None
 
 
 def curves(manager: TrainingManager):
@@ -95,7 +104,8 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
         droptoken = gr.Slider(0.0, 0.75, value=CLASSROOM.droptoken.get("video", 0.0), step=0.05,
                               label="video DropToken rate")
         task_grouping = gr.Checkbox(value=CLASSROOM.task_grouping, label="alternate simple / dense tasks")
-        modality_mixing = gr.Checkbox(value=CLASSROOM.modality_mixing, label="modality-mixed MAE batches")
+        modality_mixing = gr.Checkbox(value=all(s.modality_mixing for s in CLASSROOM.stages),
+                                      label="modality-mixed MAE batches")
     with gr.Row():
         start, stop, load = gr.Button("Start", variant="primary"), gr.Button("Stop"), gr.Button("Load result into all tabs")
     status = gr.Markdown(manager.status())

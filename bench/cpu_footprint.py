@@ -20,7 +20,8 @@ from omnivec_core.config import MODALITIES, preset  # noqa: E402
 from omnivec_core.data.omnishapes import OmniShapes  # noqa: E402
 from omnivec_core.model import OmniVec  # noqa: E402
 from omnivec_core.objectives import stage_losses  # noqa: E402
-from omnivec_core.objectives.plan import model_input, stage_modalities  # noqa: E402
+from omnivec_core.modalities import REGISTRY  # noqa: E402
+from omnivec_core.objectives.plan import CAPTIONS, stage_modalities  # noqa: E402
 
 
 def median_seconds(call, repeats: int) -> float:
@@ -49,11 +50,11 @@ def main() -> None:
     print(f"{args.preset} preset on CPU, {args.threads} threads, torch {torch.__version__}")
     print(f"\n{'stage':<10} {'batch':>5} {'s/step':>8} {'steps/s':>8} {'samples/s':>10} {'bf16 s/step':>12}")
     for step, stage in enumerate(config.train.stages):
-        modalities = stage_modalities(config.model.modalities, config.train, stage)
+        modalities = stage_modalities(config.model.modalities, stage)
         def one_step(bf16: bool):
             batch = world.render(batch_size, seed=0, start=step * batch_size, modalities=modalities)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                loss, _ = stage_losses(model, batch, config.train, step, stage.objectives)
+                loss, _ = stage_losses(model, batch, config.train, stage, step)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -65,20 +66,20 @@ def main() -> None:
     print(f"\n{'one training batch of ' + str(batch_size):<24} {'fwd+bwd (ms)':>12}")
     batch = world.render(batch_size, seed=2)
     for m in config.model.modalities:
-        x = [c for row in batch.text for c in row] if m == "text" else model_input(batch, m)
+        x = [c for row in batch.text for c in row] if m == CAPTIONS else REGISTRY[m].batch_input(batch)
         def forward_backward():
             encoded = model.encode(m, x, config.train.droptoken.get(m, 0.0))
             loss = sum(e.float().sum() for e in model.embed(encoded).values()) + encoded.vector.sum()
             optimizer.zero_grad()
             loss.backward()
-        label = f"{m} ({len(x)} captions)" if m == "text" else m
+        label = f"{m} ({len(x)} captions)" if m == CAPTIONS else m
         print(f"{label:<24} {median_seconds(forward_backward, args.repeats) * 1000:>12.0f}")
     model.eval()
     print(f"\n{'modality':<9} {'batch 1 (ms)':>13} {'batch 64 (ms)':>14} {'per item @64 (ms)':>18}")
     batch = world.render(64, seed=1)
     with torch.no_grad():
         for m in MODALITIES:
-            x = model_input(batch, m)
+            x = REGISTRY[m].batch_input(batch)
             one = median_seconds(lambda: model.embed(model.encode(m, x[:1])), args.repeats)
             many = median_seconds(lambda: model.embed(model.encode(m, x)), args.repeats)
             print(f"{m:<9} {one * 1000:>13.1f} {many * 1000:>14.1f} {many * 1000 / 64:>18.2f}")

@@ -19,11 +19,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from omnivec_core.analysis.evaluate import VALIDATION_SEED  # noqa: E402
+from omnivec_core.evaluate import VALIDATION_SEED  # noqa: E402
 from omnivec_core.data.omnishapes import OmniShapes  # noqa: E402
 from omnivec_core.model.layers import init_weights  # noqa: E402
 from omnivec_core.model.mae import MAEDecoder  # noqa: E402
-from omnivec_core.objectives.losses import mae_loss, mean_of_visible, token_error  # noqa: E402
+from omnivec_core.modalities import REGISTRY  # noqa: E402
+from omnivec_core.objectives.losses import mae_loss, mean_of_visible  # noqa: E402
 from omnivec_core.train.checkpoint import load_model  # noqa: E402
 
 TRAIN_SEED, RATIO, BATCH = 5, 0.75, 64
@@ -38,8 +39,8 @@ def psnr_gain(model, images: torch.Tensor, chunk: int = 128) -> tuple[float, flo
     for start in range(0, len(images), chunk):
         x = images[start:start + chunk]
         out = model.reconstruct(model.encode("image", x, RATIO, "random", generator, for_mae=True), x)
-        errors["model"] += (token_error("image", out.prediction, out.target) * out.mask).sum().item()
-        errors["baseline"] += (token_error("image", mean_of_visible(out), out.target) * out.mask).sum().item()
+        errors["model"] += (REGISTRY["image"].token_error(out.prediction, out.target) * out.mask).sum().item()
+        errors["baseline"] += (REGISTRY["image"].token_error(mean_of_visible(out), out.target) * out.mask).sum().item()
         count += out.mask.sum().item()
     model.train()
     return 10 * math.log10(errors["baseline"] / errors["model"]), errors["model"] / count

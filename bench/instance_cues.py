@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from omnivec_core.analysis.embeddings import embed_batch  # noqa: E402
-from omnivec_core.analysis.evaluate import VALIDATION_SEED, linear_probe  # noqa: E402
+from omnivec_core.evaluate import VALIDATION_SEED, linear_probe  # noqa: E402
 from omnivec_core.data.omnishapes import ATTRIBUTES, OmniShapes  # noqa: E402
 from omnivec_core.train.checkpoint import load_model  # noqa: E402
 

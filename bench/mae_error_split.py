@@ -17,9 +17,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from omnivec_core.analysis.evaluate import VALIDATION_SEED  # noqa: E402
+from omnivec_core.evaluate import VALIDATION_SEED  # noqa: E402
 from omnivec_core.data.omnishapes import OmniShapes  # noqa: E402
-from omnivec_core.model import patches  # noqa: E402
+from omnivec_core.modalities import patches  # noqa: E402
 from omnivec_core.model.tokens import masked_mean  # noqa: E402
 from omnivec_core.train.checkpoint import load_model  # noqa: E402
 

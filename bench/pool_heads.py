@@ -20,7 +20,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from omnivec_core.analysis.evaluate import VALIDATION_SEED  # noqa: E402
+from omnivec_core.config import TEMPERATURE  # noqa: E402
+from omnivec_core.evaluate import VALIDATION_SEED  # noqa: E402
 from omnivec_core.data.omnishapes import OmniShapes  # noqa: E402
 from omnivec_core.objectives.losses import nce  # noqa: E402
 from omnivec_core.train.checkpoint import load_model  # noqa: E402
@@ -82,14 +83,14 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=1500, help="head training steps (batch 256)")
     args = parser.parse_args(argv)
 
-    model, config = load_model(Path(args.checkpoint))
+    model, _ = load_model(Path(args.checkpoint))
     started = time.perf_counter()
     train = backbone_tokens(model, VALIDATION_SEED + 1, args.train)
     val = backbone_tokens(model, VALIDATION_SEED, 1000)
     print(f"video->audio R@1 among 1,000 validation events, heads on frozen tokens of {args.checkpoint}")
     print(f"  {'pool':<44} {'R@1':>6}")
     for timed, name in ((False, "mean + max over all tokens (the Vectorizer)"), (True, "mean + max + per-time-step profile")):
-        score = train_and_score(train, val, timed, args.steps, 256, config.train.temperature)
+        score = train_and_score(train, val, timed, args.steps, 256, TEMPERATURE)
         print(f"  {name:<44} {score:>6.3f}")
     print(f"  ({time.perf_counter() - started:.0f} s)")
     return 0

@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 
 from omnivec_core.analysis.embeddings import embed_batch
-from omnivec_core.analysis.evaluate import linear_probe
+from omnivec_core.evaluate import linear_probe
 from omnivec_core.analysis.retrieval import recall_at
 from omnivec_core.data.omnishapes import OmniShapes
 from omnivec_core.train.checkpoint import load_model

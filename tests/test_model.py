@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from omnivec_core.config import MODALITIES, MODALITY_SPECS, PRESETS, ExperimentConfig, ModelConfig, preset
+from omnivec_core.config import MODALITIES, PRESETS, ExperimentConfig, ModelConfig, preset
+from omnivec_core.modalities import REGISTRY
 from omnivec_core.model import OmniVec
 from omnivec_core.model.heads import Vectorizer
-from omnivec_core.model.mae import mae_target, target_to_input
 from omnivec_core.model.tokens import gather_tokens, make_masking, masked_max, masked_mean, masked_slot_mean
 
 BATCH = 2
@@ -44,7 +44,7 @@ def test_shapes_and_finite(name, modality):
     with torch.no_grad():
         encoded = model.encode(modality, sample(modality))
         spaces = model.embed(encoded)
-    tokens = MODALITY_SPECS[modality].tokens
+    tokens = REGISTRY[modality].tokens
     if modality == "text":  # captions are padded to the batch's longest, at most the caption window
         assert encoded.stem.grid[1] <= tokens
         tokens = encoded.stem.grid[1]
@@ -56,19 +56,19 @@ def test_shapes_and_finite(name, modality):
         assert torch.allclose(value.norm(dim=-1), torch.ones(BATCH), atol=1e-4)
         assert torch.isfinite(value).all()
     assert torch.isfinite(encoded.tokens).all()
-    if MODALITY_SPECS[modality].reconstruct:
+    if REGISTRY[modality].reconstruct:
         with torch.no_grad():
             out = model.reconstruct(model.encode(modality, sample(modality), 0.75, for_mae=True), sample(modality))
         assert out.prediction.shape == out.target.shape == (BATCH, tokens, out.target.shape[-1])
         assert torch.isfinite(out.prediction).all()
 
 
-UNTIMED = {"fine_time_profile": False, "time_profile_in_coarse": False}  # shared and disjoint have no fine space
+UNTIMED = {"time_profile": "none"}  # shared and disjoint have no fine space
 VARIANTS = [("tiny", {}), ("tiny", {"backbone": "specific"}), ("tiny", {"embed_space": "shared", **UNTIMED}),
             ("tiny", {"embed_space": "disjoint", **UNTIMED}), ("tiny", {"conv_stem": False, "stem_context": 0}),
             ("tiny", {"conv_stem": True}), ("tiny", {"stem_context": 2}),
             ("tiny", {"spectrogram_context": 1}), ("tiny", {"vector_pool": "mean"}),
-            ("tiny", {"vector_pool": "mean_max_time"}), ("tiny", UNTIMED), ("tiny", {"time_profile_in_coarse": False}),
+            ("tiny", UNTIMED), ("tiny", {"time_profile": "fine"}),
             ("tiny", {"separate_decoders": True}), ("small", {}), ("base", {})]
 VARIANT_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in c.items()) or 'default'}" for n, c in VARIANTS]
 
@@ -84,9 +84,9 @@ def test_every_trainable_parameter_gets_a_gradient(name, changes):
         encoded = model.encode(modality, x)
         loss = loss + sum(v.sum() for v in model.embed(encoded).values())
         loss = loss + sum(v.sum() for v in model.classify(encoded).values())
-        if MODALITY_SPECS[modality].dense:
+        if REGISTRY[modality].dense:
             loss = loss + model.segment(encoded, x).mean()
-        if MODALITY_SPECS[modality].reconstruct:
+        if REGISTRY[modality].reconstruct:
             out = model.reconstruct(model.encode(modality, x, 0.5, for_mae=True), x)
             loss = loss + out.prediction.square().mean()
     model.zero_grad()
@@ -130,7 +130,7 @@ def test_slot_mean_ignores_padding_and_empty_slots_give_zeros():
     assert torch.equal(masked_slot_mean(x, slot, 3, padding), torch.tensor([[[2.0], [0.0], [10.0]]]))
 
 
-def test_time_pool_sees_when_and_mean_max_does_not():
+def test_time_profile_sees_when_and_mean_max_does_not():
     torch.manual_seed(0)
     content = torch.randn(2, 9, 16)
     tokens = torch.cat([torch.randn(2, 1, 16), content], 1)               # (B, 1+N, D), meta token first
@@ -138,30 +138,29 @@ def test_time_pool_sees_when_and_mean_max_does_not():
     swap_steps = torch.tensor([3, 4, 5, 0, 1, 2, 6, 7, 8])                # steps 0 and 1 trade places
     within_step = torch.tensor([2, 0, 1, 4, 5, 3, 8, 6, 7])               # order inside each step changes
     moved = lambda order: torch.cat([tokens[:, :1], content[:, order]], 1)  # noqa: E731
-    timed, untimed = Vectorizer(16, "mean_max_time", time_slots=3), Vectorizer(16, "mean_max")
+    profile = lambda t: masked_slot_mean(t[:, 1:], slot, 3, None).flatten(1)  # noqa: E731  (what fine heads read)
+    untimed = Vectorizer(16, "mean_max")
     torch.testing.assert_close(untimed(moved(swap_steps)), untimed(tokens))
-    torch.testing.assert_close(timed(moved(within_step), time_slot=slot), timed(tokens, time_slot=slot))
-    assert not torch.allclose(timed(moved(swap_steps), time_slot=slot), timed(tokens, time_slot=slot))
-    with pytest.raises(ValueError, match="time slot"):
-        timed(tokens)
+    torch.testing.assert_close(profile(moved(within_step)), profile(tokens))
+    assert not torch.allclose(profile(moved(swap_steps)), profile(tokens))
 
 
 @pytest.mark.parametrize("modality", ["video", "audio"])
-def test_time_pool_under_droptoken_uses_the_kept_tokens_own_steps(modality):
-    model = build("tiny", vector_pool="mean_max_time").eval()
+def test_time_profile_under_droptoken_uses_the_kept_tokens_own_steps(modality):
+    model = build("tiny").eval()
     x = sample(modality)
     with torch.no_grad():
         dropped = model.encode(modality, x, 0.5, "random", torch.Generator().manual_seed(0))
         steps, per_step = dropped.stem.grid
-        slot = dropped.masking.ids_keep // per_step * model.cfg.time_slots // steps
-        expected = model.vectorizer(dropped.tokens, None, slot)
-    torch.testing.assert_close(dropped.vector, expected)
+        slot = dropped.masking.ids_keep // per_step
+        expected = masked_slot_mean(dropped.tokens[:, 1:], slot, steps, None).flatten(1)
+    torch.testing.assert_close(dropped.time_profile, expected)
     assert slot.max() > 0 and slot.min() == 0
 
 
 def test_fine_time_profile_starts_as_the_plain_head_and_then_sees_when():
-    plain = build("tiny", fine_time_profile=False)
-    timed = OmniVec(dataclasses.replace(plain.cfg, fine_time_profile=True))
+    plain = build("tiny", time_profile="none")
+    timed = OmniVec(dataclasses.replace(plain.cfg, time_profile="fine_and_coarse"))
     timed.load_state_dict(plain.state_dict(), strict=False)
     plain.eval(), timed.eval()
     video = sample("video")
@@ -176,25 +175,25 @@ def test_fine_time_profile_starts_as_the_plain_head_and_then_sees_when():
         assert not torch.allclose(timed.embed(before)["fine"], timed.embed(after)["fine"], atol=1e-3)
         assert timed.embed(timed.encode("image", sample("image")))["fine"].shape == (BATCH, timed.cfg.fine_dim)
     assert set(timed.embedding.time_heads) == {"video", "audio"}
-    with pytest.raises(ValueError, match="fine_time_profile needs embed_space 'fac'"):
-        dataclasses.replace(preset("tiny").model, fine_time_profile=True, embed_space="shared")
+    with pytest.raises(ValueError, match="time_profile 'fine' needs embed_space 'fac'"):
+        dataclasses.replace(preset("tiny").model, time_profile="fine", embed_space="shared")
 
 
 @pytest.mark.parametrize("modality", ["image", "video", "audio", "depth"])
-@pytest.mark.parametrize("before", [True, False])
-def test_mae_hides_its_patches_from_the_stem_unless_told_not_to(modality, before):
-    model = build("tiny", mask_before_stem=before).eval()
+def test_mae_hides_its_patches_from_the_stem(modality):
+    model = build("tiny").eval()
     x = sample(modality)
     with torch.no_grad():
         first = model.encode(modality, x, 0.75, "random", torch.Generator().manual_seed(3), for_mae=True)
-        target = mae_target(model.cfg, modality, x, {})                          # (B, N, d)
+        target = REGISTRY[modality].mae_target(model.cfg, x, {})                          # (B, N, d)
         under_hidden = torch.rand_like(target) * first.masking.mask.unsqueeze(-1)  # changes only hidden patches
-        changed = target_to_input(model.cfg, modality, target + under_hidden, x)
+        changed = REGISTRY[modality].target_to_input(model.cfg, target + under_hidden, x)
         second = model.encode(modality, changed, 0.75, "random", torch.Generator().manual_seed(3), for_mae=True)
         dropped = [model.encode(modality, v, 0.75, "random", torch.Generator().manual_seed(3)) for v in (x, changed)]
     assert torch.equal(first.masking.mask, second.masking.mask)
-    assert torch.allclose(first.tokens, second.tokens, atol=1e-5) == before
-    assert not torch.allclose(*(d.tokens for d in dropped), atol=1e-5)  # DropToken leaves the stem its full view
+    assert torch.allclose(first.tokens, second.tokens, atol=1e-5)  # the hidden patches never reached the encoder
+    assert not torch.allclose(*(d.tokens for d in dropped), atol=1e-5)  # DropToken leaves the stem its full view,
+    # through which the same change does reach the tokens: without blanking first, MAE would see it too
     with pytest.raises(ValueError, match="needs an MAE encoding"):
         model.reconstruct(dropped[0], x)
 
@@ -202,8 +201,8 @@ def test_mae_hides_its_patches_from_the_stem_unless_told_not_to(modality, before
 @pytest.mark.parametrize("in_coarse", [False, True])
 def test_coarse_space_sees_the_time_profile_only_when_asked(in_coarse):
     torch.manual_seed(0)
-    model = OmniVec(dataclasses.replace(preset("tiny").model, fine_time_profile=True,
-                                        time_profile_in_coarse=in_coarse)).eval()
+    profile = "fine_and_coarse" if in_coarse else "fine"
+    model = OmniVec(dataclasses.replace(preset("tiny").model, time_profile=profile)).eval()
     for head in model.embedding.time_heads.values():
         torch.nn.init.normal_(head[-1].weight, std=0.05)
     with torch.no_grad():
@@ -261,18 +260,29 @@ def test_caption_embedding_does_not_depend_on_its_batch(name):
     assert torch.allclose(alone, batched, atol=1e-5)
 
 
+def written_by_version_1(config: ExperimentConfig) -> dict:
+    """`config` as the code of format version 1 wrote it: no format_version, the time profile as two switches."""
+    data = config.to_dict()
+    del data["format_version"]
+    profile = data["model"].pop("time_profile")
+    data["model"].update(fine_time_profile=profile != "none", time_profile_in_coarse=profile == "fine_and_coarse",
+                         mask_before_stem=True)
+    return data
+
+
 def test_configs_from_before_an_option_load_as_they_were_trained():
-    old = preset("tiny").to_dict()
+    old = written_by_version_1(preset("tiny"))
     for key in ("spectrogram_context", "vector_pool", "conv_stem", "stem_context", "time_profile_in_coarse",
                 "mask_before_stem"):
         del old["model"][key]
     model = ExperimentConfig.from_dict(old).model
     assert (model.conv_stem, model.stem_context, model.spectrogram_context, model.vector_pool) == (False, 0, 0, "mean")
-    assert model.time_profile_in_coarse and not ModelConfig().time_profile_in_coarse
-    assert not model.mask_before_stem and ModelConfig().mask_before_stem
+    assert model.time_profile == "fine_and_coarse"  # before time_profile_in_coarse, the coarse space had the profile
+    assert ModelConfig().time_profile == "none"
     assert OmniVec(model).vectorizer.proj.in_features == 2 * model.width
-    with pytest.raises(ValueError, match="vector_pool must be one of"):
-        ModelConfig(vector_pool="attention")
+    for pool in ("attention", "mean_max_time"):
+        with pytest.raises(ValueError, match="vector_pool must be one of"):
+            ModelConfig(vector_pool=pool)
 
 
 def test_audio_stem_context_is_its_own_setting_and_old_configs_keep_theirs():
@@ -282,7 +292,7 @@ def test_audio_stem_context_is_its_own_setting_and_old_configs_keep_theirs():
         counts[audio_context] = sum(isinstance(m, torch.nn.Conv2d) for m in stems["audio"].modules())
         assert sum(isinstance(m, torch.nn.Conv2d) for m in stems["depth"].modules()) == 3 + 1  # 8 px: 3 stride-2
     assert counts[2] == counts[0] + 2
-    old = preset("tiny").to_dict()
+    old = written_by_version_1(preset("tiny"))
     del old["model"]["spectrogram_context"]  # written before the setting existed: audio had stem_context too
     assert ExperimentConfig.from_dict(old).model.spectrogram_context == old["model"]["stem_context"]
     with pytest.raises(ValueError, match="spectrogram_context needs conv_stem"):

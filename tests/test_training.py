@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 from pathlib import Path
@@ -10,12 +11,13 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from omnivec_core.analysis.evaluate import evaluate
-from omnivec_core.config import MODALITY_SPECS, ExperimentConfig, StageConfig, preset
+from omnivec_core.evaluate import evaluate
+from omnivec_core.config import ExperimentConfig, StageConfig, preset
+from omnivec_core.modalities import REGISTRY
 from omnivec_core.data.omnishapes import ATTRIBUTES, OmniShapes, parse_caption
 from omnivec_core.model import MAEOutput, OmniVec
 from omnivec_core.objectives.losses import classification_loss, mae_loss, mean_of_visible, mil_nce, nce, univlc
-from omnivec_core.objectives.plan import caption_agreement, model_input, task_objective
+from omnivec_core.objectives.plan import caption_agreement, task_objective
 from omnivec_core.train import checkpoint
 from omnivec_core.train.checkpoint import CheckpointError, load_model
 from omnivec_core.train.trainer import Trainer, learning_rate
@@ -32,15 +34,16 @@ def tiny_config(steps: int, objectives: dict[str, float], batch: int = 8) -> Exp
     return config
 
 
-@pytest.mark.parametrize("stage_schedules", [False, True])
-def test_learning_rate_schedules(stage_schedules):
+@pytest.mark.parametrize("schedule", ["continue", "own"])
+def test_learning_rate_schedules(schedule):
     train = preset("tiny").train
-    train.warmup_steps, train.lr, train.min_lr, train.stage_schedules = 10, 1.0, 0.0, stage_schedules
-    train.stages = [StageConfig("a", 100, {"mae": 1.0}), StageConfig("b", 50, {"mae": 1.0})]
+    train.warmup_steps, train.lr, train.min_lr = 10, 1.0, 0.0
+    train.stages = [StageConfig("a", 100, {"mae": 1.0}, schedule=schedule),
+                    StageConfig("b", 50, {"mae": 1.0}, schedule=schedule)]
     rates = [learning_rate(step, train) for step in range(150)]
     assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)
     assert rates[149] < 0.01  # both end at min_lr
-    if stage_schedules:
+    if schedule == "own":
         assert rates[99] < 0.01  # stage a decays fully
         assert rates[100] == pytest.approx(0.1) and rates[109] == pytest.approx(1.0)  # stage b warms up again
     else:
@@ -57,7 +60,7 @@ def losses(path) -> list[dict]:
                                                     ("tasks", "cls/video", False)])
 def test_short_runs_lower_their_losses(tmp_path, objective, key, relative):
     config = tiny_config(30, {objective: 1.0}, batch=16)
-    config.train.mae_relative = relative
+    config.train.stages[0].mae_relative = relative
     config.train.task_grouping = False
     config.train.droptoken, config.train.univlc = {}, False  # the plain objective, nothing stochastic on top
     config.train.lr = 2e-3
@@ -118,18 +121,20 @@ def test_loading_refuses_config_and_weights_that_disagree(tmp_path):
         load_model(tmp_path)
 
 
-@pytest.mark.parametrize("bad, message", [({"sibling_events": 0}, "sibling_events must be >= 1"),
-                                          ({"droptoken": {"video": 1.0}}, "rate for 'video'"),
-                                          ({"mask_ratio": {"image": -0.1}}, "rate for 'image'"),
-                                          ({"mask_type": {"image": "checkers"}}, r"mask_type\['image'\]"),
-                                          ({"mae_weights": {"text": 2.0}}, "'text', which has no reconstruction"),
-                                          ({"mae_weights": {"image": float("nan")}}, r"mae_weights\['image'\]"),
-                                          ({"attribute_weights": {"hue": 2.0}}, "attributes are"),
-                                          ({"attribute_weights": {"shape": -1.0}}, r"attribute_weights\['shape'\]"),
-                                          ({"negative_captions": 6}, "one per attribute")])
-def test_train_config_rejects_bad_values(bad, message):
+@pytest.mark.parametrize("section, bad, message", [
+    ("stage", {"sibling_events": 0}, "stage 'shapes': sibling_events must be >= 1"),
+    ("train", {"droptoken": {"video": 1.0}}, "rate for 'video'"),
+    ("train", {"mask_ratio": {"image": -0.1}}, "rate for 'image'"),
+    ("train", {"mask_type": {"image": "checkers"}}, r"mask_type\['image'\]"),
+    ("stage", {"mae_weights": {"text": 2.0}}, "stage 'shapes': mae_weights names 'text', which has no reconstruction"),
+    ("stage", {"mae_weights": {"image": float("nan")}}, r"mae_weights\['image'\]"),
+    ("stage", {"lr": 0.0}, "stage 'shapes': lr must be > 0"),
+    ("train", {"attribute_weights": {"hue": 2.0}}, "attributes are"),
+    ("train", {"attribute_weights": {"shape": -1.0}}, r"attribute_weights\['shape'\]"),
+    ("train", {"negative_captions": 6}, "one per attribute")])
+def test_train_config_rejects_bad_values(section, bad, message):
     data = preset("tiny").to_dict()
-    data["train"].update(bad)
+    (data["train"] if section == "train" else data["train"]["stages"][1]).update(bad)
     with pytest.raises(ValueError, match=message):
         ExperimentConfig.from_dict(data)
 
@@ -138,30 +143,30 @@ def test_mae_weights_make_a_weighted_mean_of_the_modalities(monkeypatch):
     from omnivec_core.objectives import plan
     monkeypatch.setitem(plan.OBJECTIVES, "mae", lambda *args: {"mae/image": torch.tensor(1.0),
                                                                 "mae/audio": torch.tensor(3.0)})
-    train = preset("tiny").train
-    assert plan.stage_losses(None, None, train, 0, {"mae": 2.0})[0].item() == pytest.approx(2 * 2.0)
-    train.mae_weights = {"image": 3.0}
-    total, named = plan.stage_losses(None, None, train, 0, {"mae": 2.0})
+    train, stage = preset("tiny").train, StageConfig("a", 1, {"mae": 2.0})
+    assert plan.stage_losses(None, None, train, stage, 0)[0].item() == pytest.approx(2 * 2.0)
+    stage.mae_weights = {"image": 3.0}
+    total, named = plan.stage_losses(None, None, train, stage, 0)
     assert total.item() == pytest.approx(2 * (3 * 1.0 + 3.0) / 4) and named["mae/image"].item() == 1.0
 
 
 def test_a_zero_mae_weight_leaves_the_modality_out_of_rendering_and_loss():
     from omnivec_core.objectives.plan import stage_modalities
-    config = tiny_config(1, {"mae": 1.0})
-    modalities, train = config.model.modalities, config.train
-    train.mae_weights = {"video": 0.0, "audio": 0.0, "depth": 0.0, "points": 0.0}
-    assert stage_modalities(modalities, train, StageConfig("a", 1, {"mae": 1.0})) == ("image",)
-    assert stage_modalities(modalities, train, StageConfig("a", 1, {"mae": 1.0, "tasks": 1.0})) == modalities
-    train.mae_weights["image"] = 0.0
-    with pytest.raises(ValueError, match="leave no modality for the MAE objective"):
-        stage_modalities(modalities, train, StageConfig("a", 1, {"mae": 1.0}))
+    modalities = tiny_config(1, {"mae": 1.0}).model.modalities
+    weights = {m: 0.0 for m, spec in REGISTRY.items() if spec.reconstruct and m != "image"}
+    assert stage_modalities(modalities, StageConfig("a", 1, {"mae": 1.0}, mae_weights=weights)) == ("image",)
+    assert stage_modalities(modalities, StageConfig("a", 1, {"mae": 1.0, "tasks": 1.0}, mae_weights=weights)
+                            ) == modalities
+    with pytest.raises(ValueError, match="stage 'a': mae_weights .* leave no modality for the MAE objective"):
+        stage_modalities(modalities, StageConfig("a", 1, {"mae": 1.0}, mae_weights={**weights, "image": 0.0}))
 
 
 def test_one_modality_trains_its_own_decoder_and_nothing_else(tmp_path):
     config = tiny_config(2, {"mae": 1.0})
     config.model.separate_decoders = True
-    config.train.frozen = ["stems", "meta", "backbone", "vectorizer", "embedding", "tasks", "decoder.mask_token"]
-    config.train.mae_weights = {"video": 0.0, "audio": 0.0, "depth": 0.0, "points": 0.0}
+    config.train.stages[0].frozen = ["stems", "meta", "backbone", "vectorizer", "embedding", "tasks",
+                                     "decoder.mask_token"]
+    config.train.stages[0].mae_weights = {m: 0.0 for m, spec in REGISTRY.items() if spec.reconstruct and m != "image"}
     trainer = Trainer(config, tmp_path, "cpu")
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     rendered, render = [], trainer.world.render
@@ -215,7 +220,7 @@ def test_attribute_weights_make_a_weighted_mean_of_the_attributes():
 
 def test_training_batches_come_in_sibling_runs(tmp_path):
     config = tiny_config(2, {"contrastive": 1.0, "tasks": 1.0})
-    config.train.sibling_events = 4
+    config.train.stages[0].sibling_events = 4
     trainer = Trainer(config, tmp_path, "cpu")
     rendered, render = [], trainer.world.render
     trainer.world.render = lambda *args, **kwargs: rendered.append(render(*args, **kwargs)) or rendered[-1]
@@ -228,16 +233,16 @@ def test_training_batches_come_in_sibling_runs(tmp_path):
 
 def test_init_starts_the_plan_from_another_models_weights(tmp_path):
     plain = tiny_config(1, {"mae": 1.0})
-    plain.model.fine_time_profile = False
+    plain.model.time_profile = "none"
     Trainer(plain, tmp_path / "first", "cpu").run()
     first = load_model(tmp_path / "first")[0].trainable_state_dict()
     config = tiny_config(1, {"contrastive": 1.0})
-    config.model.fine_time_profile = False
+    config.model.time_profile = "none"
     config.train.seed = 5  # another initialisation, which init must replace
     trainer = Trainer(config, tmp_path / "second", "cpu", init=tmp_path / "first")
     assert trainer.step == 0
     assert all(torch.equal(first[k], v) for k, v in trainer.model.trainable_state_dict().items())
-    config.model.fine_time_profile = True  # adds the time heads, which start at zero
+    config.model.time_profile = "fine_and_coarse"  # adds the time heads, which start at zero
     grown = Trainer(config, tmp_path / "grown", "cpu", init=tmp_path / "first")
     assert all(torch.equal(first[k], v) for k, v in grown.model.trainable_state_dict().items() if k in first)
     logged = json.loads((tmp_path / "grown" / "metrics.jsonl").read_text().splitlines()[0])
@@ -251,7 +256,7 @@ def test_frozen_parts_keep_their_weights_and_statistics(tmp_path):
     Trainer(tiny_config(2, {"contrastive": 1.0}), tmp_path / "first", "cpu").run()
     first = load_model(tmp_path / "first")[0].state_dict()
     config = tiny_config(3, {"mae": 1.0})
-    config.train.frozen = ["stems", "meta", "backbone", "vectorizer", "embedding", "tasks"]
+    config.train.stages[0].frozen = ["stems", "meta", "backbone", "vectorizer", "embedding", "tasks"]
     trainer = Trainer(config, tmp_path / "decoder", "cpu", init=tmp_path / "first")
     assert not trainer.model.backbone.training and trainer.model.decoder.training
     trainer.run()
@@ -265,13 +270,13 @@ def test_init_copies_a_shared_decoder_into_separate_ones(tmp_path):
     shared = load_model(tmp_path / "shared")[0]
     config = tiny_config(2, {"mae": 1.0})
     config.model.separate_decoders = True
-    config.train.frozen = ["stems", "meta", "backbone", "vectorizer", "embedding", "tasks"]
+    config.train.stages[0].frozen = ["stems", "meta", "backbone", "vectorizer", "embedding", "tasks"]
     trainer = Trainer(config, tmp_path / "separate", "cpu", init=tmp_path / "shared")
     logged = json.loads((tmp_path / "separate" / "metrics.jsonl").read_text().splitlines()[0])
     assert logged["fresh"] == []
     batch = trainer.world.render(4, seed=9)
     for modality in ("image", "audio", "points"):  # same predictions before training: a faithful copy
-        x = model_input(batch, modality)
+        x = REGISTRY[modality].batch_input(batch)
         expected = shared.reconstruct(shared.encode(modality, x, 0.75, generator=torch.Generator().manual_seed(0),
                                                     for_mae=True), x).prediction
         separate = trainer.model.eval()
@@ -292,12 +297,78 @@ def test_init_copies_a_shared_decoder_into_separate_ones(tmp_path):
 ])
 def test_frozen_parts_are_checked(tmp_path, frozen, objectives, message):
     config = tiny_config(1, objectives)
-    config.train.frozen = frozen
+    config.train.stages[0].frozen = frozen
     if message is None:  # the encoder still learns from MAE behind a frozen decoder
         Trainer(config, tmp_path, "cpu").run()
         return
     with pytest.raises(ValueError, match=message):
         Trainer(config, tmp_path, "cpu").run()
+
+ENCODER = ["stems", "meta", "backbone", "vectorizer", "embedding", "tasks"]
+
+
+def four_stage_plan() -> ExperimentConfig:
+    """A short plan whose stages hold different parts, weigh MAE differently and schedule on their own."""
+    config = tiny_config(1, {"mae": 1.0})
+    config.train.lr, config.train.warmup_steps = 2e-3, 2
+    only_image = {m: float(m == "image") for m, spec in REGISTRY.items() if spec.reconstruct}
+    config.train.stages = [
+        StageConfig("warm", 3, {"mae": 1.0}, frozen=["embedding.time_heads"], lr=1e-3, warmup_steps=2),
+        StageConfig("align", 3, {"contrastive": 1.0, "mae": 0.5}, mae_weights={"image": 2.0}),
+        StageConfig("decoder", 3, {"mae": 1.0}, frozen=ENCODER, mae_weights=only_image, mae_relative=True,
+                    modality_mixing=False, schedule="own", lr=5e-4, warmup_steps=1),
+        StageConfig("tasks", 3, {"tasks": 1.0}, ["image", "text"], frozen=["decoder"], schedule="own"),
+    ]
+    return config
+
+
+def cosine(peak: float, warmup: int, length: int, floor: float) -> list[float]:
+    """The rates of one warmup + cosine schedule, written out independently of the trainer."""
+    return [peak * (i + 1) / warmup if i < warmup else
+            floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * (i - warmup) / max(1, length - warmup)))
+            for i in range(length)]
+
+
+def state(directory) -> dict[str, torch.Tensor]:
+    return load_model(directory)[0].state_dict()
+
+
+def test_a_plan_runs_each_stage_with_its_own_parts_weights_and_schedule(tmp_path):
+    config = four_stage_plan()
+    straight = Trainer(config, tmp_path / "straight", "cpu", log_every=1)
+    rates, step = [], straight.optimizer.step
+    straight.optimizer.step = lambda: rates.append(straight.optimizer.param_groups[0]["lr"]) or step()
+    straight.run()
+    floor = config.train.min_lr  # warm + align share one schedule; decoder and tasks start their own
+    expected = cosine(1e-3, 2, 6, floor) + cosine(5e-4, 1, 3, floor) + cosine(2e-3, 1, 3, floor)
+    assert rates == pytest.approx(expected, rel=1e-12)
+    saved = json.loads((tmp_path / "straight" / "config.json").read_text())
+    assert saved["format_version"] == 2 and saved["train"]["stages"][2]["frozen"] == ENCODER
+    assert ExperimentConfig.load(tmp_path / "straight" / "config.json") == config
+    mae = {}  # the MAE losses each stage logged, over all its steps
+    for record in losses(tmp_path / "straight"):
+        mae.setdefault(record["stage"], set()).update(k for k in record if k.startswith("mae/"))
+    assert mae["decoder"] == {"mae/image"} and {"mae/image", "mae/video", "mae/audio"} <= mae["align"]
+
+    split = tmp_path / "split"  # the same plan stopped and resumed at every stage boundary
+    first = Trainer(config, split, "cpu")
+    initial = {k: v.clone() for k, v in first.model.state_dict().items()}
+    first.run(stop_after=3)
+    checkpoints = [state(split)]
+    for stop in (6, 9, None):
+        Trainer(config, split, "cpu", resume=True).run(stop_after=stop)
+        checkpoints.append(state(split))
+    warm, align, decoder, tasks = checkpoints
+    timed = [k for k in initial if k.startswith("embedding.time_heads.")]
+    assert timed and all(torch.equal(initial[k], warm[k]) for k in timed)  # held in "warm" only
+    assert not all(torch.equal(warm[k], align[k]) for k in timed)
+    changed = {k.split(".")[0] for k in align if not torch.equal(align[k], decoder[k])}
+    assert changed == {"decoder"}  # every other tensor, batch-norm statistics included, bit for bit
+    changed = {k.split(".")[0] for k in decoder if not torch.equal(decoder[k], tasks[k])}
+    assert "decoder" not in changed and {"tasks", "backbone"} <= changed
+    for name, value in state(tmp_path / "straight").items():
+        assert torch.allclose(value.float(), tasks[name].float(), atol=1e-6), f"{name} differs after resuming"
+
 
 def test_loading_refuses_damaged_files(tmp_path):
     Trainer(tiny_config(1, {"mae": 1.0}), tmp_path, "cpu").run()
@@ -370,10 +441,10 @@ def test_text_classification_reads_every_caption_of_an_event():
     model = OmniVec(config.model).eval()
     batch = OmniShapes().render(4, seed=9, modalities=("text",))
     with torch.no_grad():
-        loss = task_objective(model, batch, config.train, 0, {})["cls/text"]
+        loss = task_objective(model, batch, config.train, config.train.stages[-1], 0, {})["cls/text"]
         captions = [c for row in batch.text for c in row]
         logits = model.tasks.classification(model.encode("text", captions).vector)
-        observed = MODALITY_SPECS["text"].observes
+        observed = REGISTRY["text"].observes
         labels = {k: v.repeat_interleave(len(batch.text[0])) for k, v in batch.labels.items() if k in observed}
         expected = classification_loss({k: logits[k] for k in observed}, labels, config.train.attribute_weights)
     assert torch.allclose(loss, expected)

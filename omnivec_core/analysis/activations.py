@@ -39,3 +39,22 @@ def meta_attention(encoded: Encoded, layer: int) -> tuple[torch.Tensor, tuple[in
         raise ValueError(f"layer must be between 0 and {len(encoded.attention) - 1}, got {layer}")
     weights = encoded.attention[layer][0].mean(0)  # (1+N, 1+N) averaged over heads
     return weights[0, 1:].cpu(), encoded.stem.grid
+
+
+def attention_layout(weights: torch.Tensor, grid: tuple[int, int], layout: str) -> dict:
+    """Meta-token attention (N,) laid out as its modality's tokens lie (`Modality.layout`): a patch grid
+    (averaged over time), a spectrogram (frequency x time) or a sequence -> values (rows, cols), the row
+    and column labels, and the titles of the picture and its axes."""
+    steps, per_step = grid
+    if layout == "spatial":
+        side = int(round(per_step ** 0.5))
+        values = weights.reshape(steps, side, side).mean(0).numpy()  # a clip's patches, averaged over time
+        return dict(values=values[::-1], x=list(range(side)), y=list(range(side))[::-1], x_title="patch column",
+                    y_title="patch row", title="meta-token attention over patches (clips: mean over time)")
+    if layout == "spectrogram":
+        return dict(values=weights.reshape(steps, per_step).t().numpy(), x=list(range(steps)),
+                    y=list(range(per_step)), x_title="time patch", y_title="frequency patch",
+                    title="meta-token attention over spectrogram patches")
+    return dict(values=weights[None].numpy(), x=list(range(len(weights))), y=["attention"], x_title="token",
+                y_title="", title="meta-token attention per token, in order (padding included)")
+

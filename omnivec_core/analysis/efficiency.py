@@ -9,7 +9,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ..data.omnishapes import OmniShapes
 from ..model import OmniVec
-from .evaluate import VALIDATION_SEED
+from ..evaluate import VALIDATION_SEED
 from .retrieval import recall_at
 
 DEFAULT_RATES = (0.0, 0.25, 0.5, 0.75)
@@ -40,7 +40,7 @@ def droptoken_point(model: OmniVec, rates: dict[str, float], n: int = 256, seed:
                     ) -> dict[str, float]:
     """At per-modality drop `rates`: video GFLOPs and latency per clip, video->audio R@1 among n,
     and a video linear-probe accuracy on motion (half the events fit the probe, half score it)."""
-    from .evaluate import linear_probe
+    from ..evaluate import linear_probe
 
     device = next(model.parameters()).device
     batch = OmniShapes().render(n, seed=seed, device=device, modalities=("video", "audio"))
@@ -58,7 +58,13 @@ def droptoken_point(model: OmniVec, rates: dict[str, float], n: int = 256, seed:
             "video->audio R@1": recall, "video motion probe": probe}
 
 
-def droptoken_curve(model: OmniVec, rates=DEFAULT_RATES, n: int = 256) -> list[dict[str, float]]:
-    """The same point at each overall rate, for every modality at once."""
-    return [{"rate": r, **droptoken_point(model, {"video": r, "audio": r}, n)} for r in rates]
+def droptoken_curve(model: OmniVec, rates=DEFAULT_RATES, n: int = 256, progress=None) -> list[dict[str, float]]:
+    """The same point at each overall rate, video and audio dropped alike; `progress(share_done, rate)`
+    is called before each point."""
+    curve = []
+    for i, rate in enumerate(rates):
+        if progress is not None:
+            progress(i / len(rates), rate)
+        curve.append({"rate": rate, **droptoken_point(model, {"video": rate, "audio": rate}, n)})
+    return curve
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from ..model import OmniVec
-from ..objectives.plan import model_input
+from ..modalities import REGISTRY
 
 
 def _chunks(x, size: int):
@@ -30,7 +30,7 @@ def embed_batch(model: OmniVec, batch, modalities=None, chunk: int = 256, drop_r
                 ) -> dict[str, dict[str, torch.Tensor]]:
     """Every requested modality of an EventBatch (text: the first caption of each event)."""
     modalities = modalities or model.cfg.modalities
-    return {m: embed_modality(model, m, model_input(batch, m), chunk, drop_rate) for m in modalities}
+    return {m: embed_modality(model, m, REGISTRY[m].batch_input(batch), chunk, drop_rate) for m in modalities}
 
 
 @torch.no_grad()
@@ -52,7 +52,7 @@ def recalibrate_batchnorm(model: OmniVec, world, seed: int, batches: int = 4, ba
     device = next(model.parameters()).device
     for i in range(batches):
         batch = world.render(batch_size, seed=seed, start=i * batch_size, device=device)
-        for encoded in model.encode_many({m: model_input(batch, m) for m in model.cfg.modalities}).values():
+        for encoded in model.encode_many({m: REGISTRY[m].batch_input(batch) for m in model.cfg.modalities}).values():
             model.embed(encoded)  # the batch norms live in the embedding heads
     for norm in norms:
         norm.momentum = 0.1

@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_file
 
 from ..data.omnishapes import OmniShapes
 from ..model import OmniVec
-from ..train.checkpoint import atomic_write
+from ..io import atomic_write
 from .embeddings import embed_batch
 
 GALLERY_SEED = 7_777_777  # held out: never a training or evaluation seed

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from safetensors.numpy import load_file, save_file
 
-from ..train.checkpoint import atomic_write
+from ..io import atomic_write
 from .gallery import Gallery, weights_fingerprint
 from .projections import other_modality_share, project
 

@@ -1,17 +1,16 @@
 """One MAE reconstruction in input space: original, masked input, reconstruction, and the
-reconstruction pasted over the visible tokens; plus PSNR (Chamfer for points) and a ratio sweep."""
+reconstruction pasted over the visible tokens; plus its score (PSNR, or Chamfer for points) and a
+ratio sweep. How each modality lays its tokens back out is its registry entry's business."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
+from ..modalities import REGISTRY
 from ..model import OmniVec
-from ..model.mae import target_to_input
-from ..objectives.losses import chamfer
 
-RECONSTRUCTABLE = ("image", "video", "audio", "depth", "points")
+RECONSTRUCTED = tuple(m for m, spec in REGISTRY.items() if spec.reconstruct)
 
 
 @dataclass
@@ -26,49 +25,27 @@ class Reconstruction:
     score_name: str
 
 
-def psnr(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, value_range: float) -> float:
-    """PSNR over hidden tokens: prediction/target (N, d), mask (N,)."""
-    error = ((prediction - target).square().mean(-1) * mask).sum() / mask.sum().clamp(min=1)
-    return 10 * math.log10(value_range**2 / max(error.item(), 1e-12))
-
-
 @torch.no_grad()
 def reconstruct(model: OmniVec, modality: str, x: torch.Tensor, ratio: float, kind: str = "random",
                 seed: int = 0) -> Reconstruction:
     """`x` is one sample in batch layout (leading dim 1). Ratio 0 keeps every token (an identity check)."""
-    if modality not in RECONSTRUCTABLE:
-        raise ValueError(f"{modality} has no reconstruction; choose one of {RECONSTRUCTABLE}")
+    if modality not in RECONSTRUCTED:
+        raise ValueError(f"{modality} has no reconstruction; choose one of {RECONSTRUCTED}")
     if not 0.0 <= ratio <= 0.95:
         raise ValueError(f"mask ratio must be between 0 and 0.95, got {ratio}")
+    spec = REGISTRY[modality]
     generator = torch.Generator(device=x.device).manual_seed(int(seed))
     # a tiny ratio keeps every token but still returns a masking, so ratio 0 shows the full input
     encoded = model.encode(modality, x, max(ratio, 1e-6), kind, generator, for_mae=True)
     out = model.reconstruct(encoded, x)
     prediction, target, mask = out.prediction[0].float(), out.target[0].float(), out.mask[0]
-    pasted_tokens = torch.where(mask[:, None].bool(), prediction, target)
-    if modality == "points":
-        centres, hidden = out.extras["centres"][0], mask.bool()
-
-        def groups(values: torch.Tensor, which: torch.Tensor) -> torch.Tensor:
-            """(G', k*3) local offsets of the groups `which` -> (G'*k, 3) absolute points."""
-            return (values.unflatten(-1, (-1, 3)) + centres[which][:, None]).reshape(-1, 3)
-
-        score = chamfer(prediction[hidden].unflatten(-1, (-1, 3)), target[hidden].unflatten(-1, (-1, 3))).mean().item() \
-            if hidden.any() else 0.0
-        every = torch.ones_like(hidden)
-        return Reconstruction(modality, x[0], groups(target[~hidden], ~hidden), groups(prediction, every),
-                              groups(pasted_tokens, every), mask, score, "Chamfer (lower is better)")
-    value_range = 1.0 if modality in ("image", "video", "depth") else (target.max() - target.min()).item()
-    blank = torch.zeros_like(target) if modality != "audio" else torch.full_like(target, target.min().item())
-    masked_tokens = torch.where(mask[:, None].bool(), blank, target)
-    like = x[0]
-
-    def as_input(tokens: torch.Tensor) -> torch.Tensor:
-        return target_to_input(model.cfg, modality, tokens[None], like[None])[0]
-
-    return Reconstruction(modality, like, as_input(masked_tokens), as_input(prediction), as_input(pasted_tokens),
-                          mask, psnr(prediction, target, mask, value_range) if mask.any() else float("inf"),
-                          "PSNR on hidden patches (dB)")
+    views = spec.reconstruction_views(model.cfg, x[0], prediction, target, mask, out.extras)
+    if mask.any():
+        error = (spec.token_error(prediction[None], target[None])[0] * mask).sum() / mask.sum()
+        score = spec.reconstruction_score(error, (target.max() - target.min()).item())
+    else:
+        score = float("inf") if spec.metric == "psnr" else 0.0
+    return Reconstruction(modality, *views, mask, score, spec.score_name)
 
 
 @torch.no_grad()

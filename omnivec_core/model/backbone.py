@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..config import ModelConfig
+from ..config import MLP_RATIO, ModelConfig
 from .layers import Block
 
 SHARED = "shared"
@@ -23,7 +23,7 @@ class Backbone(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         rates = torch.linspace(0, cfg.drop_path, cfg.depth).tolist()
-        stack = lambda: nn.ModuleList(Block(cfg.width, cfg.heads, cfg.mlp_ratio, r) for r in rates)  # noqa: E731
+        stack = lambda: nn.ModuleList(Block(cfg.width, cfg.heads, MLP_RATIO, r) for r in rates)  # noqa: E731
         keys = [SHARED] if cfg.backbone == "shared" else list(cfg.modalities)
         self.stacks = nn.ModuleDict({key: stack() for key in keys})
         self.norm = nn.LayerNorm(cfg.width)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from timm.layers import Mlp
 from torch import nn
 
-from ..config import ATTRIBUTE_CLASSES, MODALITY_SPECS, NUM_SHAPES, ModelConfig
-from . import patches
-from .tokens import masked_max, masked_mean, masked_slot_mean
+from ..config import ATTRIBUTE_CLASSES, NUM_SHAPES, ModelConfig
+from ..modalities import REGISTRY, anchor_of
+from .tokens import masked_max, masked_mean
 
-FINE_MODALITIES = ("image", "video", "audio", "depth", "points")  # instance-level signals; text is coarse
-TIMED_MODALITIES = tuple(m for m in FINE_MODALITIES if MODALITY_SPECS[m].grid[0] > 1)  # video, audio
+TIMED_MODALITIES = tuple(m for m, spec in REGISTRY.items() if spec.fine and spec.grid[0] > 1)  # clips, sounds
+HUB = anchor_of(REGISTRY)  # MMV's disjoint design: one space per pair of the hub (video) with another modality
 
 
 class Vectorizer(nn.Module):
@@ -22,31 +21,21 @@ class Vectorizer(nn.Module):
     so a mean is mostly background and shape has to be learned through it; the max reads the
     object's tokens directly. Supervised on shape alone (bench/stem_shape_check.py, tiny model),
     held-out accuracy after 300 steps rose from 0.78 to 0.94 for images (batch 64) and from 0.20 to
-    0.90 for video (batch 32).
-
-    "mean_max_time" adds the mean of each time slot, in order. Mean and max over all tokens forget
-    when things happen; a flash frame is what tells two otherwise equal clips apart, and heads on
-    frozen backbone tokens retrieve audio from video among 1,000 at R@1 0.997 with this profile
-    against 0.850 without (bench/pool_heads.py).
+    0.90 for video (batch 32). When things happen is not pooled here: the video and audio fine heads
+    read each time step's mean (`EmbeddingHeads`, `ModelConfig.time_profile`).
     """
 
-    def __init__(self, width: int, pool: str = "mean_max", time_slots: int = 8):
+    def __init__(self, width: int, pool: str = "mean_max"):
         super().__init__()
-        self.use_max = pool in ("mean_max", "mean_max_time")
-        self.time_slots = time_slots if pool == "mean_max_time" else 0
-        self.proj = nn.Linear((2 + self.use_max + self.time_slots) * width, width)
+        self.use_max = pool == "mean_max"
+        self.proj = nn.Linear((2 + self.use_max) * width, width)
 
-    def forward(self, tokens: torch.Tensor, key_padding: torch.Tensor | None = None,
-                time_slot: torch.Tensor | None = None) -> torch.Tensor:
-        """tokens (B, 1+N, D) with the meta token first; time_slot (B, N) is needed by the time pool."""
+    def forward(self, tokens: torch.Tensor, key_padding: torch.Tensor | None = None) -> torch.Tensor:
+        """tokens (B, 1+N, D) with the meta token first."""
         meta, content = tokens[:, 0], tokens[:, 1:]  # (B, D), (B, N, D)
         pooled = [masked_mean(content, key_padding)]
         if self.use_max:
             pooled.append(masked_max(content, key_padding))
-        if self.time_slots:
-            if time_slot is None:
-                raise ValueError("the mean_max_time pool needs each token's time slot")
-            pooled.append(masked_slot_mean(content, time_slot, self.time_slots, key_padding).flatten(1))  # (B, S*D)
         return self.proj(torch.cat([meta, *pooled], dim=-1))  # (B, D)
 
 
@@ -59,34 +48,34 @@ def projection(width: int, dim: int) -> nn.Module:
 class EmbeddingHeads(nn.Module):
     """Projects a modality's vector into the embedding space(s) it takes part in (L2-normalised).
 
-    With `fine_time_profile`, the fine embedding of video and audio adds a projection of the content
-    tokens' mean per time step (`time_steps` of them, in order). Only the fine space gets it: put into
-    the shared vector, timing crowded out shape and text on the tiny preset (BENCHMARKS.md). Unless
-    `time_profile_in_coarse`, the coarse space is mapped from the plain fine head, so captions meet
-    what a clip shows and not when its flashes fall.
+    With `time_profile` "fine" or "fine_and_coarse", the fine embedding of video and audio adds a
+    projection of the content tokens' mean per time step (`time_steps` of them, in order). Only the fine
+    space gets it: put into the shared vector, timing crowded out shape and text on the tiny preset. With
+    "fine" the coarse space is mapped from the plain fine head, so captions meet what a clip shows and
+    not when its flashes fall; with "fine_and_coarse" from the fine embedding with the profile.
     """
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.kind = cfg.embed_space
         width, present = cfg.width, cfg.modalities
-        self.time_steps = {m: MODALITY_SPECS[m].grid[0] for m in TIMED_MODALITIES
-                           if cfg.fine_time_profile and m in present}
-        self.time_profile_in_coarse = cfg.time_profile_in_coarse
+        self.time_steps = {m: REGISTRY[m].grid[0] for m in TIMED_MODALITIES
+                           if cfg.time_profile != "none" and m in present}
+        self.time_profile_in_coarse = cfg.time_profile == "fine_and_coarse"
         self.time_heads = nn.ModuleDict({m: projection(steps * width, cfg.fine_dim)
                                          for m, steps in self.time_steps.items()})
         if self.kind == "fac":
-            heads = {m: projection(width, cfg.fine_dim) for m in present if m in FINE_MODALITIES}
-            if "text" in present:
-                heads["text"] = projection(width, cfg.coarse_dim)
+            fine = [m for m in present if REGISTRY[m].fine]
+            heads = {m: projection(width, cfg.fine_dim) for m in fine}
+            heads.update({m: projection(width, cfg.coarse_dim) for m in present if m not in fine})
             self.fine_to_coarse = nn.Linear(cfg.fine_dim, cfg.coarse_dim)
         elif self.kind == "shared":
             heads = {m: projection(width, cfg.coarse_dim) for m in present}
         else:  # disjoint: one space per (video, other) pair, each with its own pair of heads
             heads = {}
-            for other in (m for m in present if m != "video"):
-                heads[f"video@video-{other}"] = projection(width, cfg.coarse_dim)
-                heads[f"{other}@video-{other}"] = projection(width, cfg.coarse_dim)
+            for other in (m for m in present if m != HUB):
+                heads[f"{HUB}@{HUB}-{other}"] = projection(width, cfg.coarse_dim)
+                heads[f"{other}@{HUB}-{other}"] = projection(width, cfg.coarse_dim)
         self.heads = nn.ModuleDict(heads)
 
     def reset_time_heads(self) -> None:
@@ -104,19 +93,19 @@ class EmbeddingHeads(nn.Module):
     def pair_space(self, a: str, b: str) -> str:
         """Which space two modalities are compared in."""
         if self.kind == "fac":
-            return "coarse" if "text" in (a, b) else "fine"
+            return "fine" if REGISTRY[a].fine and REGISTRY[b].fine else "coarse"
         if self.kind == "shared":
             return "shared"
-        if "video" not in (a, b) or a == b:
-            raise ValueError(f"disjoint spaces pair video with one other modality; cannot compare {a} and {b}")
-        return f"video-{b if a == 'video' else a}"
+        if HUB not in (a, b) or a == b:
+            raise ValueError(f"disjoint spaces pair {HUB} with one other modality; cannot compare {a} and {b}")
+        return f"{HUB}-{b if a == HUB else a}"
 
     def forward(self, modality: str, vector: torch.Tensor, time_profile: torch.Tensor | None = None
                 ) -> dict[str, torch.Tensor]:
         """vector (B, D); time_profile (B, steps*D), needed by the modalities in `time_steps`."""
         if self.kind == "fac":
-            if modality == "text":
-                return {"coarse": F.normalize(self.heads["text"](vector), dim=-1)}
+            if not REGISTRY[modality].fine:
+                return {"coarse": F.normalize(self.heads[modality](vector), dim=-1)}
             plain = self.heads[modality](vector)
             fine = plain
             if modality in self.time_heads:
@@ -137,28 +126,16 @@ class TaskHeads(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.patch = cfg.patch
         classes = NUM_SHAPES + 1  # background / ground + one per shape
         self.classify = nn.ModuleDict({name: nn.Linear(cfg.width, n) for name, n in ATTRIBUTE_CLASSES.items()})
-        dense = {}
-        for m in cfg.modalities:
-            if MODALITY_SPECS[m].dense:
-                dense[m] = Mlp(cfg.width + 3, cfg.width, classes) if m == "points" else \
-                    nn.Linear(cfg.width, cfg.patch**2 * classes)
-        self.dense = nn.ModuleDict(dense)
-        self.classes = classes
+        self.dense = nn.ModuleDict({m: REGISTRY[m].make_dense_head(cfg, classes)
+                                    for m in cfg.modalities if REGISTRY[m].dense})
+        self.cfg, self.classes = cfg, classes
 
     def classification(self, vector: torch.Tensor) -> dict[str, torch.Tensor]:
         return {name: head(vector) for name, head in self.classify.items()}
 
-    def segmentation(self, modality: str, tokens: torch.Tensor, grid: tuple[int, int],
-                     points: torch.Tensor | None = None, centres: torch.Tensor | None = None) -> torch.Tensor:
-        """Content tokens (B, N, D) in original order -> per-pixel (B, classes, H, W) or per-point (B, P, classes)."""
-        if modality == "points":
-            owner = patches.nearest_centre(points, centres)                          # (B, P)
-            feature = torch.gather(tokens, 1, owner.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]))
-            offset = points - torch.gather(centres, 1, owner.unsqueeze(-1).expand(-1, -1, 3))
-            return self.dense["points"](torch.cat([feature, offset], dim=-1))      # (B, P, classes)
-        side = int(round(grid[1] ** 0.5))
-        logits = self.dense[modality](tokens)                                      # (B, N, p*p*classes)
-        return patches.unpatchify_2d(logits, (side, side), self.patch, self.classes)  # (B, classes, H, W)
+    def segmentation(self, modality: str, tokens: torch.Tensor, grid: tuple[int, int], x, extras: dict
+                     ) -> torch.Tensor:
+        """Content tokens (B, N, D) in original order -> the modality's dense logits (per pixel or per point)."""
+        return REGISTRY[modality].segment(self.dense[modality], tokens, grid, x, extras, self.cfg, self.classes)

@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ..config import MODALITY_SPECS, ModelConfig
+from ..config import TEXT_MAX_TOKENS, ModelConfig
+from ..modalities import REGISTRY
 from .backbone import Backbone
 from .heads import EmbeddingHeads, TaskHeads, Vectorizer
 from .layers import init_weights
-from .mae import MAEDecoder, blank_hidden_patches, mae_target
+from .mae import MAEDecoder, blank_hidden_patches
 from .stems import make_stems
-from .tokens import (Masking, MetaConditioner, StemOutput, gather_tokens, input_dims, make_masking, masked_mean,
-                     masked_slot_mean)
+from .tokens import Masking, MetaConditioner, StemOutput, gather_tokens, make_masking, masked_mean, masked_slot_mean
 
 _NO_DECAY = re.compile(r"(^|\.)(pos|tables|mask_token)(\.|$)")
 
@@ -62,7 +62,7 @@ class OmniVec(nn.Module):
         self.stems = make_stems(cfg)
         self.meta = MetaConditioner(cfg.modalities, cfg.stem_dim, cfg.width)
         self.backbone = Backbone(cfg)
-        self.vectorizer = Vectorizer(cfg.width, cfg.vector_pool, cfg.time_slots)
+        self.vectorizer = Vectorizer(cfg.width, cfg.vector_pool)
         self.embedding = EmbeddingHeads(cfg)
         self.tasks = TaskHeads(cfg)
         self.decoder = MAEDecoder(cfg)
@@ -72,28 +72,42 @@ class OmniVec(nn.Module):
                 init_weights(module)
         self.meta.reset_film()
         self.embedding.reset_time_heads()
-        self.held_parts: tuple[str, ...] = ()
-        self.held_modules: tuple[str, ...] = ()
+        self.held_parts: tuple[str, ...] = ()       # what `hold` was given
+        self.held_modules: tuple[str, ...] = ()     # the module paths among them, kept in eval mode
+        self._held_parameters: tuple[nn.Parameter, ...] = ()  # those `hold` turned off, for `release` to turn on
 
     def hold(self, parts: list[str]) -> None:
-        """Keep these parts (module paths such as "backbone" or "stems.visual", or one parameter) as they
-        are while the rest trains: no gradients, and modules in eval mode, so their norms and dropout
-        behave as at inference."""
+        """Keep exactly these parts (module paths such as "backbone" or "stems.visual", or one parameter) as
+        they are while the rest trains: no gradients, and modules in eval mode, so their norms and dropout
+        behave as at inference. What an earlier call held trains again (each stage of a plan holds its own)."""
+        self.release()
         parameters = dict(self.named_parameters())
-        for part in parts:
-            if part in parameters:  # a single tensor, such as a shared "decoder.mask_token"
-                parameters[part].requires_grad_(False)
-                continue
-            try:
-                module = self.get_submodule(part)
-            except AttributeError:
-                names = [name for name, _ in self.named_children()]
-                raise ValueError(f"train.frozen names {part!r}, which is not a part of this model; "
-                                 f"its parts are {names} (or dotted paths inside them)") from None
-            module.requires_grad_(False)
-        self.held_parts = tuple(parts)
+        held = {id(p): p for part in parts for p in self._part_parameters(part, parameters) if p.requires_grad}
+        for parameter in held.values():
+            parameter.requires_grad_(False)
+        self.held_parts, self._held_parameters = tuple(parts), tuple(held.values())
         self.held_modules = tuple(part for part in parts if part not in parameters)
         self.train(self.training)
+
+    def release(self) -> None:
+        """Undo `hold`: what it held trains again. Pretrained frozen parts (MiniLM) stay frozen: `hold` never
+        turned their gradients off, so it does not turn them on."""
+        for parameter in self._held_parameters:
+            parameter.requires_grad_(True)
+        self.held_parts, self.held_modules, self._held_parameters = (), (), ()
+        self.train(self.training)
+
+    def _part_parameters(self, part: str, parameters: dict[str, nn.Parameter]) -> list[nn.Parameter]:
+        """The parameters of one part: a single tensor, such as a shared "decoder.mask_token", or a module's."""
+        if part in parameters:
+            return [parameters[part]]
+        try:
+            module = self.get_submodule(part)
+        except AttributeError:
+            names = [name for name, _ in self.named_children()]
+            raise ValueError(f"frozen names {part!r}, which is not a part of this model; "
+                             f"its parts are {names} (or dotted paths inside them)") from None
+        return list(module.parameters())
 
     def train(self, mode: bool = True) -> "OmniVec":
         super().train(mode)
@@ -115,7 +129,8 @@ class OmniVec(nn.Module):
         """The stem this modality uses and its input (an image is a 1-frame video)."""
         if modality not in self.cfg.modalities:
             raise ValueError(f"this model has no {modality!r} input; it was built for {list(self.cfg.modalities)}")
-        return self.stems[MODALITY_SPECS[modality].stem], x.unsqueeze(1) if modality == "image" else x
+        spec = REGISTRY[modality]
+        return self.stems[spec.stem], spec.stem_input(x)
 
     def run_stem(self, modality: str, x) -> StemOutput:
         stem, stem_input = self._stem_and_input(modality, x)
@@ -124,19 +139,19 @@ class OmniVec(nn.Module):
     def tokenize(self, modality: str, x) -> tuple[torch.Tensor, torch.Tensor, StemOutput]:
         """Stem + meta-conditioned projection -> tokens (B, N, D), meta vector (D,), stem output."""
         stem = self.run_stem(modality, x)
-        tokens, meta = self.meta(stem.tokens, modality, input_dims(modality, x, self.cfg.text_max_tokens))
+        dims = REGISTRY[modality].input_dims(x, TEXT_MAX_TOKENS)
+        tokens, meta = self.meta(stem.tokens, modality, dims)
         return tokens, meta, stem
 
     def stem_crosses_patches(self, modality: str) -> bool:
-        """A conv stem's receptive fields cross patch borders; a linear patchify does not, and point groups
-        are cut before their PointNet."""
-        return self.cfg.conv_stem and modality not in ("text", "points")
+        """A conv stem's receptive fields cross patch borders; a linear patchify does not."""
+        return REGISTRY[modality].stem_crosses_patches(self.cfg)
 
     def _prepare(self, modality: str, x, ratio: float, kind: str, generator, for_mae: bool = False) -> _Prepared:
         masking = None
         # MAE chooses its hidden patches first and blanks them, so no stem conv sees them; DropToken only
         # saves backbone work, so its stem keeps the full view
-        if for_mae and ratio > 0 and self.cfg.mask_before_stem and self.stem_crosses_patches(modality):
+        if for_mae and ratio > 0 and self.stem_crosses_patches(modality):
             stem, stem_input = self._stem_and_input(modality, x)
             grid = stem.token_grid(stem_input)
             masking = make_masking(x.shape[0], grid, ratio, kind, x.device, generator)
@@ -180,10 +195,8 @@ class OmniVec(nn.Module):
                 outputs[m] = chunk
         return {m: self._finish(m, prepared[m], outputs[m], for_mae=for_mae) for m in inputs}
 
-    def _time_slot(self, prepared: _Prepared, tokens: torch.Tensor, slots: int) -> torch.Tensor | None:
-        """(B, K) which of `slots` time slots each kept content token falls in; None when no slots."""
-        if not slots:
-            return None
+    def _time_slot(self, prepared: _Prepared, tokens: torch.Tensor, slots: int) -> torch.Tensor:
+        """(B, K) which of `slots` time slots each kept content token falls in."""
         steps, per_step = prepared.stem.grid  # every stem's token grid is time-major: (time steps, rest)
         if prepared.masking is not None:
             position = prepared.masking.ids_keep                                          # (B, K)
@@ -194,7 +207,7 @@ class OmniVec(nn.Module):
     def _finish(self, modality: str, prepared: _Prepared, tokens: torch.Tensor, record=None,
                 for_mae: bool = False) -> Encoded:
         padding = None if prepared.key_padding is None else prepared.key_padding[:, 1:]
-        vector = self.vectorizer(tokens, padding, self._time_slot(prepared, tokens, self.vectorizer.time_slots))
+        vector = self.vectorizer(tokens, padding)
         profile = None
         if modality in self.embedding.time_steps:
             steps = self.embedding.time_steps[modality]
@@ -223,12 +236,11 @@ class OmniVec(nn.Module):
         return self.tasks.classification(encoded.vector)
 
     def segment(self, encoded: Encoded, x=None) -> torch.Tensor:
-        """Dense logits from an unmasked encoding; `x` is the raw point cloud for per-point output."""
+        """Dense logits from an unmasked encoding of `x` (a per-point head reads the raw points)."""
         if encoded.masking is not None:
             raise ValueError("segmentation needs every token: encode without masking or DropToken")
-        extras = encoded.stem.extras
-        return self.tasks.segmentation(encoded.modality, encoded.tokens[:, 1:], encoded.stem.grid,
-                                       points=x, centres=extras.get("centres"))
+        return self.tasks.segmentation(encoded.modality, encoded.tokens[:, 1:], encoded.stem.grid, x,
+                                       encoded.stem.extras)
 
     def reconstruct(self, encoded: Encoded, x) -> MAEOutput:
         """Decode a masked encoding back to every token's target."""
@@ -237,7 +249,7 @@ class OmniVec(nn.Module):
                              "also keeps the hidden patches from the stem")
         extras = encoded.stem.extras
         prediction = self.decoder(encoded.modality, encoded.tokens, encoded.masking.ids_restore, extras)
-        target = mae_target(self.cfg, encoded.modality, x, extras)
+        target = REGISTRY[encoded.modality].mae_target(self.cfg, x, extras)
         return MAEOutput(prediction, target, encoded.masking.mask, extras)
 
     # ---- optimisation ---------------------------------------------------------------------

@@ -8,9 +8,9 @@ import torch
 from timm.layers import Mlp
 from torch import nn
 
-from ..config import MODALITY_SPECS, ModelConfig
-from . import patches
-from .text import make_text_stem
+from ..config import ModelConfig
+from ..modalities import REGISTRY
+from ..modalities import patches
 from .tokens import StemOutput
 
 
@@ -142,12 +142,10 @@ class PointStem(nn.Module):
 
 def make_stems(cfg: ModelConfig) -> nn.ModuleDict:
     """One stem per stem key used by the enabled modalities (image and video share "visual")."""
-    builders = {
-        "visual": lambda: VisualStem(cfg),
-        "audio": lambda: PatchStem(cfg, spectrogram=True),
-        "depth": lambda: PatchStem(cfg),
-        "points": lambda: PointStem(cfg),
-        "text": lambda: make_text_stem(cfg),
-    }
-    keys = dict.fromkeys(MODALITY_SPECS[m].stem for m in cfg.modalities)
-    return nn.ModuleDict({key: builders[key]() for key in keys})
+    stems = nn.ModuleDict()
+    for m in cfg.modalities:
+        spec = REGISTRY[m]
+        if spec.stem not in stems:
+            stems[spec.stem] = spec.make_stem(cfg)
+    return stems
+

@@ -8,7 +8,7 @@ import zlib
 import torch
 from torch import nn
 
-from ..config import ModelConfig
+from ..config import TEXT_MAX_TOKENS, TEXT_VOCAB, ModelConfig
 from .tokens import StemOutput
 
 WORD = re.compile(r"[a-z]+|[0-9]+|[^\sa-z0-9]")
@@ -45,7 +45,7 @@ class MiniLMTextStem(nn.Module):
         path = minilm_path()
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         self.encoder = AutoModel.from_pretrained(path, local_files_only=True).eval().requires_grad_(False)
-        self.max_tokens = cfg.text_max_tokens
+        self.max_tokens = TEXT_MAX_TOKENS
         self.proj = nn.Linear(self.encoder.config.hidden_size, cfg.stem_dim)
 
     def train(self, mode: bool = True):
@@ -71,9 +71,9 @@ class ScratchTextStem(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.vocab, self.max_tokens = cfg.text_vocab, cfg.text_max_tokens
-        self.embed = nn.Embedding(cfg.text_vocab, cfg.stem_dim, padding_idx=PAD)
-        self.pos = nn.Parameter(torch.randn(cfg.text_max_tokens, cfg.stem_dim) * 0.02)
+        self.vocab, self.max_tokens = TEXT_VOCAB, TEXT_MAX_TOKENS
+        self.embed = nn.Embedding(TEXT_VOCAB, cfg.stem_dim, padding_idx=PAD)
+        self.pos = nn.Parameter(torch.randn(TEXT_MAX_TOKENS, cfg.stem_dim) * 0.02)
 
     def token_ids(self, texts: list[str]) -> torch.Tensor:
         """Captions -> (B, L) ids: [CLS] then hashed lower-case words, truncated to max_tokens and padded

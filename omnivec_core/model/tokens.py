@@ -18,21 +18,6 @@ class StemOutput:
     extras: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. point centres and neighbourhoods
 
 
-def input_dims(modality: str, x, text_window: int) -> tuple[int, int, int, int, int]:
-    """The (T, H, W, C, L) an input presents, read from its actual shape (the meta token's content).
-    Text reports its caption window, not the batch's longest caption, so a caption's meta token does
-    not depend on the captions it is batched with."""
-    if modality == "text":
-        return (1, 1, 1, 1, text_window)
-    if modality == "video":
-        return (x.shape[1], x.shape[3], x.shape[4], x.shape[2], 1)
-    if modality == "audio":  # (B, 1, mel bins, frames)
-        return (x.shape[3], x.shape[2], 1, 1, 1)
-    if modality == "points":
-        return (1, 1, 1, x.shape[2], x.shape[1])
-    return (1, x.shape[2], x.shape[3], x.shape[1], 1)  # image, depth: (B, C, H, W)
-
-
 class MetaConditioner(nn.Module):
     """OmniVec meta tokens: modality identity and input dimensions (T, H, W, C, L) become one vector
     that is prepended as a token and FiLM-conditions the projection from stem_dim to the shared width."""

@@ -1,24 +1,13 @@
-"""Loss functions: MAE reconstruction (masked tokens only), NCE, MIL-NCE, UniVLC, task losses."""
+"""Loss functions: MAE reconstruction (masked tokens only), NCE, MIL-NCE, UniVLC, classification.
+Segmentation losses belong to each modality (per pixel or per point: `Modality.segmentation_loss`)."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
+from ..modalities import REGISTRY
 from ..model import MAEOutput
 from ..model.tokens import masked_mean
-
-
-def chamfer(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Symmetric Chamfer distance between point sets (..., k, 3) -> (...)."""
-    distance = torch.cdist(prediction, target).square()  # (..., k, k)
-    return distance.min(-1).values.mean(-1) + distance.min(-2).values.mean(-1)
-
-
-def token_error(modality: str, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """(B, N, d) guesses against targets -> (B, N): squared error per value, Chamfer for point groups."""
-    if modality == "points":
-        return chamfer(prediction.unflatten(-1, (-1, 3)), target.unflatten(-1, (-1, 3)))
-    return (prediction - target).square().mean(-1)
 
 
 def mean_of_visible(out: MAEOutput) -> torch.Tensor:
@@ -31,11 +20,12 @@ def mae_loss(modality: str, out: MAEOutput, relative: bool = False) -> torch.Ten
     guess on the same tokens (held constant), so 1 means no better than that guess in every modality:
     raw squared errors of log-mel patches are about 30x those of pixels, and would otherwise drown them."""
     hidden, count = out.mask, out.mask.sum().clamp(min=1)
-    loss = (token_error(modality, out.prediction, out.target) * hidden).sum() / count
+    token_error = REGISTRY[modality].token_error
+    loss = (token_error(out.prediction, out.target) * hidden).sum() / count
     if not relative:
         return loss
     with torch.no_grad():
-        baseline = (token_error(modality, mean_of_visible(out), out.target) * hidden).sum() / count
+        baseline = (token_error(mean_of_visible(out), out.target) * hidden).sum() / count
     return loss / baseline.clamp(min=1e-8)
 
 
@@ -92,10 +82,3 @@ def classification_loss(logits: dict[str, torch.Tensor], labels: dict[str, torch
                         weights: dict[str, float] | None = None) -> torch.Tensor:
     """Weighted mean over attributes of each attribute's cross-entropy."""
     return weighted_mean({name: F.cross_entropy(logits[name], labels[name]) for name in logits}, weights or {})
-
-
-def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, per_point: bool) -> torch.Tensor:
-    """Per-pixel (B, C, H, W) or per-point (B, P, C) logits against class ids."""
-    if per_point:
-        return F.cross_entropy(logits.flatten(0, 1), target.flatten())
-    return F.cross_entropy(logits, target)

@@ -1,13 +1,11 @@
 """Model directories: config.json + model.safetensors (+ train_state.* for --resume).
 
-Every file is written to a temporary name in the same folder, then moved over the old one with
-os.replace, so a run killed during a save leaves the previous complete file. Nothing is pickled.
+Every file is written atomically (`omnivec_core.io`), so a run killed during a save leaves the previous
+complete file. Nothing is pickled.
 """
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -15,6 +13,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from ..config import ExperimentConfig
+from ..io import atomic_write, write_json
 from ..model import OmniVec
 
 CONFIG, WEIGHTS = "config.json", "model.safetensors"
@@ -23,24 +22,6 @@ TRAIN_TENSORS, TRAIN_STATE = "train_state.safetensors", "train_state.json"
 
 class CheckpointError(ValueError):
     """A model directory that cannot be used, with the reason in words."""
-
-
-def atomic_write(path: Path, write) -> None:
-    """Write through `write(temp_path)` to a temporary file in the same folder, then os.replace it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        write(temp)
-        os.chmod(temp, 0o644)  # mkstemp makes owner-only files; a model directory is meant to be shared
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
-
-
-def write_json(path: Path, data) -> None:
-    atomic_write(Path(path), lambda temp: Path(temp).write_text(json.dumps(data, indent=2)))
 
 
 def save_model(directory: Path, model: OmniVec, config: ExperimentConfig, step: int) -> None:

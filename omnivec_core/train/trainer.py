@@ -1,5 +1,6 @@
-"""The training loop: stage plan, warmup + cosine schedule, AMP, gradient clipping, data-parallel
-gradient all-reduce under torchrun, metrics.jsonl, checkpoints, clean Ctrl-C and --resume."""
+"""The training loop: the stage plan (each stage with its objectives, held parts and MAE settings),
+warmup + cosine schedules, AMP, gradient clipping, data-parallel gradient all-reduce under torchrun,
+metrics.jsonl, checkpoints, clean Ctrl-C and --resume."""
 from __future__ import annotations
 
 import json
@@ -16,7 +17,7 @@ from tqdm import tqdm
 
 from ..analysis.embeddings import embed_batch, recalibrate_batchnorm
 from ..analysis.retrieval import attribute_precision, recall_at
-from ..config import ExperimentConfig, TrainConfig
+from ..config import CAPTIONS_PER_EVENT, EVAL_SEED, GRAD_CLIP, WEIGHT_DECAY, ExperimentConfig, StageConfig, TrainConfig
 from ..data.omnishapes import ATTRIBUTES, OmniShapes, OmniShapesConfig, parse_caption
 from ..model import OmniVec
 from ..model.mae import copy_shared_trunk
@@ -61,18 +62,35 @@ def start_runtime(device: str) -> Runtime:
 
 
 def learning_rate(step: int, cfg: TrainConfig) -> float:
-    """Linear warmup to cfg.lr, then cosine decay to cfg.min_lr: over the whole plan, or, with
-    cfg.stage_schedules, over each stage on its own (as if every stage were a run of its own)."""
-    start, length, warmup = 0, cfg.total_steps, cfg.warmup_steps
-    if cfg.stage_schedules:
-        start, stage = stage_span(step, cfg)
-        length = stage.steps
-        warmup = min(warmup, max(1, length // 5))
+    """Linear warmup to the schedule's peak, then cosine decay to cfg.min_lr, within the schedule `step`
+    falls in: one over the whole plan, unless stages start their own (`StageConfig.schedule`)."""
+    start, length, first = schedule_span(step, cfg)
+    peak = cfg.lr if first.lr is None else first.lr
+    warmup = first.warmup_steps
+    if warmup is None:
+        warmup = min(cfg.warmup_steps, max(1, length // 5))
     local = step - start
     if local < warmup:
-        return cfg.lr * (local + 1) / warmup
+        return peak * (local + 1) / warmup
     progress = (local - warmup) / max(1, length - warmup)
-    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * min(progress, 1.0)))
+    return cfg.min_lr + 0.5 * (peak - cfg.min_lr) * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def schedule_span(step: int, cfg: TrainConfig) -> tuple[int, int, StageConfig]:
+    """(first step, length, first stage) of the schedule `step` falls in (past the plan, the last one). A
+    schedule starts at the first stage and at every stage with schedule "own", and runs through the
+    "continue" stages after it."""
+    spans, start = [], 0
+    for index, stage in enumerate(cfg.stages):
+        if index == 0 or stage.schedule == "own":
+            spans.append([start, 0, stage])
+        spans[-1][1] += stage.steps
+        start += stage.steps
+    current = spans[0]
+    for span in spans[1:]:
+        if span[0] <= step:
+            current = span
+    return current[0], current[1], current[2]
 
 
 def stage_span(step: int, cfg: TrainConfig):
@@ -93,7 +111,7 @@ def stage_at(step: int, cfg: TrainConfig):
 def quick_eval(model: OmniVec, world: OmniShapes, cfg: TrainConfig, device: torch.device) -> dict[str, float]:
     """Held-out retrieval: video->audio instance R@1 and text->video attribute P@1."""
     model.eval()
-    batch = world.render(cfg.eval_events, seed=cfg.eval_seed, device=device)
+    batch = world.render(cfg.eval_events, seed=EVAL_SEED, device=device)
     present = [m for m in ("video", "audio", "text") if m in model.cfg.modalities]
     embedded = embed_batch(model, batch, present)
     out = {}
@@ -112,7 +130,8 @@ def quick_eval(model: OmniVec, world: OmniShapes, cfg: TrainConfig, device: torc
 
 class Trainer:
     def __init__(self, config: ExperimentConfig, out: Path, device: str = "auto", resume: bool = False,
-                 tensorboard: bool = False, log_every: int = 10, init: Path | None = None):
+                 tensorboard: bool = False, log_every: int = 10, init: Path | None = None,
+                 compile_blocks: bool = False):
         self.config, self.out, self.log_every = config, Path(out), log_every
         self.rt = start_runtime(device)
         cfg = config.train
@@ -121,25 +140,25 @@ class Trainer:
         check_plan(config.model.modalities, cfg)  # a stage the model cannot run fails now, not hours in
         torch.manual_seed(cfg.seed)  # same initial weights on every rank
         self.model = OmniVec(config.model).to(self.rt.device).train()
-        self.model.hold(cfg.frozen)
-        if not any(p.requires_grad for p in self.model.parameters()):
-            raise ValueError(f"train.frozen {cfg.frozen} leaves nothing to train")
-        self.world = OmniShapes(OmniShapesConfig(captions_per_event=cfg.captions_per_event))
+        self._check_frozen_parts()
+        self.world = OmniShapes(OmniShapesConfig(captions_per_event=CAPTIONS_PER_EVENT))
         fused = self.rt.device.type == "cuda"
-        self.optimizer = torch.optim.AdamW(self.model.optimizer_groups(cfg.weight_decay), lr=cfg.lr,
+        # over every parameter some stage trains: a stage's held parts get no gradients, which AdamW skips
+        self.optimizer = torch.optim.AdamW(self.model.optimizer_groups(WEIGHT_DECAY), lr=cfg.lr,
                                            betas=(0.9, 0.95), fused=fused)
         self.step = 0
+        self.calibrated_at = self.saved_at = None  # steps of the last BN calibration and save
         if resume:
             self.step = checkpoint.load_train_state(self.out, self.optimizer)["step"]
             model, _ = checkpoint.load_model(self.out, self.rt.device)
             self.model.load_state_dict(model.state_dict())
             self.model.train()
-        if cfg.compile:
+            self.calibrated_at = self.step  # every checkpoint is saved calibrated
+        if compile_blocks:  # torch.compile the transformer blocks
             backbone = [block for stack in self.model.backbone.stacks.values() for block in stack]
             for block in backbone + self.model.decoder.all_blocks():
                 block.compile()
         self.stop_requested = False
-        self.calibrated_at = self.saved_at = None  # steps of the last BN calibration and save
         self.writer = None
         if tensorboard and self.rt.is_main:
             try:
@@ -149,6 +168,7 @@ class Trainer:
             self.writer = SummaryWriter(str(self.out / "tensorboard"))
         if init is not None and not resume:
             self._start_from(Path(init))
+        self._hold_stage(stage_at(self.step, cfg), self.step)
 
     def _start_from(self, directory: Path) -> None:
         """Begin the plan from another model's weights with a fresh optimizer. Every tensor of that
@@ -176,26 +196,46 @@ class Trainer:
         cfg = self.config.train
         torch.manual_seed(cfg.seed * 1_000_003 + step * 131 + self.rt.rank)  # masks/drops replay on --resume
         stage = stage_at(step, cfg)
-        objectives = stage.objectives
+        self._hold_stage(stage, step)
         batch = self.world.render(cfg.batch_size, seed=cfg.seed * 1000 + self.rt.rank, start=step * cfg.batch_size,
-                                  modalities=stage_modalities(self.config.model.modalities, cfg, stage),
-                                  device=self.rt.device, siblings=cfg.sibling_events)
+                                  modalities=stage_modalities(self.config.model.modalities, stage),
+                                  device=self.rt.device, siblings=stage.sibling_events)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(step, cfg)
-        amp = cfg.amp and self.rt.device.type == "cuda"
+        amp = self.rt.device.type == "cuda"  # bf16 autocast wherever it is fast
         with torch.autocast(self.rt.device.type, dtype=torch.bfloat16, enabled=amp):
-            loss, named = stage_losses(self.model, batch, cfg, step, objectives)
+            loss, named = stage_losses(self.model, batch, cfg, stage, step)
         if not loss.requires_grad:
             raise ValueError(f"stage {stage.name!r}: its objectives "
-                             f"{sorted(objectives)} reach only frozen parts {cfg.frozen}")
+                             f"{sorted(stage.objectives)} reach only frozen parts {stage.frozen}")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.rt.world > 1:
             self._all_reduce_gradients()
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), GRAD_CLIP)
         self.optimizer.step()
         return loss.detach(), {k: v.detach() for k, v in named.items()}
+
+    def _hold_stage(self, stage: StageConfig, step: int) -> None:
+        """Hold the parts this stage keeps still. Where that changes mid-plan, the batch norms are calibrated
+        first, under the stage before's holding: a part held from here on keeps exact statistics."""
+        if tuple(stage.frozen) == self.model.held_parts:
+            return
+        if step > 0:
+            self.calibrate()
+        self.model.hold(stage.frozen)
+
+    def _check_frozen_parts(self) -> None:
+        """Every stage's frozen parts exist and leave something to train: fail now, not hours in."""
+        for stage in self.config.train.stages:
+            try:
+                self.model.hold(stage.frozen)
+            except ValueError as error:
+                raise ValueError(f"stage {stage.name!r}: {error}") from None
+            trains = any(p.requires_grad for p in self.model.parameters())
+            self.model.release()
+            if not trains:
+                raise ValueError(f"stage {stage.name!r}: frozen {stage.frozen} leaves nothing to train")
 
     def _all_reduce_gradients(self) -> None:
         grads = [p.grad for p in self.model.parameters() if p.grad is not None]

@@ -20,7 +20,8 @@ from .captions import counterfactual_captions, make_captions, parse_caption
 from .points import sample_points
 from .sound import log_mel, mel_filterbank, synth_waveform
 from .visual import render_depth, render_frames
-from .world import (ATTRIBUTES, COLOURS, MODALITIES, MOTIONS, SHAPES, SIZES, SOLIDS, SPEEDS, Events,
+from ...modalities import MODALITIES  # the renderer draws every registered modality
+from .world import (ATTRIBUTES, COLOURS, MOTIONS, SHAPES, SIZES, SOLIDS, SPEEDS, Events,
                     sample_events)
 
 __all__ = [

@@ -3,8 +3,8 @@
 Every random quantity of an event is a pure function of ``(seed, event index, stream
 name, counter)``, computed with an integer hash in int64 torch ops. So an event is the
 same whatever batch or start offset renders it, and the same on CPU and CUDA.
-Only torch, numpy and the standard library may be imported in this package (besides
-``preview.py``).
+Only torch, numpy, the standard library and the modality registry (itself torch only) may be
+imported in this package (besides ``preview.py``).
 """
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ MOTIONS = ("left", "right", "up", "down", "bounce", "spin", "grow", "shrink")
 SIZES = ("small", "large")
 SPEEDS = ("slow", "fast")
 ATTRIBUTES = {"shape": SHAPES, "colour": COLOURS, "motion": MOTIONS, "size": SIZES, "speed": SPEEDS}
-MODALITIES = ("image", "video", "audio", "text", "depth", "points")
 
 # Base RGB of each colour class (a small per-event jitter is added).
 COLOUR_RGB = (

@@ -1,0 +1,55 @@
+"""Registry views -> what a Gradio component shows. A modality's registry entry says what to draw
+(a `View`); this module draws it, one component kind per view kind."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from omnivec_core.modalities import View
+
+from . import media
+from .components import StillAudio, StillImage
+
+PICTURES = ("picture", "heat", "animation")  # shown by an image component
+FIGURES = ("cloud",)                        # shown by a plot
+
+
+def component(kind: str, label: str):
+    """The component that shows a view of this kind."""
+    if kind in PICTURES:
+        return StillImage(label=label, type="pil")
+    if kind == "sound":
+        return StillAudio(label=label)
+    if kind in FIGURES:
+        return gr.Plot(label=label)
+    return gr.Markdown(label=label)
+
+
+def render(view: View, folder: Path, scale: int = 4, title: str = ""):
+    """The value a component of `component(view.kind)` takes."""
+    if view.kind == "picture":
+        return media.to_pil(view.data, scale)
+    if view.kind == "heat":
+        return media.heat_map(view.data, scale)
+    if view.kind == "animation":
+        return media.write_gif(view.data, folder, "clip", scale)
+    if view.kind == "sound":
+        return media.audio_value(view.data, int(view.rate))
+    if view.kind == "cloud":
+        return media.point_figure(view.data, view.labels, title)
+    return view.data  # a caption
+
+
+def render_file(view: View, folder: Path, name: str) -> str:
+    """A gallery thumbnail of a view, written once as a file: a WAV for a sound, a GIF for an animation,
+    a PNG otherwise (point clouds drawn small)."""
+    if view.kind == "sound":
+        return media.write_wav(view.data, int(view.rate), Path(folder) / f"{name}.wav")
+    if view.kind == "animation":
+        return media.write_gif(view.data, folder, name, scale=2)
+    picture = {"picture": lambda: media.to_pil(view.data, 2), "heat": lambda: media.heat_map(view.data, 2),
+               "cloud": lambda: media.points_thumbnail(view.data, view.labels, 128)}[view.kind]()
+    path = Path(folder) / f"{name}.png"
+    picture.save(path)
+    return str(path)

@@ -1,0 +1,33 @@
+"""depth: a single-channel depth map (1, 64, 64) in [0, 1], 0 = background, larger = nearer."""
+from __future__ import annotations
+
+from .base import View
+from .grid import PixelSegmentation
+
+
+class Depth(PixelSegmentation):
+    def dense_target(self, batch):
+        return batch.depth_mask
+
+    def make_stem(self, cfg):
+        from ..model.stems import PatchStem
+
+        return PatchStem(cfg)
+
+    def target_dim(self, cfg) -> int:
+        return cfg.patch**2
+
+    def from_loaded(self, loaded):
+        """A picture read as a depth map: its luminance, one channel."""
+        return loaded.tensor.mean(0, keepdim=True), list(loaded.notes) + ["converted to one channel (mean of RGB)"]
+
+    def view(self, x) -> View:
+        return View("heat", x[0])
+
+    def describe_stem(self, cfg) -> str:
+        return f"{cfg.patch}x{cfg.patch} patches"
+
+
+DEPTH = Depth("depth", "depth", 1, 1, 64, 64, 1, 64, (1, 64), ("shape", "size"), dense=True, anchor_rank=2,
+              layout="spatial", view_kind="heat", reads=("image",),
+              label="depth (nearer = brighter)")

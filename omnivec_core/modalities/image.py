@@ -1,0 +1,27 @@
+"""image: an RGB picture (3, 64, 64) in [0, 1], tokenized as a 1-frame video by the visual stem."""
+from __future__ import annotations
+
+from .grid import PixelSegmentation
+
+
+class Image(PixelSegmentation):
+    def dense_target(self, batch):
+        return batch.image_mask
+
+    def make_stem(self, cfg):
+        from ..model.stems import VisualStem
+
+        return VisualStem(cfg)
+
+    def stem_input(self, x):
+        return x.unsqueeze(1)  # (B, C, H, W) -> a 1-frame video (B, 1, C, H, W)
+
+    def target_dim(self, cfg) -> int:
+        return cfg.patch**2 * 3  # the image's single frame, not the repeated tubelet
+
+    def describe_stem(self, cfg) -> str:
+        return f"tubelets {cfg.tubelet}x{cfg.patch}x{cfg.patch}"
+
+
+IMAGE = Image("image", "visual", 3, 1, 64, 64, 1, 64, (1, 64), ("shape", "colour", "size"), dense=True,
+              anchor_rank=1, layout="spatial", view_kind="picture", reads=("image",), queries=("image",), label="image (frame 0)")

@@ -1,0 +1,238 @@
+"""Configs: format versions and `migrate`, strict keys, today's defaults, presets, plan files, and old
+checkpoints (written by the code of format version 1) loading bit for bit."""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file
+
+from omnivec_core.config import (FORMAT_VERSION, PRESETS, ExperimentConfig, ModelConfig, StageConfig, TrainConfig,
+                                 preset)
+from omnivec_core.data.omnishapes import OmniShapes, OmniShapesConfig
+from omnivec_core.migrate import migrate
+from omnivec_core.train.checkpoint import load_model
+from omnivec_core.train.plans import build_config
+
+ROOT = Path(__file__).resolve().parents[1]
+LEGACY = ROOT / "tests" / "fixtures" / "legacy"
+FIXTURES = sorted(p.name for p in LEGACY.iterdir() if (p / "config.json").is_file())
+BUNDLED = ROOT / "checkpoints" / "omnivec-default"
+
+
+# ---- old checkpoints, bit for bit ------------------------------------------------------------
+def model_input(batch, modality: str):
+    """As tests/fixtures/legacy/make_legacy_fixtures.py feeds the model: the first caption for text."""
+    return [captions[0] for captions in batch.text] if modality == "text" else getattr(batch, modality)
+
+
+def digest(value) -> str:
+    data = json.dumps(value).encode() if isinstance(value, list) else value.contiguous().numpy().tobytes()
+    return hashlib.sha256(data).hexdigest()
+
+
+@torch.no_grad()
+def outputs(model, batch, meta: dict[str, str], mae: bool) -> dict[str, torch.Tensor]:
+    """What the fixture script stored, computed by today's code."""
+    out = {}
+    for m in model.cfg.modalities:
+        encoded = model.encode(m, model_input(batch, m))
+        out[f"vector/{m}"] = encoded.vector
+        out.update({f"embed/{m}/{space}": value for space, value in model.embed(encoded).items()})
+        out.update({f"logits/{m}/{k}": value for k, value in model.classify(encoded).items()})
+        if mae and m != "text":
+            x, generator = model_input(batch, m), torch.Generator().manual_seed(int(meta["mask_seed"]))
+            masked = model.encode(m, x, float(meta["ratio"]), generator=generator, for_mae=True)
+            prediction = model.reconstruct(masked, x).prediction
+            out[f"mae/{m}"] = prediction[:int(meta["mae_events"]), :int(meta["mae_tokens"])]
+    return out
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_old_checkpoints_load_and_compute_bit_identically(name):
+    directory = LEGACY / name
+    reference = load_file(directory / "reference.safetensors")
+    with safe_open(directory / "reference.safetensors", "pt") as handle:
+        meta = handle.metadata()
+    model, config = load_model(directory)
+    batch = OmniShapes(OmniShapesConfig()).render(int(meta["events"]), seed=int(meta["seed"]))
+    for m, expected in json.loads(meta["inputs"]).items():  # else a change in OmniShapes, not in the model
+        assert digest(model_input(batch, m)) == expected, f"OmniShapes renders {m} differently than the fixture saw"
+    got = outputs(model, batch, meta, mae=any(key.startswith("mae/") for key in reference))
+    assert set(got) == set(reference)
+    different = [key for key in reference if not torch.equal(got[key], reference[key])]
+    assert not different, f"{name}: {different} differ from what the version-1 code computed"
+
+
+def test_old_checkpoints_keep_their_legacy_meaning():
+    omitted = ExperimentConfig.load(LEGACY / "v1-linear-shared" / "config.json")  # omits what differs today
+    assert (omitted.model.conv_stem, omitted.model.stem_context, omitted.model.spectrogram_context) == (False, 0, 0)
+    assert omitted.model.vector_pool == "mean" and omitted.model.time_profile == "none"
+    assert omitted.model.modalities == ("image", "video", "audio", "text", "depth", "points")
+    tiny = ExperimentConfig.load(LEGACY / "tiny-time-coarse" / "config.json")
+    assert tiny.model.time_profile == "fine_and_coarse" and [s.schedule for s in tiny.train.stages] == ["own", "own"]
+    bundled = ExperimentConfig.load(LEGACY / "bundled-separate" / "config.json")
+    assert bundled.model.time_profile == "fine" and bundled.model.separate_decoders
+    for stage in bundled.train.stages:  # the train-wide settings of version 1 now live in every stage
+        assert stage.frozen == ["stems", "meta", "backbone", "vectorizer", "embedding", "tasks"]
+        assert (stage.mae_weights, stage.mae_relative, stage.modality_mixing, stage.sibling_events) == (
+            {"image": 4.0}, True, False, 4)
+        assert stage.schedule == "continue"
+
+
+def test_the_bundled_checkpoint_loads():
+    model, config = load_model(BUNDLED)
+    assert json.loads((BUNDLED / "config.json").read_text()).get("format_version") is None  # still version 1
+    assert config.model.time_profile == "fine" and config.model.separate_decoders
+    assert config.train.stages[0].frozen[-1] == "decoder.mask_token"
+    assert set(model.embedding.time_heads) == {"video", "audio"}
+
+
+# ---- format versions and migrate ------------------------------------------------------------
+def version_1(**model) -> dict:
+    """A version-1 config as the old code wrote it: every key, no format_version."""
+    data = json.loads((LEGACY / "bundled-separate" / "config.json").read_text())
+    data["model"].update(model)
+    return data
+
+
+@pytest.mark.parametrize("source", [*(LEGACY / n / "config.json" for n in FIXTURES), BUNDLED / "config.json",
+                                    ROOT / "configs" / "omnivec-default.json"], ids=lambda p: p.parent.name)
+def test_migrate_is_idempotent_and_leaves_its_argument(source):
+    data = json.loads(source.read_text())
+    original = copy.deepcopy(data)
+    once = migrate(data)
+    assert data == original
+    assert once["format_version"] == FORMAT_VERSION and migrate(once) == once
+    config = ExperimentConfig.from_dict(data)
+    assert ExperimentConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_a_future_format_version_is_refused():
+    data = preset("tiny").to_dict()
+    data["format_version"] = FORMAT_VERSION + 1
+    with pytest.raises(ValueError, match=f"format_version {FORMAT_VERSION + 1}, newer than this code"):
+        ExperimentConfig.from_dict(data)
+    for bad in (0, "2", True):
+        with pytest.raises(ValueError, match="format_version must be a whole number"):
+            migrate({**data, "format_version": bad})
+
+
+@pytest.mark.parametrize("profile, in_coarse, expected", [(False, True, "none"), (False, False, "none"),
+                                                         (True, False, "fine"), (True, True, "fine_and_coarse")])
+def test_migrate_folds_the_time_profile_switches(profile, in_coarse, expected):
+    data = version_1(fine_time_profile=profile, time_profile_in_coarse=in_coarse)
+    assert ExperimentConfig.from_dict(data).model.time_profile == expected
+
+
+def test_migrate_refuses_what_no_current_model_can_be():
+    with pytest.raises(ValueError, match="'mean_max_time' is no longer built"):
+        ExperimentConfig.from_dict(version_1(vector_pool="mean_max_time", time_slots=8))
+    with pytest.raises(ValueError, match=r"model.mlp_ratio is 2.0, .*always uses 4.0"):
+        ExperimentConfig.from_dict(version_1(mlp_ratio=2.0))
+    assert ExperimentConfig.from_dict(version_1(mask_before_stem=False)) == ExperimentConfig.from_dict(version_1())
+
+
+def test_migrate_warns_of_training_settings_that_became_constants():
+    data = version_1()
+    data["train"].update(temperature=0.05, compile=True)
+    with pytest.warns(UserWarning, match=r"train.temperature is 0.05, .*further training uses 0.07"):
+        config = ExperimentConfig.from_dict(data)
+    assert config == ExperimentConfig.from_dict(version_1())  # compile is a command-line flag now
+
+
+def test_migrate_keeps_the_warmup_of_an_old_whole_plan_schedule():
+    data = version_1()
+    data["train"].update(warmup_steps=50, stage_schedules=False)
+    data["train"]["stages"] = [{"name": "a", "steps": 100, "objectives": {"mae": 1.0}},
+                               {"name": "b", "steps": 20, "objectives": {"mae": 1.0}}]
+    stages = ExperimentConfig.from_dict(data).train.stages  # 50 is more than today's default of a fifth
+    assert [(s.schedule, s.warmup_steps) for s in stages] == [("continue", 50), ("continue", None)]
+
+
+# ---- strict keys, today's defaults ----------------------------------------------------------
+@pytest.mark.parametrize("where", ["top", "model", "train", "stage"])
+def test_unknown_keys_are_refused_at_every_level(where):
+    data = preset("tiny").to_dict()
+    section = {"top": data, "model": data["model"], "train": data["train"], "stage": data["train"]["stages"][1]}
+    section[where]["colour_depth"] = 3
+    with pytest.raises(ValueError, match=r"unknown .*key 'colour_depth'; valid keys: .*") as error:
+        ExperimentConfig.from_dict(data)
+    valid = {"top": "format_version, model, preset, train", "model": "backbone, coarse_dim",
+             "train": "attribute_weights, batch_size", "stage": "frozen, lr"}[where]
+    assert valid in str(error.value)
+    if where == "stage":
+        assert "train.stages[1]" in str(error.value)
+
+
+def test_missing_keys_take_todays_defaults():
+    assert ExperimentConfig.from_dict({"format_version": FORMAT_VERSION}) == ExperimentConfig()
+    data = {"format_version": FORMAT_VERSION, "model": {"width": 64, "heads": 4},
+            "train": {"stages": [{"name": "a", "steps": 5, "objectives": {"mae": 1.0}}]}}
+    config = ExperimentConfig.from_dict(data)
+    assert config.model == dataclasses.replace(ModelConfig(), width=64, heads=4)
+    assert config.model.conv_stem and config.model.vector_pool == "mean_max"  # not version 1's linear stem and mean
+    assert config.train == TrainConfig(stages=[StageConfig("a", 5, {"mae": 1.0})])
+    with pytest.raises(ValueError, match=r"train.stages\[0\] lacks \['objectives'\]"):
+        ExperimentConfig.from_dict({"format_version": 2, "train": {"stages": [{"name": "a", "steps": 5}]}})
+
+
+def test_model_and_train_hold_at_most_forty_fields():
+    assert len(dataclasses.fields(ModelConfig)) + len(dataclasses.fields(TrainConfig)) <= 40
+
+
+def test_a_disjoint_space_without_video_is_refused_at_once():
+    with pytest.raises(ValueError, match="embed_space 'disjoint' pairs video with each other modality.*no video"):
+        ModelConfig(modalities=("image", "audio", "text"), embed_space="disjoint")
+    with pytest.raises(ValueError, match="time_profile 'fine' needs embed_space 'fac'"):
+        ModelConfig(embed_space="shared", time_profile="fine")
+
+
+def test_stage_schedules_are_checked():
+    with pytest.raises(ValueError, match="stage 'b': schedule must be one of"):
+        StageConfig("b", 1, {"mae": 1.0}, schedule="restart")
+    with pytest.raises(ValueError, match="stage 'b' continues the schedule of the stage before it"):
+        TrainConfig(stages=[StageConfig("a", 1, {"mae": 1.0}), StageConfig("b", 1, {"mae": 1.0}, lr=1e-3)])
+    TrainConfig(stages=[StageConfig("a", 1, {"mae": 1.0}, lr=1e-3),
+                        StageConfig("b", 1, {"mae": 1.0}, schedule="own", lr=1e-4, warmup_steps=0)])
+
+
+# ---- presets and plan files -----------------------------------------------------------------
+def test_presets_are_factories_in_a_registry():
+    assert list(PRESETS) == ["tiny", "small", "base"]
+    assert preset("tiny") == PRESETS["tiny"]() and preset("tiny") is not preset("tiny")
+    with pytest.raises(ValueError, match="unknown preset 'huge'; choose one of tiny, small, base"):
+        preset("huge")
+
+
+@pytest.mark.parametrize("name, file", [("tiny", "classroom.json"), ("small", "gpu-small.json")])
+def test_plan_files_write_out_the_presets(name, file):
+    assert ExperimentConfig.load(ROOT / "configs" / file) == preset(name)
+
+
+def test_the_recipe_file_holds_the_bundled_models_whole_recipe():
+    config = ExperimentConfig.load(ROOT / "configs" / "omnivec-default.json")
+    bundled = ExperimentConfig.load(BUNDLED / "config.json")
+    assert config.model == bundled.model  # the architecture it makes is the bundled one
+    stages = config.train.stages
+    assert [s.name for s in stages] == ["pretrain", "align", "finetune", "polish-mae", "polish", "reconstruct",
+                                        "reconstruct-image", "separate-decoders", "separate-image"]
+    assert config.train.total_steps == 5800 + 1500 + 3600 + 2400 + 2400 + 6000
+    assert all(s.frozen == ["embedding.time_heads"] for s in stages[:3])  # the time heads came with the polish
+    assert all("decoder" not in s.frozen and "embedding" in s.frozen for s in stages[5:])
+    assert (stages[-1].frozen, stages[-1].mae_weights) == (bundled.train.stages[0].frozen,
+                                                          bundled.train.stages[0].mae_weights)
+
+
+def test_the_cli_and_the_train_tab_share_one_builder(tmp_path):
+    config = build_config(ROOT / "configs" / "omnivec-default.json", steps=18, lr=1e-3, seed=3)
+    assert config.train.total_steps == 18 and all(s.steps >= 1 for s in config.train.stages)
+    assert (config.train.lr, config.train.seed) == (1e-3, 3)
+    assert all(s.warmup_steps is None or s.warmup_steps <= 20 for s in config.train.stages)
+    assert build_config(None, "small", batch_size=4).train.batch_size == 4
