@@ -8,6 +8,7 @@ from pathlib import Path
 import gradio as gr
 
 from omnivec_core.data import readers
+from omnivec_core.data.readers.common import extension
 from omnivec_core.modalities import REGISTRY
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -18,10 +19,11 @@ def allowed_roots() -> list[Path]:
     return [Path(tempfile.gettempdir()).resolve(), ASSETS]
 
 
-def read_upload(path: str) -> readers.Loaded:
-    """Read any supported file (its content decides its kind); a bad file becomes a clear gr.Error."""
+def read_upload(path: str, kind: str | None = None) -> readers.Loaded:
+    """Read any supported file (its content decides its kind, or `kind` where its extension may hold
+    several); a bad file becomes a clear gr.Error."""
     try:
-        return readers.read_any(path, allowed_roots=allowed_roots())
+        return readers.read_any(path, allowed_roots=allowed_roots(), kind=kind)
     except readers.MediaError as error:
         raise gr.Error(str(error)) from None
 
@@ -29,7 +31,8 @@ def read_upload(path: str) -> readers.Loaded:
 def load_upload(path: str, modality: str) -> tuple[object, list[str]]:
     """An uploaded file as `modality`'s model input (no batch dimension), with notes for the UI."""
     spec = REGISTRY[modality]
-    loaded = read_upload(path)
+    # an extension that may hold several kinds (.csv: points or an IMU trace) is read as this modality's
+    loaded = read_upload(path, next((k for k in readers.KINDS.get(extension(path), ()) if k in spec.reads), None))
     if loaded.kind not in spec.reads:
         raise gr.Error(f"{loaded.name or 'the file'} holds {loaded.kind}, which {modality} cannot be read from "
                        f"(it takes {' or '.join(spec.reads) or 'no files'})")

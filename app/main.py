@@ -15,7 +15,7 @@ def build_app(state: AppState, manager: TrainingManager | None = None) -> gr.Blo
     manager = manager or TrainingManager()
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\nLook inside a unified multimodal transformer: one model for images, video, "
-                    "sound, text, depth and 3D points.")
+                    "sound, text, depth, 3D points and motion sensors.")
         with gr.Tab("Overview"):
             refresh, refresh_outputs = overview_tab.build(state)
         with gr.Tab("Data"):

@@ -1,6 +1,6 @@
 """python -m app.make_examples: write the Retrieval tab's one-click examples to assets/examples from
-held-out OmniShapes events: a clip with its sound track (MP4, H.264 + AAC), a sound, a picture and
-a point cloud."""
+held-out OmniShapes events: a clip with its sound track (MP4, H.264 + AAC), a sound, a picture,
+a point cloud and an IMU trace (CSV)."""
 from __future__ import annotations
 
 from fractions import Fraction
@@ -40,6 +40,12 @@ def write_clip(path: Path, video: torch.Tensor, waveform: torch.Tensor, sample_r
         container.mux(sound.encode())
 
 
+def write_trace(path: Path, trace: torch.Tensor, rate: int) -> None:
+    """(T, 6) IMU samples -> a CSV with a time column and the channels' names, as sensor loggers write."""
+    rows = [f"{k / rate:.3f}," + ",".join(f"{v:.5f}" for v in sample) for k, sample in enumerate(trace.tolist())]
+    path.write_text("time_s,ax,ay,az,gx,gy,gz\n" + "\n".join(rows) + "\n")
+
+
 def main() -> None:
     import soundfile
     from PIL import Image
@@ -47,7 +53,7 @@ def main() -> None:
     folder = ASSETS / "examples"
     folder.mkdir(parents=True, exist_ok=True)
     world = OmniShapes()
-    batch = world.render(4, seed=EXAMPLE_SEED)
+    batch = world.render(5, seed=EXAMPLE_SEED)
     rate = world.config.sample_rate
     write_clip(folder / "clip.mp4", batch.video[0], batch.waveform[0], rate)
     soundfile.write(folder / "sound.wav", batch.waveform[1].numpy(), rate, subtype="PCM_16")
@@ -55,7 +61,8 @@ def main() -> None:
     xyz = batch.points[3].numpy()
     header = f"ply\nformat ascii 1.0\nelement vertex {len(xyz)}\nproperty float x\nproperty float y\nproperty float z\nend_header\n"
     (folder / "shape.ply").write_text(header + "\n".join(f"{x:.5f} {y:.5f} {z:.5f}" for x, y, z in xyz) + "\n")
-    for i, name in enumerate(("clip.mp4", "sound.wav", "picture.png", "shape.ply")):
+    write_trace(folder / "motion.csv", batch.imu[4], world.config.imu_rate)
+    for i, name in enumerate(("clip.mp4", "sound.wav", "picture.png", "shape.ply", "motion.csv")):
         print(f"{folder / name}: {world.describe(batch.labels_row(i))}")
 
 

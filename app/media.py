@@ -107,6 +107,47 @@ def points_thumbnail(points: torch.Tensor, labels: torch.Tensor, size: int = 192
     return Image.fromarray(canvas)
 
 
+TRACE_COLOURS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4")
+
+
+def trace_figure(trace: torch.Tensor, rate: float, channels: tuple[str, ...], title: str = ""):
+    """(T, C) channels over time -> plotly lines, time in seconds; channels that share a unit (the
+    "(g)" in "ax (g)") share a subplot, so acceleration and angular velocity each get their own axis."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    values = trace.float().cpu().numpy()
+    seconds = np.arange(len(values)) / rate
+    names = channels or tuple(f"channel {c}" for c in range(values.shape[1]))
+    units = list(dict.fromkeys(name.partition("(")[2].rstrip(")") for name in names))
+    figure = make_subplots(rows=len(units), cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    for c, name in enumerate(names):
+        figure.add_trace(go.Scatter(x=seconds, y=values[:, c], name=name, mode="lines",
+                                    line=dict(color=TRACE_COLOURS[c % len(TRACE_COLOURS)], width=1.5)),
+                         row=1 + units.index(name.partition("(")[2].rstrip(")")), col=1)
+    for row, unit in enumerate(units, start=1):
+        figure.update_yaxes(title_text=unit or "value", row=row, col=1)
+    figure.update_xaxes(title_text="time (s)", row=len(units), col=1)
+    figure.update_layout(title=title, height=340, margin=dict(l=50, r=10, t=40, b=40))
+    return figure
+
+
+def trace_thumbnail(trace: torch.Tensor, size: int = 192) -> Image.Image:
+    """(T, C) channels over time -> a small picture of its lines (each channel scaled on its own), for galleries."""
+    from PIL import ImageDraw
+
+    values = trace.float().cpu().numpy()
+    canvas = Image.new("RGB", (size, size), (250, 250, 250))
+    draw = ImageDraw.Draw(canvas)
+    xs = np.linspace(4, size - 5, len(values))
+    for c in range(values.shape[1]):
+        column = values[:, c]
+        span = np.abs(column).max() or 1.0
+        ys = size / 2 - column / span * (size / 2 - 6)
+        draw.line(list(zip(xs.tolist(), ys.tolist())), fill=TRACE_COLOURS[c % len(TRACE_COLOURS)], width=1)
+    return canvas
+
+
 def with_grid(picture: Image.Image, cells: int, colour=(255, 255, 255)) -> Image.Image:
     """Draw a cells x cells patch grid over a picture (how a patch stem cuts it)."""
     from PIL import ImageDraw

@@ -11,7 +11,7 @@ from .state import AppState
 LESSON = """
 ### A 20-minute lesson
 1. **Data**: one event, every sense. Show the same red bouncing circle as a picture, a clip, a sound,
-   a sentence, a depth map and a point cloud.
+   a sentence, a depth map, a point cloud and the trace of a motion sensor.
 2. **Reconstruct**: hide 75% of an image and let the model fill it in. Push the slider to 95%.
 3. **Embedding map**: every dot is one event in one modality. Colour by *modality*, then by *shape*:
    after training, the clusters are about meaning, not about which sense it came from.

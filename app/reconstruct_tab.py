@@ -75,7 +75,7 @@ def build(state: AppState) -> None:
         seed = gr.Number(value=0, precision=0, label="OmniShapes seed", minimum=0)
         index = gr.Number(value=0, precision=0, label="event index", minimum=0)
         mask_seed = gr.Number(value=0, precision=0, label="mask seed", minimum=0)
-        upload = gr.File(label="or upload your own (image, clip, sound, point cloud)", type="filepath")
+        upload = gr.File(label="or upload your own (image, clip, sound, point cloud, IMU trace)", type="filepath")
     with gr.Row():
         go = gr.Button("Reconstruct", variant="primary")
         sweep = gr.Button("Mask-ratio sweep")

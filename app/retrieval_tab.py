@@ -97,12 +97,13 @@ def retrieve(state: AppState, upload: str | None, text: str, targets: list[str],
 
 def examples() -> list[list]:
     folder = ASSETS / "examples"
-    files = sorted(p for p in folder.glob("*") if p.suffix in (".mp4", ".wav", ".png", ".ply")) if folder.is_dir() else []
+    files = sorted(p for p in folder.glob("*") if p.suffix in (".mp4", ".wav", ".png", ".ply", ".csv")) if folder.is_dir() else []
     return [[str(p), ""] for p in files] + [[None, "a small red circle bouncing"], [None, "a large blue square spinning"]]
 
 
 def build(state: AppState) -> None:
-    gr.Markdown("Upload a clip (its frames and its sound track both query), an image, a sound or a point cloud, "
+    gr.Markdown("Upload a clip (its frames and its sound track both query), an image, a sound, a point cloud "
+                "or an IMU trace (CSV or .npy), "
                 "or type a sentence. The model embeds it and finds the nearest held-out events in each target "
                 "modality; it has never seen them.")
     with gr.Row():

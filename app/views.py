@@ -12,7 +12,7 @@ from . import media
 from .components import StillAudio, StillImage
 
 PICTURES = ("picture", "heat", "animation")  # shown by an image component
-FIGURES = ("cloud",)                        # shown by a plot
+FIGURES = ("cloud", "trace")                 # shown by a plot
 
 
 def component(kind: str, label: str):
@@ -38,18 +38,21 @@ def render(view: View, folder: Path, scale: int = 4, title: str = ""):
         return media.audio_value(view.data, int(view.rate))
     if view.kind == "cloud":
         return media.point_figure(view.data, view.labels, title)
+    if view.kind == "trace":
+        return media.trace_figure(view.data, view.rate, view.channels, title)
     return view.data  # a caption
 
 
 def render_file(view: View, folder: Path, name: str) -> str:
     """A gallery thumbnail of a view, written once as a file: a WAV for a sound, a GIF for an animation,
-    a PNG otherwise (point clouds drawn small)."""
+    a PNG otherwise (point clouds and traces drawn small)."""
     if view.kind == "sound":
         return media.write_wav(view.data, int(view.rate), Path(folder) / f"{name}.wav")
     if view.kind == "animation":
         return media.write_gif(view.data, folder, name, scale=2)
     picture = {"picture": lambda: media.to_pil(view.data, 2), "heat": lambda: media.heat_map(view.data, 2),
-               "cloud": lambda: media.points_thumbnail(view.data, view.labels, 128)}[view.kind]()
+               "cloud": lambda: media.points_thumbnail(view.data, view.labels, 128),
+               "trace": lambda: media.trace_thumbnail(view.data, 128)}[view.kind]()
     path = Path(folder) / f"{name}.png"
     picture.save(path)
     return str(path)

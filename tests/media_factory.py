@@ -2,7 +2,8 @@
 
 Every maker takes the path to write and returns it as a Path. Good inputs: ``make_png``,
 ``make_jpg``, ``make_wav``, ``make_mp4_with_aac`` (``audio=False`` for a silent-film mp4),
-``make_m4a``, ``make_ply``, ``make_obj_mesh``, ``make_xyz``, ``make_npy``. Broken inputs:
+``make_m4a``, ``make_ply``, ``make_obj_mesh``, ``make_xyz``, ``make_npy``, ``make_imu_csv``,
+``make_imu_npy`` (IMU traces of the known signal ``imu_signal``). Broken inputs:
 the ``make_*`` functions after "broken inputs" below. Deterministic: fixed seeds.
 """
 from __future__ import annotations
@@ -171,6 +172,45 @@ def make_xyz(path, n: int = 500, delimiter: str = " ", header: str | None = None
 
 def make_npy(path, n: int = 3000) -> Path:
     np.save(path, _cloud(n, seed=2))
+    return Path(path)
+
+
+def imu_signal(t) -> np.ndarray:
+    """A known 6-channel IMU signal at times ``t`` (s): (len(t), 6) float64, ax ay az in g,
+    gx gy gz in rad/s (smooth, so linear resampling reproduces it closely)."""
+    t = np.asarray(t, dtype=np.float64)
+    return np.stack([np.sin(2 * np.pi * 3 * t), 1.0 + 0.1 * np.cos(2 * np.pi * t), 0.2 * t,
+                     np.cos(2 * np.pi * 2 * t), np.full_like(t, 0.5), -t], axis=1)
+
+
+def make_imu_csv(path, seconds: float = 1.0, rate: float = 100, time_column: bool = False, t0: float = 0.0,
+                 header: str | None = "ax,ay,az,gx,gy,gz", delimiter: str = ",", scale_acc: float = 1.0) -> Path:
+    """A CSV IMU trace of ``imu_signal`` sampled at ``rate`` Hz for ``seconds``; with
+    ``time_column`` a leading time column (seconds, starting at ``t0``; the header gains
+    "time"). ``scale_acc`` multiplies the accelerations (9.81 writes m/s^2)."""
+    n = int(round(seconds * rate))
+    t = np.arange(n) / rate
+    x = imu_signal(t)
+    x[:, :3] *= scale_acc
+    if time_column:
+        x = np.concatenate([(t0 + t)[:, None], x], axis=1)
+        header = ("time" + delimiter + header.replace(",", delimiter)) if header else None
+    elif header:
+        header = header.replace(",", delimiter)
+    rows = [delimiter.join(f"{v:.6f}" for v in r) for r in x]
+    Path(path).write_text(((header + "\n") if header else "") + "\n".join(rows) + "\n")
+    return Path(path)
+
+
+def make_imu_npy(path, seconds: float = 1.0, rate: float = 100, time_column: bool = False,
+                 dtype=np.float32) -> Path:
+    """A (T, 6) .npy IMU trace of ``imu_signal`` (T, 7 with a leading time column)."""
+    n = int(round(seconds * rate))
+    t = np.arange(n) / rate
+    x = imu_signal(t)
+    if time_column:
+        x = np.concatenate([t[:, None], x], axis=1)
+    np.save(path, x.astype(dtype))
     return Path(path)
 
 

@@ -26,6 +26,7 @@ def sample(modality: str, batch: int = BATCH):
         "text": lambda: ["a small red circle moves to the left", "the big blue hexagon spins fast"][:batch],
         "depth": lambda: torch.rand(batch, 1, 64, 64, generator=g),
         "points": lambda: torch.randn(batch, 1024, 3, generator=g),
+        "imu": lambda: torch.randn(batch, 100, 6, generator=g),
     }[modality]()
 
 
@@ -174,7 +175,8 @@ def test_fine_time_profile_starts_as_the_plain_head_and_then_sees_when():
         assert before.time_profile.shape == (BATCH, 4 * timed.cfg.width)
         assert not torch.allclose(timed.embed(before)["fine"], timed.embed(after)["fine"], atol=1e-3)
         assert timed.embed(timed.encode("image", sample("image")))["fine"].shape == (BATCH, timed.cfg.fine_dim)
-    assert set(timed.embedding.time_heads) == {"video", "audio"}
+    timed_modalities = set(timed.embedding.time_heads)  # clips, sounds and traces: their tokens have an order
+    assert {"video", "audio", "imu"} == timed_modalities
     with pytest.raises(ValueError, match="time_profile 'fine' needs embed_space 'fac'"):
         dataclasses.replace(preset("tiny").model, time_profile="fine", embed_space="shared")
 

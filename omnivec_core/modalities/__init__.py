@@ -10,12 +10,13 @@ from .audio import AUDIO
 from .base import Modality, View, psnr
 from .depth import DEPTH
 from .image import IMAGE
+from .imu import IMU_SENSOR
 from .points import POINTS
 from .text import TEXT
 from .video import VIDEO
 
 # The order is the order of every per-modality table (and of the meta token's modality embedding).
-REGISTRY: dict[str, Modality] = {m.name: m for m in (IMAGE, VIDEO, AUDIO, TEXT, DEPTH, POINTS)}
+REGISTRY: dict[str, Modality] = {m.name: m for m in (IMAGE, VIDEO, AUDIO, TEXT, DEPTH, POINTS, IMU_SENSOR)}
 MODALITIES = tuple(REGISTRY)
 
 

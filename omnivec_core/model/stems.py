@@ -149,3 +149,28 @@ def make_stems(cfg: ModelConfig) -> nn.ModuleDict:
             stems[spec.stem] = spec.make_stem(cfg)
     return stems
 
+
+class TraceStem(nn.Module):
+    """Multichannel signals over time (an IMU trace) as 1-D patches: a conv front (with conv_stem) reads
+    each sample with its neighbours, then every `patch` samples become one token."""
+
+    def __init__(self, cfg: ModelConfig, channels: int, patch: int, max_samples: int):
+        super().__init__()
+        self.patch = patch
+        front = max(cfg.stem_dim // 4, 16)
+        self.front = nn.Sequential(nn.Conv1d(channels, front, 5, padding=2), nn.GroupNorm(1, front), nn.GELU()) \
+            if cfg.conv_stem else None
+        self.proj = nn.Conv1d(front if cfg.conv_stem else channels, cfg.stem_dim, patch, stride=patch)
+        self.pos = FactorizedPosition((max_samples // patch,), cfg.stem_dim)
+
+    def token_grid(self, trace: torch.Tensor) -> tuple[int, int]:
+        """(time steps, tokens per step) that `trace` (B, T, C) becomes, without running the stem."""
+        return trace.shape[1] // self.patch, 1
+
+    def forward(self, trace: torch.Tensor) -> StemOutput:
+        steps, _ = grid = self.token_grid(trace)
+        x = trace.transpose(1, 2)                                  # (B, C, T)
+        if self.front is not None:
+            x = self.front(x)                                      # (B, front, T)
+        tokens = self.proj(x).transpose(1, 2)                      # (B, T/p, stem_dim)
+        return StemOutput(tokens + self.pos((steps,)), grid)

@@ -1,9 +1,9 @@
-"""OmniShapes: a procedural world of paired events, rendered in six modalities at once.
+"""OmniShapes: a procedural world of paired events, rendered in seven modalities at once.
 
 Each event is an object with a shape, colour, motion, size and speed; image, video,
-audio, text, depth and points all render the same event. Batched torch code (only torch,
-numpy and the standard library), deterministic per ``(seed, index)`` on any device and in
-any batch::
+audio, text, depth, points and imu (a 6-channel inertial trace of the motion) all render
+the same event. Batched torch code (only torch, numpy and the standard library),
+deterministic per ``(seed, index)`` on any device and in any batch::
 
     from omnivec_core.data.omnishapes import OmniShapes
     batch = OmniShapes().render(256, seed=0, device="cuda")
@@ -17,6 +17,7 @@ import torch
 
 from .captions import describe as _describe
 from .captions import counterfactual_captions, make_captions, parse_caption
+from .imu import render_imu
 from .points import sample_points
 from .sound import log_mel, mel_filterbank, synth_waveform
 from .visual import render_depth, render_frames
@@ -43,6 +44,7 @@ class OmniShapesConfig:
     points: int = 1024  # points per point cloud
     ground_fraction: float = 0.2  # share of points on a ground plane (label 0)
     captions_per_event: int = 3  # captions generated per event
+    imu_rate: int = 100  # IMU samples per second (the trace has imu_rate * duration_s samples)
 
     def __post_init__(self):
         checks = {
@@ -52,6 +54,8 @@ class OmniShapesConfig:
             "n_fft": self.n_fft >= 16, "points": self.points >= 2,
             "ground_fraction": 0.0 <= self.ground_fraction < 1.0,
             "captions_per_event": self.captions_per_event >= 1,
+            "imu_rate": (isinstance(self.imu_rate, numbers.Integral) and not isinstance(self.imu_rate, bool)
+                         and 20 <= self.imu_rate <= 2000 and self.imu_rate * self.duration_s >= 10),
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
@@ -78,6 +82,7 @@ class EventBatch:
     image_mask: torch.Tensor | None = None  # (B, H, W) long, 0 background, 1+shape on the object
     depth_mask: torch.Tensor | None = None  # (B, H, W) long, same convention for the depth map
     point_labels: torch.Tensor | None = None  # (B, N) long, 0 ground, 1+shape on the object
+    imu: torch.Tensor | None = None  # (B, T, 6) float32, T = imu_rate * duration_s: ax ay az (g), gx gy gz (rad/s)
 
     def __len__(self) -> int:
         return int(self.index.shape[0])
@@ -143,6 +148,8 @@ class OmniShapes:
             out.depth, out.depth_mask = render_depth(ev, cfg.image_size)
         if "points" in mods:
             out.points, out.point_labels = sample_points(ev, cfg.points, cfg.ground_fraction)
+        if "imu" in mods:
+            out.imu = render_imu(ev, cfg.imu_rate, cfg.duration_s)
         return out
 
     def events(self, n: int, seed: int, start: int = 0, device="cpu") -> Events:

@@ -213,8 +213,8 @@ def check_content(path: Path, kind: str, allowed: set[str], binary_only: bool = 
 
 
 def _a(kind: str) -> str:
-    return {"image": "an image", "audio": "audio", "video": "a video", "points": "a point cloud or mesh"}.get(kind,
-                                                                                                            kind)
+    return {"image": "an image", "audio": "audio", "video": "a video", "points": "a point cloud or mesh",
+            "imu": "an IMU trace"}.get(kind, kind)
 
 
 # ---------------------------------------------------------------- timeout
