@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test browser train-tiny bench clean-venv
+.PHONY: run test test-fast test-model test-app test-browser browser train-tiny bench clean-venv
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,8 +14,26 @@ $(STAMP): requirements.txt
 run: $(STAMP)
 	$(PY) launch.py
 
+# Test tiers: each test carries one marker (pytest.ini; tests/conftest.py gives it by file). `make test`
+# runs them all (what CI runs); PYTEST_ARGS passes more, e.g. make test-fast PYTEST_ARGS="-x -k imu".
 test: $(STAMP) browser
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# unit tests: readers, OmniShapes, IMU, app components (about half a minute on 2 cores)
+test-fast: $(STAMP)
+	$(PY) -m pytest -m fast $(PYTEST_ARGS)
+
+# builds and trains models: model, training, config, bundled checkpoint (the long tier)
+test-model: $(STAMP)
+	$(PY) -m pytest -m model $(PYTEST_ARGS)
+
+# every api_name end to end through gradio_client
+test-app: $(STAMP)
+	$(PY) -m pytest -m app $(PYTEST_ARGS)
+
+# headless Chromium opens every tab (SCREENSHOT_DIR=DIR keeps a screenshot of each)
+test-browser: $(STAMP) browser
+	$(PY) -m pytest -m browser $(PYTEST_ARGS)
 
 # the browser test drives Debian's headless Chromium; install it once if it is missing (needs root)
 browser:

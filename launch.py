@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 from pathlib import Path
@@ -39,17 +40,36 @@ def build_state(checkpoint: Path, device: str):
 
 
 def warm_up(state) -> None:
-    """In the background, so the page is up at once: the held-out gallery (read from its cache beside
-    the checkpoint when there is one), the audio library and UMAP's just-in-time compiled kernels,
-    which the first calls would otherwise wait for."""
-    import librosa  # noqa: F401  (first import compiles; Griffin-Lim needs it)
-    import numpy as np
-
-    from omnivec_core.analysis.projections import project
+    """In the background, so the page is up at once: first what the first query needs (the held-out
+    gallery, read from its cache beside the checkpoint when there is one, the video decoders, one pass
+    of every stem and head), then UMAP's just-in-time kernels in a low-priority process of its own, so
+    their compilation never holds this process's interpreter while a query waits (numba caches them on
+    disk for the map's first UMAP)."""
+    import subprocess
 
     if state.model is not None:
-        state.gallery()
-    project(np.random.default_rng(0).normal(size=(200, 16)), "umap")
+        warm_queries(state)
+    import librosa  # noqa: F401  (its first import compiles; the Reconstruct tab's Griffin-Lim needs it)
+
+    umap = "import numpy as np; from omnivec_core.analysis.projections import project; " \
+           "project(np.random.default_rng(0).normal(size=(200, 16)), 'umap')"
+    subprocess.Popen([sys.executable, "-c", umap], cwd=Path(__file__).resolve().parent, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, preexec_fn=lambda: os.nice(19))
+
+
+def warm_queries(state) -> None:
+    """Everything a first retrieval touches, once: the gallery, the readers' decoders, and every
+    modality's encoder, embedding and task heads on one event."""
+    import av  # noqa: F401  (PyAV and decord load their codecs on first import)
+    import decord  # noqa: F401
+
+    from omnivec_core.analysis.predictions import predict
+    from omnivec_core.modalities import REGISTRY
+
+    state.gallery()
+    batch = state.world.render(1, seed=0, device=state.device)
+    for m in state.model.cfg.modalities:
+        predict(state.model, m, REGISTRY[m].batch_input(batch))
 
 
 def main(argv=None) -> int:

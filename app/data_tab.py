@@ -2,17 +2,21 @@
 from __future__ import annotations
 
 import random
+from functools import partial
 
 import gradio as gr
 
+from omnivec_core.analysis.predictions import predict
 from omnivec_core.data.omnishapes import OmniShapes
 from omnivec_core.modalities import REGISTRY
 from omnivec_core.modalities.patches import farthest_point_sample, nearest_centre
 
-from . import media, views
+from . import media, predictions_view, views
 from .components import StillImage
+from .state import AppState
 
 MAX_INDEX = 10**9
+DENSE = tuple(m for m, spec in REGISTRY.items() if spec.dense)  # modalities with a segmentation head
 
 
 class EventPanel:
@@ -57,7 +61,26 @@ def tokenization(world: OmniShapes, seed: int, index: int, patch: int = 8, tubel
     return image, tubelets, spectrogram, figure
 
 
-def build(demo: gr.Blocks, world: OmniShapes) -> None:
+def predict_event(state: AppState, seed: int, index: int) -> list:
+    """What the loaded model's heads and its zero-shot prompts say about every modality of one event, and
+    the segmentation of every modality with a dense head."""
+    model = state.require_model()
+    batch = state.world.render(1, seed=int(seed), start=int(index), device=state.device)
+    predictions = [predict(model, m, REGISTRY[m].batch_input(batch)) for m in model.cfg.modalities]
+    by_name = {p.modality: p for p in predictions}
+    panels = []
+    for m in DENSE:
+        if m not in by_name:
+            panels.append(None)
+            continue
+        picture, cloud = predictions_view.segmentation_views(by_name[m], REGISTRY[m].event_views(batch, 0)[0][1])
+        panels.append(picture if picture is not None else cloud)
+    truth = f"**The event:** {state.world.describe(batch.labels_row(0))}\n\n"
+    return [truth + predictions_view.predictions_markdown(predictions), *panels]
+
+
+def build(demo: gr.Blocks, state: AppState) -> None:
+    world = state.world
     gr.Markdown("Every OmniShapes event is one object with a shape, colour, motion, size and speed, "
                 f"rendered in all {len(REGISTRY)} modalities. Pick a seed (a split) and an index (an event).")
     with gr.Row():
@@ -76,7 +99,15 @@ def build(demo: gr.Blocks, world: OmniShapes) -> None:
         explain = gr.Button("Show tokenization")
     explain.click(lambda s, i: tokenization(world, s, i), [seed, index], [grid, tubes, spec_grid, groups],
                   api_name=False)
+    with gr.Accordion("What the loaded model predicts for this event: task heads, zero-shot labels, segmentation",
+                      open=False):
+        predict_button = gr.Button("Predict")
+        predicted = gr.Markdown()
+        with gr.Row():
+            segmentations = [views.component(REGISTRY[m].view_kind, f"{m}: predicted segmentation") for m in DENSE]
+    predict_button.click(partial(predict_event, state), [seed, index], [predicted, *segmentations],
+                         api_name="predict_event")
     show.click(panel.show, [seed, index], panel.outputs, api_name="sample")
-    shuffle.click(lambda: random.randrange(MAX_INDEX), None, index).then(panel.show, [seed, index], panel.outputs,
-                                                                         api_name=False)
+    shuffle.click(lambda: random.randrange(MAX_INDEX), None, index, api_name=False).then(
+        panel.show, [seed, index], panel.outputs, api_name=False)
     demo.load(panel.show, [seed, index], panel.outputs, api_name=False)

@@ -19,7 +19,7 @@ def build_app(state: AppState, manager: TrainingManager | None = None) -> gr.Blo
         with gr.Tab("Overview"):
             refresh, refresh_outputs = overview_tab.build(state)
         with gr.Tab("Data"):
-            data_tab.build(demo, state.world)
+            data_tab.build(demo, state)
         with gr.Tab("Reconstruct"):
             reconstruct_tab.build(state)
         with gr.Tab("Embedding map"):

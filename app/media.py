@@ -148,6 +148,19 @@ def trace_thumbnail(trace: torch.Tensor, size: int = 192) -> Image.Image:
     return canvas
 
 
+CLASS_COLOURS = ((0, 0, 0), (230, 25, 75), (245, 130, 49), (255, 225, 25), (60, 180, 75), (66, 212, 244),
+                 (67, 99, 216), (145, 30, 180), (240, 50, 230))
+
+
+def class_overlay(picture: Image.Image, classes: torch.Tensor, count: int, alpha: float = 0.55) -> Image.Image:
+    """Class ids (H, W), 0 = background, blended over an (enlarged) picture in one colour per class."""
+    palette = np.array([CLASS_COLOURS[c % len(CLASS_COLOURS)] for c in range(count)], dtype=np.float32)
+    ids = np.asarray(Image.fromarray(classes.byte().numpy()).resize(picture.size, Image.NEAREST))
+    base = np.asarray(picture.convert("RGB"), dtype=np.float32)
+    shade = alpha * (ids > 0)[..., None]
+    return Image.fromarray((base * (1 - shade) + palette[ids] * shade).astype(np.uint8))
+
+
 def with_grid(picture: Image.Image, cells: int, colour=(255, 255, 255)) -> Image.Image:
     """Draw a cells x cells patch grid over a picture (how a patch stem cuts it)."""
     from PIL import ImageDraw

@@ -8,15 +8,15 @@ import gradio as gr
 import numpy as np
 import torch
 
+from omnivec_core.analysis.predictions import predict
 from omnivec_core.analysis.retrieval import search
 from omnivec_core.data import readers
 from omnivec_core.data.omnishapes import OmniShapes
-from omnivec_core.modalities import REGISTRY
-from omnivec_core.objectives.plan import CAPTIONS
+from omnivec_core.modalities import CAPTIONS, REGISTRY
 
-from . import views
+from . import predictions_view, views
 from .activations_tab import heat_figure
-from .components import StillAudio
+from .components import StillAudio, StillImage
 from .inputs import ASSETS, query_inputs as inputs_of, read_upload
 from .state import AppState
 
@@ -66,9 +66,11 @@ def retrieve(state: AppState, upload: str | None, text: str, targets: list[str],
     inputs, notes = query_inputs(upload, text)
     progress(0.2, desc="embedding the gallery (cached after the first time)")
     gallery = state.gallery(n_events)
+    inputs = {m: x.to(state.device) if torch.is_tensor(x) else x for m, x in inputs.items()}
     with torch.no_grad():
-        queries = {m: model.embed(model.encode(m, x.to(state.device) if torch.is_tensor(x) else x))
-                   for m, x in inputs.items()}
+        queries = {m: model.embed(model.encode(m, x)) for m, x in inputs.items() if m in model.cfg.modalities}
+    if not queries:
+        raise gr.Error(f"this model has no {' or '.join(inputs)} input; it was built for {list(model.cfg.modalities)}")
     visuals, sounds, rows, heat = [], [], [], []
     for target in targets:
         source = next((m for m in queries if m != target), next(iter(queries)))
@@ -92,7 +94,20 @@ def retrieve(state: AppState, upload: str | None, text: str, targets: list[str],
     figure = heat_figure(matrix, [f"#{i + 1}" for i in range(width)], [h for h, _ in heat] or ["-"],
                          "similarity of the query to its top-k", "rank", "query → target")
     sounds += [None] * (3 - len(sounds))
-    return [query_note, visuals, *sounds, table, figure]
+    return [query_note, visuals, *sounds, table, figure, *heads_outputs(state, inputs, queries, gallery)]
+
+
+def heads_outputs(state: AppState, inputs: dict, queries: dict, gallery) -> list:
+    """The heads' predictions and zero-shot labels for every query modality, the probability bars and
+    segmentation of the first one that has them, and the gallery's pair matrix."""
+    model = state.require_model()
+    predictions = [predict(model, m, inputs[m]) for m in queries]
+    first = predictions[0]
+    dense = next((p for p in predictions if p.segmentation is not None), None)
+    picture, cloud = (None, None) if dense is None else predictions_view.segmentation_views(
+        dense, REGISTRY[dense.modality].view(inputs[dense.modality][0]))
+    return [predictions_view.predictions_markdown(predictions), predictions_view.probability_figure(first),
+            picture, cloud, predictions_view.pair_matrix_figure(model, gallery)]
 
 
 def examples() -> list[list]:
@@ -120,7 +135,14 @@ def build(state: AppState) -> None:
         sounds = [StillAudio(label=f"audio #{i + 1}") for i in range(3)]
     table = gr.Markdown()
     heat = gr.Plot(label="similarities")
-    outputs = [note, found, *sounds, table, heat]
+    with gr.Accordion("What the model says about the query: its task heads and zero-shot labels", open=True):
+        heads = gr.Markdown()
+        with gr.Row():
+            probabilities = gr.Plot(label="class probabilities")
+            segmentation = StillImage(label="predicted segmentation (coloured by shape class)", type="pil")
+            segmented_points = gr.Plot(label="predicted class per point")
+    pairs = gr.Plot(label="pair matrix: every modality finding every other on the gallery")
+    outputs = [note, found, *sounds, table, heat, heads, probabilities, segmentation, segmented_points, pairs]
     go.click(partial(retrieve, state), [upload, text, targets, k, n_events], outputs, api_name="retrieve")
     gr.Examples(examples(), [upload, text], outputs, label="examples: click one to query it", run_on_click=True,
                 fn=lambda path, sentence: retrieve(state, path, sentence, DEFAULT_TARGETS, 5, 500, lambda *a, **k: None),

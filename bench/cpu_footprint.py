@@ -20,8 +20,8 @@ from omnivec_core.config import MODALITIES, preset  # noqa: E402
 from omnivec_core.data.omnishapes import OmniShapes  # noqa: E402
 from omnivec_core.model import OmniVec  # noqa: E402
 from omnivec_core.objectives import stage_losses  # noqa: E402
-from omnivec_core.modalities import REGISTRY  # noqa: E402
-from omnivec_core.objectives.plan import CAPTIONS, stage_modalities  # noqa: E402
+from omnivec_core.modalities import CAPTIONS, REGISTRY  # noqa: E402
+from omnivec_core.objectives.plan import stage_modalities  # noqa: E402
 
 
 def median_seconds(call, repeats: int) -> float:

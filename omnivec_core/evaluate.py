@@ -1,9 +1,8 @@
-"""Held-out evaluation: linear probes, cross-modal retrieval, text attribute precision, MAE PSNR; and its
-command line, `python -m omnivec_core.evaluate --checkpoint DIR [--seed S] [--n N] [--json] [--save]`."""
+"""Held-out evaluation: linear probes, retrieval and attribute precision for every modality pair,
+zero-shot classification from class prompts, MAE PSNR; and its command line, `python -m omnivec_core.evaluate --checkpoint DIR [--seed S] [--n N] [--json] [--save]`."""
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import math
 import sys
@@ -14,9 +13,9 @@ import torch
 from tqdm import tqdm
 
 from .analysis.embeddings import embed_batch
-from .analysis.retrieval import attribute_precision, recall_at
+from .analysis.pairs import pair_matrix, pair_scores, zero_shot_scores
 from .config import ExperimentConfig
-from .data.omnishapes import ATTRIBUTES, OmniShapes, parse_caption
+from .data.omnishapes import ATTRIBUTES, OmniShapes
 from .io import write_json
 from .modalities import REGISTRY
 from .model import OmniVec
@@ -50,27 +49,6 @@ def probe_scores(model: OmniVec, train_batch, test_batch) -> dict[str, dict[str,
     return out
 
 
-def retrieval_scores(model: OmniVec, batch, embedded) -> tuple[dict, dict]:
-    """Instance retrieval for every ordered modality pair that shares a space; attribute P@1 with text."""
-    names = {a: [ATTRIBUTES[a][i] for i in batch.labels[a].tolist()] for a in batch.labels}
-    parsed = [parse_caption(row[0]) for row in batch.text] if batch.text is not None else None
-    instance, attributes = {}, {}
-    for a, b in itertools.permutations(model.cfg.modalities, 2):
-        try:
-            space = model.embedding.pair_space(a, b)
-        except ValueError:
-            continue
-        similarity = embedded[a][space] @ embedded[b][space].t()
-        instance[f"{a}->{b}"] = recall_at(similarity)
-        if REGISTRY[a].language:
-            attributes[f"{a}->{b}"] = attribute_precision(similarity, parsed, names)
-        elif REGISTRY[b].language:  # the retrieved caption must name only true attributes of the query
-            query = [{k: names[k][i] for k in parsed[j]} for i, j in enumerate(similarity.argmax(1).tolist())]
-            hits = [query[i] == parsed[j] for i, j in enumerate(similarity.argmax(1).tolist())]
-            attributes[f"{a}->{b}"] = sum(hits) / len(hits)
-    return instance, attributes
-
-
 @torch.no_grad()
 def reconstruction_scores(model: OmniVec, batch, mask_types: dict[str, str], chunk: int = 128) -> dict:
     """PSNR on masked tokens at several ratios beside a baseline that fills each masked token with
@@ -99,20 +77,23 @@ def reconstruction_scores(model: OmniVec, batch, mask_types: dict[str, str], chu
 
 def evaluate(model: OmniVec, config: ExperimentConfig, seed: int, n: int, device) -> dict:
     world = OmniShapes()
-    steps = tqdm(total=4, desc="evaluating", unit="part")
+    steps = tqdm(total=5, desc="evaluating", unit="part")
     test = world.render(n, seed=seed, device=device)
     probe_train = world.render(n, seed=seed + 1, device=device)
     steps.update()
     probes = probe_scores(model, probe_train, test)
     steps.update()
     embedded = embed_batch(model, test)
-    instance, attributes = retrieval_scores(model, test, embedded)
+    captions = [row[0] for row in test.text] if test.text is not None else [""] * n
+    instance, attributes = pair_scores(model, test.labels, captions, embedded)
+    steps.update()
+    zero_shot = zero_shot_scores(model, test.labels, embedded)
     steps.update()
     reconstruction = reconstruction_scores(model, test, config.train.mask_type)
     steps.update()
     steps.close()
     return {"seed": seed, "n": n, "preset": config.preset, "linear_probe": probes, "retrieval": instance,
-            "attribute_precision": attributes, "reconstruction": reconstruction}
+            "attribute_precision": attributes, "zero_shot": zero_shot, "reconstruction": reconstruction}
 
 
 def format_report(report: dict) -> str:
@@ -122,11 +103,15 @@ def format_report(report: dict) -> str:
     lines.append(f"  {'modality':<8} " + " ".join(f"{a:>7}" for a in attrs))
     for m, scores in report["linear_probe"].items():
         lines.append(f"  {m:<8} " + " ".join(f"{scores[a]:>7.3f}" if a in scores else f"{'-':>7}" for a in attrs))
-    lines += ["", "Instance retrieval", f"  {'pair':<16} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'medR':>6}"]
-    for pair, s in report["retrieval"].items():
-        lines.append(f"  {pair:<16} {s['R@1']:>6.3f} {s['R@5']:>6.3f} {s['R@10']:>6.3f} {s['median_rank']:>6.0f}")
-    lines += ["", "Attribute precision@1 (pairs with text)"]
-    lines += [f"  {pair:<16} {value:>6.3f}" for pair, value in report["attribute_precision"].items()]
+    modalities = list(report["linear_probe"])
+    lines += ["", *matrix_lines("Instance retrieval R@1 (rows: query, columns: target)",
+                                pair_matrix(report["retrieval"], modalities, "R@1"), modalities)]
+    lines += ["", *matrix_lines("Attribute precision@1: the top-1 agrees on every attribute both observe",
+                                pair_matrix(report["attribute_precision"], modalities), modalities)]
+    lines += ["", "Zero-shot accuracy (nearest class prompt in text)", f"  {'modality':<8} " +
+              " ".join(f"{a:>7}" for a in attrs)]
+    for m, scores in report.get("zero_shot", {}).items():
+        lines.append(f"  {m:<8} " + " ".join(f"{scores[a]:>7.3f}" if a in scores else f"{'-':>7}" for a in attrs))
     lines += ["", "MAE reconstruction on masked tokens (model vs mean-of-visible baseline)"]
     for m, by_ratio in report["reconstruction"].items():
         cells = []
@@ -139,13 +124,21 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+def matrix_lines(title: str, matrix: torch.Tensor, modalities: list[str]) -> list[str]:
+    """A modality x modality table as text, '-' where a pair has no score."""
+    lines = [title, "  " + " " * 8 + " ".join(f"{m:>7}" for m in modalities)]
+    for m, row in zip(modalities, matrix.tolist()):
+        lines.append(f"  {m:<8}" + " ".join(f"{v:>7.3f}" if v == v else f"{'-':>7}" for v in row))
+    return lines
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m omnivec_core.evaluate",
         description="Evaluate a model directory on held-out OmniShapes events: linear probe per modality and "
-                    "attribute, instance retrieval R@1/5/10 and median rank for every modality pair, attribute "
-                    "precision@1 for pairs with text, MAE PSNR at mask ratios 0.5/0.75/0.9 beside a mean-patch "
-                    "baseline. The probe is fitted on seed+1 and scored on --seed.")
+                    "attribute, instance retrieval R@1/5/10 and median rank and attribute precision@1 for every "
+                    "ordered modality pair, zero-shot accuracy from class prompts, MAE PSNR at mask ratios "
+                    "0.5/0.75/0.9 beside a mean-patch baseline. The probe is fitted on seed+1 and scored on --seed.")
     parser.add_argument("--checkpoint", type=Path, default=Path("checkpoints/omnivec-default"),
                         help="model directory (default: the bundled model)")
     parser.add_argument("--seed", type=int, default=HELD_OUT_SEED, help="held-out OmniShapes seed")

@@ -1,19 +1,36 @@
 """End to end through gradio_client: every api_name with real files, and a bad-input suite after
-which the server must still answer."""
+which the server must still answer. Outputs are checked for what they hold: a plot is parsed from the
+JSON gradio_client returns and its traces, axes and values are checked; a picture, GIF or WAV is opened
+and its format, size, frame count or sample rate checked."""
 from __future__ import annotations
 
+import base64
+import inspect
+import json
+import re
 import socket
 import time
+import wave
 
+import numpy as np
 import pytest
 from gradio_client import Client, handle_file
+from PIL import Image
 
 import media_factory as mf
+from app import media
 from app.main import build_app
 from app.training import TrainingManager
 from launch import build_state
+from omnivec_core.analysis.efficiency import DEFAULT_RATES
+from omnivec_core.analysis.reconstruction import RECONSTRUCTED, ratio_sweep
 from omnivec_core.config import StageConfig, preset
+from omnivec_core.data.omnishapes import ATTRIBUTES
+from omnivec_core.modalities import CAPTIONS, REGISTRY
 from omnivec_core.train.trainer import Trainer
+
+SCALE = 4  # the app shows pictures 4x enlarged (gallery thumbnails: 128 px)
+PANELS = 4  # original, masked input, raw model output, reconstruction + visible
 
 
 def free_port() -> int:
@@ -21,6 +38,104 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
+
+# ------------------------------------------------------------------ what an output holds
+
+def plot(value) -> dict:
+    """A gr.Plot output as gradio_client returns it ({"type": "plotly", "plot": JSON}) -> the figure's dict."""
+    assert isinstance(value, dict) and value.get("type") == "plotly", f"not a plotly figure: {value!r:.200}"
+    figure = json.loads(value["plot"])
+    assert figure["data"], "the figure has no traces"
+    return figure
+
+
+def values(data) -> np.ndarray:
+    """A trace's array: plotly writes numpy arrays as {"dtype", "bdata" (base64), "shape"}, lists as lists."""
+    if isinstance(data, dict):
+        array = np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"])
+        shape = data.get("shape")
+        return array.reshape([int(s) for s in str(shape).split(",")]) if shape else array
+    return np.asarray(data)
+
+
+def axis_title(figure: dict, axis: str) -> str:
+    return figure["layout"][axis]["title"]["text"]
+
+
+def picture(path, size: tuple[int, int], formats=("PNG", "WEBP")) -> Image.Image:
+    assert isinstance(path, str), f"not a file: {path!r}"
+    image = Image.open(path)
+    assert image.format in formats and image.size == size, (path, image.format, image.size)
+    image.load()  # the whole file decodes
+    return image
+
+
+def animation(path, frames: int, size: tuple[int, int]) -> None:
+    image = picture(path, size, ("GIF",))
+    assert image.n_frames == frames, f"{path}: {image.n_frames} frames"
+    image.seek(frames - 1)
+    image.load()
+
+
+def sound(path, rate: int = 16000, samples: int = 16000, tolerance: float = 0.0) -> np.ndarray:
+    """A mono 16-bit WAV of `samples` samples (within `tolerance` of them) at `rate`; its samples."""
+    assert isinstance(path, str) and path.endswith(".wav"), f"not a WAV: {path!r}"
+    with wave.open(path) as read:
+        assert (read.getframerate(), read.getnchannels(), read.getsampwidth()) == (rate, 1, 2)
+        n = read.getnframes()
+        assert abs(n - samples) <= tolerance * samples, f"{path}: {n} samples, expected {samples}"
+        data = np.frombuffer(read.readframes(n), "<i2")
+    assert len(data) == n and np.abs(data).max() > 0, f"{path} is silent or cut"
+    return data
+
+
+def cloud(value, points: int | None = None) -> np.ndarray:
+    """A point-cloud plot: one 3D marker trace of finite points (`points` of them when given) -> (N, 3)."""
+    figure = plot(value)
+    [trace] = figure["data"]
+    assert trace["type"] == "scatter3d" and trace["mode"] == "markers"
+    xyz = np.stack([values(trace[a]) for a in "xyz"], 1)
+    assert np.isfinite(xyz).all() and len(xyz) > 0
+    if points is not None:
+        assert len(xyz) == points, f"{len(xyz)} points, expected {points}"
+    return xyz
+
+
+IMU_CHANNELS = ("ax (g)", "ay (g)", "az (g)", "gx (rad/s)", "gy (rad/s)", "gz (rad/s)")
+
+
+def imu_trace(value, samples: int = 100, rate: float = 100.0) -> np.ndarray:
+    """An IMU plot: six line traces over 1 s, the accelerations in one subplot (g), the angular
+    velocities in the other (rad/s), time in seconds on the shared x axis -> the (samples, 6) values."""
+    figure = plot(value)
+    traces = figure["data"]
+    assert [t["type"] for t in traces] == ["scatter"] * 6 and all(t["mode"] == "lines" for t in traces)
+    assert tuple(t["name"] for t in traces) == IMU_CHANNELS
+    assert [(t["xaxis"], t["yaxis"]) for t in traces] == [("x", "y")] * 3 + [("x2", "y2")] * 3, "two subplots"
+    assert (axis_title(figure, "yaxis"), axis_title(figure, "yaxis2")) == ("g", "rad/s")
+    assert axis_title(figure, "xaxis2") == "time (s)"
+    for t in traces:
+        assert np.allclose(values(t["x"]), np.arange(samples) / rate), "x is the time of each sample"
+    y = np.stack([values(t["y"]) for t in traces], 1)
+    assert y.shape == (samples, 6) and np.isfinite(y).all()
+    return y
+
+
+def heat(value, x_title: str | None = None, y_title: str | None = None) -> tuple[dict, np.ndarray]:
+    """A heat-map plot: one heatmap trace -> (its trace, z)."""
+    figure = plot(value)
+    [trace] = figure["data"]
+    assert trace["type"] == "heatmap"
+    if x_title is not None:
+        assert axis_title(figure, "xaxis") == x_title
+    if y_title is not None:
+        assert axis_title(figure, "yaxis") == y_title
+    z = values(trace["z"]).astype(float)
+    assert z.ndim == 2 and z.shape == (len(trace["y"]), len(trace["x"])), (z.shape, trace["y"], trace["x"])
+    return trace, z
+
+
+# ------------------------------------------------------------------ the server
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
@@ -30,18 +145,25 @@ def files(tmp_path_factory):
         "wav": mf.make_wav(folder / "tone.wav"),
         "mp4": mf.make_mp4_with_aac(folder / "clip.mp4", seconds=2.0),
         "ply": mf.make_ply(folder / "cloud.ply"),
+        "csv": mf.make_imu_csv(folder / "imu.csv"),
+        "npy": mf.make_imu_npy(folder / "imu.npy"),
         "folder": folder,
     }
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def state(tmp_path_factory):
     root = tmp_path_factory.mktemp("app")
     config = preset("tiny")
     config.train.batch_size = 8
     config.train.stages = [StageConfig("smoke", 2, {"mae": 1.0, "contrastive": 1.0})]
     Trainer(config, root / "model", "cpu").run()
-    demo = build_app(build_state(root / "model", "cpu"), TrainingManager(root / "runs"))
+    return build_state(root / "model", "cpu")
+
+
+@pytest.fixture(scope="module")
+def client(state, tmp_path_factory):
+    demo = build_app(state, TrainingManager(tmp_path_factory.mktemp("runs")))
     demo.queue()
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
@@ -55,63 +177,327 @@ def alive(client: Client) -> None:
         or "shrinking" in result[-1]
 
 
-def test_sample(client):
-    image, video, audio, spectrogram, depth, points, text = client.predict(3, 7, api_name="/sample")
-    assert image.endswith((".png", ".webp")) and video.endswith(".gif") and audio
-    assert text.count("•") == 3
+# ------------------------------------------------------------------ Data tab
+
+def check_view(view, value) -> None:
+    """What the app shows for one registry view of an event, against the view itself."""
+    if view.kind in ("picture", "heat"):
+        height, width = view.data.shape[-2:]
+        shown = picture(value, (width * SCALE, height * SCALE))
+        if view.kind == "picture":  # lossless: the event's own pixels, enlarged
+            assert np.array_equal(np.asarray(shown.convert("RGB")), np.asarray(media.to_pil(view.data, SCALE)))
+    elif view.kind == "animation":
+        frames, _, height, width = view.data.shape
+        animation(value, frames, (width * SCALE, height * SCALE))
+    elif view.kind == "sound":
+        heard = sound(value, int(view.rate), len(view.data))
+        assert np.abs(heard - (view.data.clamp(-1, 1) * 32767).short().numpy()).max() <= 1
+    elif view.kind == "cloud":
+        assert np.allclose(cloud(value, len(view.data)), view.data.numpy(), atol=1e-5)
+    elif view.kind == "trace":
+        shown = imu_trace(value, len(view.data), view.rate)
+        assert np.allclose(shown, view.data.numpy(), atol=1e-5), "the event's own IMU trace"
+    else:
+        raise AssertionError(f"no check for a {view.kind} view")
 
 
-@pytest.mark.parametrize("modality", ["image", "video", "audio", "depth", "points"])
-def test_reconstruct_each_modality(client, modality):
+def test_sample(client, state):
+    out = client.predict(3, 7, api_name="/sample")
+    batch = state.world.render(1, seed=3, start=7)
+    shown = [(m.name, view) for m in REGISTRY.values() if not m.language for _, view in m.event_views(batch, 0)]
+    assert len(out) == len(shown) + 1, "one output per registry view of the event, then the summary"
+    assert [(name, view.kind) for name, view in shown] == [
+        ("image", "picture"), ("video", "animation"), ("audio", "sound"), ("audio", "heat"), ("depth", "heat"),
+        ("points", "cloud"), ("imu", "trace")]
+    for (name, view), value in zip(shown, out):
+        check_view(view, value)
+    summary = out[-1]
+    assert summary.startswith(f"**{state.world.describe(batch.labels_row(0))}**")
+    assert summary.count("•") == state.world.config.captions_per_event == 3
+
+
+def heads_table(markdown: str, modality: str) -> dict[str, str]:
+    """The heads' table of one modality in a predictions Markdown -> attribute: "class (probability)"."""
+    part = markdown.split(f"**{modality}**", 1)[1].split("\n\n**", 1)[0]
+    rows = [r.split("|")[1:3] for r in part.split("\n") if r.startswith("| ") and not r.startswith("| attribute")]
+    return {a.strip(): c.strip() for a, c in rows}
+
+
+def test_predict_event(client, state):
+    out = client.predict(3, 7, api_name="/predict_event")
+    batch = state.world.render(1, seed=3, start=7)
+    dense = [m for m, spec in REGISTRY.items() if spec.dense]
+    assert dense == ["image", "depth", "points"] and len(out) == 1 + len(dense)
+    text = out[0]
+    assert text.startswith(f"**The event:** {state.world.describe(batch.labels_row(0))}")
+    for m in state.model.cfg.modalities:  # every modality's heads, on the attributes it can observe
+        table = heads_table(text, m)
+        assert set(table) == set(REGISTRY[m].observes), (m, table)
+        assert all(re.fullmatch(r"\S+ \(\d+%\)", c) for c in table.values()), table
+    for m, value in zip(dense, out[1:]):  # the predicted classes over the event's own view
+        view = REGISTRY[m].event_views(batch, 0)[0][1]
+        if view.kind == "cloud":
+            cloud(value, len(view.data))
+        else:
+            height, width = view.data.shape[-2:]
+            picture(value, (width * SCALE, height * SCALE))
+
+
+# ------------------------------------------------------------------ Reconstruct tab
+
+def check_reconstruction(state, out, modality: str, ratio: float, tokens: int | None = None) -> dict:
+    """/reconstruct's 4 pictures, 4 plots, 2 sounds and report for `modality`: only the outputs its view
+    kind fills are set, each holds what it should; -> the plots' contents (IMU values or point clouds)."""
+    spec = REGISTRY[modality]
+    assert len(out) == PANELS + PANELS + 2 + 1
+    out = list(out)
+    pictures, plots, sounds, report = out[:4], out[4:8], out[8:10], out[10]
+    event = state.world.render(1, seed=0, modalities=(modality,))
+    like = spec.view(spec.batch_input(event)[0]).data  # how a model input of this modality is shown
+    size = (like.shape[-1] * SCALE, like.shape[-2] * SCALE)
+    shown = {}
+    if spec.view_kind in ("picture", "heat"):
+        for value in pictures:
+            picture(value, size)
+    elif spec.view_kind == "animation":
+        for value in pictures:
+            animation(value, len(like), size)
+    else:
+        assert pictures == [None] * 4, "a plotted modality fills no picture"
+    if spec.view_kind == "trace":
+        shown = dict(zip(("original", "masked", "raw", "pasted"), (imu_trace(v) for v in plots)))
+    elif spec.view_kind == "cloud":
+        shown = dict(zip(("original", "masked", "raw", "pasted"), (cloud(v) for v in plots)))
+        assert len(shown["original"]) == len(shown["pasted"]) == len(shown["raw"]) == spec.length
+        assert 0 < len(shown["masked"]) < spec.length, "the masked input shows the visible groups only"
+    else:
+        assert plots == [None] * 4, "a pictured modality fills no plot"
+    if spec.audible:  # Griffin-Lim from the log-mel frames: 1 s, give or take a hop
+        for value in sounds:
+            sound(value, 16000, 16000, tolerance=0.02)
+    else:
+        assert sounds == [None, None]
+    assert spec.score_name in report, report
+    hidden, total = map(int, re.search(r"(\d+) of (\d+) tokens hidden", report).groups())
+    assert abs(hidden - ratio * total) <= 1, report
+    if tokens is not None:
+        assert total == tokens
+    return shown
+
+
+def test_reconstructed_modalities():
+    assert set(RECONSTRUCTED) == set(REGISTRY) - {CAPTIONS} == {"image", "video", "audio", "depth", "points", "imu"}
+
+
+@pytest.mark.parametrize("modality", ["image", "video", "audio", "depth", "points", "imu"])
+def test_reconstruct_each_modality(client, state, modality):
     out = client.predict(modality, 0.75, "random", 0, 5, 0, None, api_name="/reconstruct")
-    report = out[-1]
-    assert ("PSNR" in report) if modality != "points" else ("Chamfer" in report)
-    if modality == "audio":
-        assert out[8] and out[9], "both audio clips are returned"
+    shown = check_reconstruction(state, out, modality, 0.75, tokens=REGISTRY[modality].tokens)
+    if modality == "imu":  # the original panel is event 5's own trace
+        trace = REGISTRY["imu"].batch_input(state.world.render(1, seed=0, start=5, modalities=("imu",)))[0]
+        assert np.allclose(shown["original"], trace.numpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("kind,modality", [("png", "image"), ("mp4", "video"), ("wav", "audio"), ("ply", "points"),
-                                           ("mp4", "audio")])
-def test_reconstruct_uploads(client, files, kind, modality):
-    report = client.predict(modality, 0.5, "random", 0, 0, 0, handle_file(str(files[kind])), api_name="/reconstruct")[-1]
-    assert "hidden" in report
+@pytest.mark.parametrize("kind,modality", [("png", "image"), ("png", "depth"), ("mp4", "video"), ("wav", "audio"),
+                                           ("ply", "points"), ("mp4", "audio"), ("csv", "imu"), ("npy", "imu")])
+def test_reconstruct_uploads(client, state, files, kind, modality):
+    out = client.predict(modality, 0.5, "random", 0, 0, 0, handle_file(str(files[kind])), api_name="/reconstruct")
+    assert "hidden" in out[-1]
+    shown = check_reconstruction(state, out, modality, 0.5)
+    if modality == "imu":  # the file's own trace, channels in order (100 Hz for 1 s: nothing to resample)
+        assert np.allclose(shown["original"], mf.imu_signal(np.arange(100) / 100), atol=1e-4)
 
 
-def test_reconstruct_sweep(client):
-    figure = client.predict("image", 0.75, "random", 0, 0, 0, None, api_name="/reconstruct_sweep")
-    assert figure
+@pytest.mark.parametrize("modality", ["image", "points", "imu"])
+def test_reconstruct_sweep(client, modality):
+    figure = plot(client.predict(modality, 0.75, "random", 0, 0, 0, None, api_name="/reconstruct_sweep"))
+    [trace] = figure["data"]
+    ratios = inspect.signature(ratio_sweep).parameters["ratios"].default
+    assert trace["type"] == "scatter" and np.allclose(values(trace["x"]), ratios), "x: the mask ratios"
+    scores = values(trace["y"]).astype(float)
+    assert len(scores) == len(ratios) and np.isfinite(scores).all()
+    if modality == "points":
+        assert (scores >= 0).all(), "a Chamfer distance"
+    assert axis_title(figure, "xaxis") == "mask ratio" and axis_title(figure, "yaxis") == REGISTRY[modality].score_name
+    assert modality in figure["layout"]["title"]["text"]
 
 
-@pytest.mark.parametrize("method", ["pca", "tsne"])
-def test_embedding_map(client, method):
-    shared, stems, report = client.predict(method, 2, "shape", 50, 10, 10, 0.1, 0, 5, api_name="/embedding_map")
-    assert shared and stems and "neighbours" in report
+# ------------------------------------------------------------------ Embedding map tab
+
+@pytest.mark.parametrize("method,dims,colour_by,pair_lines", [("pca", 2, "shape", 5), ("tsne", 2, "modality", 5),
+                                                               ("pca", 3, "modality", 0)])
+def test_embedding_map(client, state, method, dims, colour_by, pair_lines):
+    n_events = 50
+    shared, stems, report = client.predict(method, dims, colour_by, n_events, 10, 10, 0.1, 0, pair_lines,
+                                           api_name="/embedding_map")
+    modalities = list(state.model.cfg.modalities)
+    for value in (shared, stems):
+        figure = plot(value)
+        points = [t for t in figure["data"] if t["mode"] == "markers"]
+        lines = [t for t in figure["data"] if t["mode"] == "lines"]
+        assert len(points) + len(lines) == len(figure["data"])
+        assert {t["type"] for t in figure["data"]} == {"scattergl" if dims == 2 else "scatter3d"}
+        names = [t["name"] for t in points]
+        if colour_by == "modality":  # one trace per modality, each with every event
+            assert names == modalities
+            assert all(len(values(t["x"])) == n_events for t in points)
+        else:  # one trace per class present, every event once per modality among them
+            assert len(set(names)) == len(names) and set(names) <= set(ATTRIBUTES[colour_by]) and len(names) > 1
+            assert sum(len(values(t["x"])) for t in points) == n_events * len(modalities)
+        for t in points:
+            coordinates = np.stack([values(t[a]) for a in "xyz"[:dims]], 1).astype(float)
+            assert np.isfinite(coordinates).all()
+            events = values(t["customdata"])
+            assert ((0 <= events) & (events < n_events)).all(), "a click hands back the event number"
+        assert len(lines) == pair_lines, "one line per joined event"
+        assert all(len(values(t["x"])) == len(modalities) and t["showlegend"] is False for t in lines)
+    assert "neighbours" in report and len(re.findall(r"\d+% of each point", report)) == 2, report
 
 
-@pytest.mark.parametrize("modality", ["video", "audio", "text", "points"])
-def test_activations(client, modality):
+# ------------------------------------------------------------------ Activations tab
+
+@pytest.mark.parametrize("modality", list(REGISTRY))
+def test_activations(client, state, modality):
     overview, norms, attention = client.predict(modality, 2, 0, 0, 4, api_name="/activations")
-    assert overview and norms and attention
+    spec, cfg = REGISTRY[modality], state.model.cfg
+    blocks = [f"block {i + 1}" for i in range(cfg.depth)]
+    trace, z = heat(overview, "modality", "layer")
+    assert z.shape == (cfg.depth, len(cfg.modalities)), "layers x modalities"
+    assert trace["x"] == list(cfg.modalities) and trace["y"] == blocks
+    assert np.isfinite(z).all() and (z > 0).all()
+    trace, z = heat(norms, "token", "layer")
+    tokens = z.shape[1]
+    assert z.shape[0] == cfg.depth and trace["y"] == blocks and np.isfinite(z).all() and (z >= 0).all()
+    if modality != CAPTIONS:  # a caption has as many tokens as word pieces
+        assert tokens == spec.tokens
+    trace, z = heat(attention)
+    assert np.isfinite(z).all() and (z >= 0).all() and z.sum() <= 1 + 1e-4, "attention weights of the meta token"
+    if spec.layout == "spatial":  # a patch grid, averaged over time
+        assert z.shape[0] == z.shape[1] and z.size * spec.grid[0] == tokens
+    else:
+        assert z.size == tokens
 
 
-@pytest.mark.parametrize("kind", ["mp4", "wav", "png", "ply", None])
+# ------------------------------------------------------------------ Retrieval tab
+
+QUERIES = {"mp4": ["video", "audio"], "wav": ["audio"], "png": ["image"], "ply": ["points"], "csv": ["imu"],
+           None: [CAPTIONS]}  # the modalities each kind of query embeds as (a clip: its frames and its sound)
+
+
+@pytest.mark.parametrize("kind", list(QUERIES))
 def test_retrieve(client, files, kind):
     upload = handle_file(str(files[kind])) if kind else None
-    out = client.predict(upload, "a small red circle bouncing", ["video", "audio", "text", "points", "image", "depth"],
-                         3, 50, api_name="/retrieve")
-    note, hits, table = out[0], out[1], out[5]
-    assert note.startswith("Query:") and table.count("\n") >= 2 + 6 * 3 - 1
-    assert len(hits) == 3 * 4  # image, video, depth and points hits have previews
-    if kind == "mp4":
-        assert "video + audio" in note, "a clip queries with its frames and its sound track"
+    targets, k = list(REGISTRY), 3
+    assert "imu" in targets
+    out = client.predict(upload, "a small red circle bouncing", targets, k, 50, api_name="/retrieve")
+    assert len(out) == 12
+    note, hits, *sounds, table, similarities = out[:7]
+    queries = QUERIES[kind]
+    assert note.split("\n")[0] == "Query: " + " + ".join(queries), note
+    # the gallery: k previews per target that is neither heard nor read, in the order of the targets
+    pictured = [t for t in targets if t not in ("audio", CAPTIONS)]
+    assert [h["caption"].split(":")[0] for h in hits] == [f"{t} #{r + 1}" for t in pictured for r in range(k)]
+    for hit in hits:
+        target = hit["caption"].split(" ")[0]
+        if target == "video":
+            animation(hit["image"], 8, (128, 128))
+        else:  # images and depth maps at half size, point clouds and IMU traces drawn small
+            picture(hit["image"], (128, 128), ("PNG",))
+    assert len(sounds) == 3
+    for value in sounds:
+        sound(value)  # the nearest sounds: 1 s at 16 kHz
+    rows = [r for r in table.split("\n")[2:] if r.startswith("|")]
+    assert [r.split("|")[1].strip() for r in rows] == [t for t in targets for _ in range(k)]
+    trace, z = heat(similarities, "rank", "query → target")
+    assert z.shape == (len(targets), k) and trace["x"] == [f"#{r + 1}" for r in range(k)]
+    sources = [next((m for m in queries if m != t), queries[0]) for t in targets]
+    assert trace["y"] == [f"{s}→{t}" for s, t in zip(sources, targets)]
+    assert np.isfinite(z).all() and (np.abs(z) <= 1 + 1e-5).all(), "cosine similarities"
+    assert (np.diff(z, axis=1) <= 1e-6).all(), "best first"
+    scores = [float(r.split("|")[4]) for r in rows]
+    assert np.allclose(scores, z.reshape(-1), atol=5e-4), "the table lists the same scores"
+    if kind == "csv":  # an IMU trace finds itself among IMU traces best
+        assert z[targets.index("imu"), 0] == z[:, 0].max()
+    # what the heads say about the query: a table per query modality, the first one's class probabilities,
+    # the segmentation of the first dense one, and the gallery's modality x modality pair matrix
+    heads, probabilities, segmentation, segmented_points, pairs = out[7:]
+    for m in queries:
+        assert set(heads_table(heads, m)) == set(REGISTRY[m].observes)
+    bars = plot(probabilities)["data"]
+    assert [t["name"] for t in bars] == list(REGISTRY[queries[0]].observes) and {t["type"] for t in bars} == {"bar"}
+    for t in bars:
+        p = values(t["y"]).astype(float)
+        assert len(p) == len(ATTRIBUTES[t["name"]]) and abs(p.sum() - 1) < 1e-3, "a softmax over the classes"
+    dense = next((m for m in queries if REGISTRY[m].dense), None)
+    assert (segmentation is not None) == (dense in ("image", "depth")), segmentation
+    assert (segmented_points is not None) == (dense == "points"), segmented_points
+    if segmentation is not None:
+        picture(segmentation, (256, 256))
+    if segmented_points is not None:
+        cloud(segmented_points)
+    matrices = plot(pairs)["data"]
+    assert [t["type"] for t in matrices] == ["heatmap", "heatmap"], "instance R@1 and attribute precision@1"
+    for t in matrices:
+        z = values(t["z"]).astype(float)
+        assert z.shape == (len(REGISTRY), len(REGISTRY)) and list(t["x"]) == list(t["y"]) == list(REGISTRY)
+        assert ((z[np.isfinite(z)] >= 0) & (z[np.isfinite(z)] <= 1)).all() and np.isfinite(z).any()
 
 
-def test_droptoken(client):
-    table, figure = client.predict(0.5, 0.25, True, 32, api_name="/droptoken")
-    assert table.count("(curve)") == 4 and figure
+# ------------------------------------------------------------------ Efficiency tab
 
+@pytest.mark.parametrize("with_curve", [True, False])
+def test_droptoken(client, with_curve):
+    table, figure = client.predict(0.5, 0.25, with_curve, 32, api_name="/droptoken")
+    rows = [r for r in table.split("\n") if r.startswith("| 0.")]
+    assert rows[0].startswith("| 0.50, 0.25 |")
+    if not with_curve:
+        assert len(rows) == 1 and figure is None
+        return
+    assert len(rows) == 1 + len(DEFAULT_RATES) and table.count("(curve)") == len(DEFAULT_RATES) == 4
+    figure = plot(figure)
+    rates = [f"{r:.0%}" for r in DEFAULT_RATES]
+    assert [(t["type"], t["name"]) for t in figure["data"]] == [
+        ("scatter", "video→audio R@1"), ("scatter", "motion probe accuracy"), ("bar", "GFLOPs per clip")]
+    assert all(list(t["x"]) == rates for t in figure["data"]), "one point per drop rate"
+    for t in figure["data"][:2]:
+        accuracy = values(t["y"]).astype(float)
+        assert ((0 <= accuracy) & (accuracy <= 1)).all()
+    gflops = values(figure["data"][2]["y"]).astype(float)
+    assert figure["data"][2]["yaxis"] == "y2" and (np.diff(gflops) < 0).all(), "dropping tokens saves work"
+    assert axis_title(figure, "xaxis") == "tokens dropped"
+    assert (axis_title(figure, "yaxis"), axis_title(figure, "yaxis2")) == ("accuracy", "GFLOPs")
+
+
+# ------------------------------------------------------------------ Overview tab, the API as a whole
+
+def test_refresh(client, state):
+    summary, diagram = client.predict(api_name="/refresh")
+    assert summary == state.describe()
+    figure = json.loads(diagram["plot"]) if isinstance(diagram, dict) else None
+    assert figure is not None and diagram["type"] == "plotly"
+    cfg = state.model.cfg
+    drawn = [a.get("text", "") for a in figure["layout"]["annotations"]]
+    for m in cfg.modalities:  # a box per input modality, with its token count, then the shared parts
+        assert f"<b>{m}</b><br>{REGISTRY[m].tokens} tokens" in drawn, drawn
+    assert any(f"{cfg.depth} blocks x {cfg.heads} heads" in text for text in drawn)
+    assert len(figure["layout"]["shapes"]) == 2 * len(cfg.modalities) + 7, "boxes: two per modality, seven shared"
+
+
+TESTED = {"/sample", "/predict_event", "/reconstruct", "/reconstruct_sweep", "/embedding_map", "/activations",
+          "/retrieve", "/droptoken", "/train", "/train_stop", "/train_load", "/refresh"}
+
+
+def test_every_named_endpoint_is_tested(client):
+    endpoints = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
+    assert endpoints - TESTED == set(), "endpoints without a test here (an internal event wants api_name=False)"
+    assert TESTED - endpoints == set(), "tested endpoints the app no longer has"
+
+
+# ------------------------------------------------------------------ Train tab, bad inputs
 
 def test_train_runs_in_the_background_one_at_a_time(client):
+    with pytest.raises(Exception, match="no finished run"):
+        client.predict(api_name="/train_load")
     status = client.predict("tiny", 20, ["image", "audio", "video"], ["pretrain"], 0.75, 0.9, 0.0, "fac", True, True,
                             api_name="/train")
     assert "step" in status or "starting" in status
@@ -135,6 +521,9 @@ BAD_UPLOADS = [
     ("points", "same.npy", mf.make_identical_points, "identical"),
     ("points", "program.exe", mf.make_random_bytes, "unsupported"),
     ("audio", "noise.wav", mf.make_random_bytes, "audio"),
+    ("imu", "cloud.xyz", mf.make_xyz, "cannot be read from"),
+    ("imu", "cloud.csv", lambda path: mf.make_xyz(path, delimiter=","), "needs 6"),
+    ("imu", "blip.csv", lambda path: mf.make_imu_csv(path, seconds=0.05), "at least 10"),
 ]
 
 
@@ -190,6 +579,7 @@ def test_server_answers_quickly_after_the_bad_inputs(client):
     assert time.perf_counter() - start < 30
 
 
+@pytest.mark.fast  # no server: a unit test of the components
 def test_pictures_and_sounds_are_cached_once_and_whole(tmp_path, monkeypatch):
     """Showing the same picture again must not rewrite the file a browser may still be reading."""
     import wave
@@ -218,17 +608,26 @@ def test_pictures_and_sounds_are_cached_once_and_whole(tmp_path, monkeypatch):
     assert not [p for p in tmp_path.rglob(".*") if p.is_file()]  # no staging files left behind
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("embed_space", ["fac", "shared", "disjoint"])
 def test_train_tab_configs_load_back_in_every_embedding_space(embed_space):
     from app import train_tab
     from omnivec_core.config import MODALITIES, ExperimentConfig
     classroom = train_tab.CLASSROOM
+    import gradio as gr
+    mixing = all(stage.modality_mixing for stage in classroom.stages)
     config = train_tab.build_config("tiny", 100, list(MODALITIES), list(train_tab.STAGES), 0.75, 0.9, 0.5,
-                                    embed_space, classroom.task_grouping, classroom.modality_mixing)
+                                    embed_space, classroom.task_grouping, mixing)
     assert ExperimentConfig.from_dict(config.to_dict()) == config  # what the run will save loads back
-    assert config.model.fine_time_profile == (embed_space == "fac")
+    assert config.model.time_profile == ("fine_and_coarse" if embed_space == "fac" else "none")
+    without_video = [m for m in MODALITIES if m != "video"]
+    if embed_space == "disjoint":  # refused when asked for, not at the run's first alignment step
+        with pytest.raises(gr.Error, match="embed_space 'disjoint' pairs video with each other modality"):
+            train_tab.build_config("tiny", 100, without_video, list(train_tab.STAGES), 0.75, 0.9, 0.5,
+                                   embed_space, classroom.task_grouping, mixing)
 
 
+@pytest.mark.fast
 def test_train_tab_defaults_run_the_tiny_preset_and_stages_follow_the_modalities(monkeypatch):
     import gradio as gr
 
@@ -237,7 +636,8 @@ def test_train_tab_defaults_run_the_tiny_preset_and_stages_follow_the_modalities
     classroom = train_tab.CLASSROOM
     knobs = dict(image_ratio=classroom.mask_ratio["image"], video_ratio=classroom.mask_ratio["video"],
                  droptoken=classroom.droptoken.get("video", 0.0), embed_space="fac",
-                 task_grouping=classroom.task_grouping, modality_mixing=classroom.modality_mixing)
+                 task_grouping=classroom.task_grouping,
+                 modality_mixing=all(stage.modality_mixing for stage in classroom.stages))
     config = train_tab.build_config("tiny", classroom.total_steps, list(MODALITIES), list(train_tab.STAGES), **knobs)
     assert config.train.stages == preset("tiny").train.stages and config.train.droptoken == classroom.droptoken
     assert config.model == preset("tiny").model and config.train.attribute_weights == classroom.attribute_weights

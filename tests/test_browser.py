@@ -1,5 +1,7 @@
 """Headless Chromium opens every tab of the app, finds no console errors, and saves a screenshot
-of each tab under SCREENSHOT_DIR (default: the test's temp folder) for a person to look at."""
+of each tab under SCREENSHOT_DIR (default: the test's temp folder) for a person to look at. The
+Reconstruct tab is shown reconstructing an IMU trace (its plots, not its pictures), and the Data tab
+must draw the event's IMU trace."""
 from __future__ import annotations
 
 import os
@@ -22,6 +24,11 @@ BUSY = re.compile(r"processing|\d+\.\d%")  # Gradio's status text while an event
 RUN_BUTTONS = {"Reconstruct": "Reconstruct", "Embedding map": "Draw map", "Activations": "Show activations",
                "Retrieval": "Retrieve", "Efficiency": "Measure"}  # pressed so the screenshot shows a result
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+IMU_CHANNELS = ["ax (g)", "ay (g)", "az (g)", "gx (rad/s)", "gy (rad/s)", "gz (rad/s)"]
+# the legend of every plotly plot on screen (hidden tabs and rows have no offsetParent)
+VISIBLE_LEGENDS = ("return Array.from(document.querySelectorAll('.js-plotly-plot'))"
+                   ".filter(p => p.offsetParent !== null)"
+                   ".map(p => Array.from(p.querySelectorAll('.legendtext')).map(t => t.textContent));")
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +59,15 @@ def click_a_map_point(driver, wait, by, event: int) -> None:
     assert images, "clicking a map point showed no image of the event"
 
 
+def choose_radio(driver, by, value: str) -> None:
+    """Click the visible radio button of that value (the Reconstruct tab's modality)."""
+    label = next(e for e in driver.find_elements(by.XPATH, f"//label[.//input[@type='radio' and @value='{value}']]")
+                 if e.is_displayed())
+    label.click()
+    time.sleep(1)  # the modality's change event swaps the picture row for the plot row
+
+
+@pytest.mark.timeout(600)  # the fixture trains a model, then every tab runs once
 def test_every_tab_opens_without_console_errors(url, tmp_path):
     assert CHROMIUM and DRIVER, "install Debian's chromium and chromium-driver (.ci/run does)"
     from selenium import webdriver
@@ -75,6 +91,8 @@ def test_every_tab_opens_without_console_errors(url, tmp_path):
             button = wait.until(ready.element_to_be_clickable((By.XPATH, f"//button[@role='tab' and normalize-space()='{tab}']")))
             button.click()
             wait.until(lambda d: button.get_attribute("aria-selected") == "true")
+            if tab == "Reconstruct":
+                choose_radio(driver, By, "imu")
             if tab == "Retrieval":
                 box = next(e for e in driver.find_elements(By.TAG_NAME, "textarea") if e.is_displayed())
                 box.send_keys("a small red circle bouncing")
@@ -88,6 +106,13 @@ def test_every_tab_opens_without_console_errors(url, tmp_path):
             time.sleep(1.5)  # let plotly draw
             if tab == "Embedding map":
                 click_a_map_point(driver, wait, By, event=3)
+            legends = driver.execute_script(VISIBLE_LEGENDS)
+            if tab in ("Data", "Embedding map"):  # the event's IMU trace (the clicked one's), six lines
+                assert IMU_CHANNELS in legends, f"the {tab} tab draws no IMU trace: {legends}"
+            if tab == "Reconstruct":  # original, masked input, raw output, reconstruction: four IMU plots
+                assert legends.count(IMU_CHANNELS) == 4, f"the Reconstruct tab shows {legends}"
+                pictures = [i for i in driver.find_elements(By.XPATH, "//img[contains(@src, 'image.')]") if i.is_displayed()]
+                assert not pictures, "an IMU reconstruction shows the picture row"
             assert "Error" not in driver.find_element(By.TAG_NAME, "body").text, f"the {tab} tab shows an error"
             path = out / f"tab-{tab.lower().replace(' ', '-')}.png"
             driver.save_screenshot(str(path))

@@ -27,9 +27,10 @@ BUNDLED = ROOT / "checkpoints" / "omnivec-default"
 
 
 # ---- old checkpoints, bit for bit ------------------------------------------------------------
-def model_input(batch, modality: str):
-    """As tests/fixtures/legacy/make_legacy_fixtures.py feeds the model: the first caption for text."""
-    return [captions[0] for captions in batch.text] if modality == "text" else getattr(batch, modality)
+def model_input(batch, modality: str, meta: dict[str, str]):
+    """As tests/fixtures/legacy/make_legacy_fixtures.py fed the model: each event's first caption for text,
+    as the fixture stored them (caption wording may change; the model's reading of a sentence may not)."""
+    return json.loads(meta["captions"]) if modality == "text" else getattr(batch, modality)
 
 
 def digest(value) -> str:
@@ -42,12 +43,12 @@ def outputs(model, batch, meta: dict[str, str], mae: bool) -> dict[str, torch.Te
     """What the fixture script stored, computed by today's code."""
     out = {}
     for m in model.cfg.modalities:
-        encoded = model.encode(m, model_input(batch, m))
+        encoded = model.encode(m, model_input(batch, m, meta))
         out[f"vector/{m}"] = encoded.vector
         out.update({f"embed/{m}/{space}": value for space, value in model.embed(encoded).items()})
         out.update({f"logits/{m}/{k}": value for k, value in model.classify(encoded).items()})
         if mae and m != "text":
-            x, generator = model_input(batch, m), torch.Generator().manual_seed(int(meta["mask_seed"]))
+            x, generator = model_input(batch, m, meta), torch.Generator().manual_seed(int(meta["mask_seed"]))
             masked = model.encode(m, x, float(meta["ratio"]), generator=generator, for_mae=True)
             prediction = model.reconstruct(masked, x).prediction
             out[f"mae/{m}"] = prediction[:int(meta["mae_events"]), :int(meta["mae_tokens"])]
@@ -63,7 +64,7 @@ def test_old_checkpoints_load_and_compute_bit_identically(name):
     model, config = load_model(directory)
     batch = OmniShapes(OmniShapesConfig()).render(int(meta["events"]), seed=int(meta["seed"]))
     for m, expected in json.loads(meta["inputs"]).items():  # else a change in OmniShapes, not in the model
-        assert digest(model_input(batch, m)) == expected, f"OmniShapes renders {m} differently than the fixture saw"
+        assert digest(model_input(batch, m, meta)) == expected, f"OmniShapes renders {m} differently than the fixture saw"
     got = outputs(model, batch, meta, mae=any(key.startswith("mae/") for key in reference))
     assert set(got) == set(reference)
     different = [key for key in reference if not torch.equal(got[key], reference[key])]

@@ -18,6 +18,7 @@ from .video import VIDEO
 # The order is the order of every per-modality table (and of the meta token's modality embedding).
 REGISTRY: dict[str, Modality] = {m.name: m for m in (IMAGE, VIDEO, AUDIO, TEXT, DEPTH, POINTS, IMU_SENSOR)}
 MODALITIES = tuple(REGISTRY)
+CAPTIONS = next(m.name for m in REGISTRY.values() if m.language)  # the modality whose samples are captions
 
 
 def get(name: str) -> Modality:
@@ -41,4 +42,4 @@ def anchor_of(present) -> str | None:
     return min(ranked, key=lambda m: m.anchor_rank).name if ranked else None
 
 
-__all__ = ["Modality", "View", "REGISTRY", "MODALITIES", "get", "check_names", "anchor_of", "psnr"]
+__all__ = ["Modality", "View", "REGISTRY", "MODALITIES", "CAPTIONS", "get", "check_names", "anchor_of", "psnr"]

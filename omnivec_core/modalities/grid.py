@@ -26,6 +26,10 @@ class PixelSegmentation(Modality):
     def segmentation_loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits, target)
 
+    def dense_classes(self, logits: torch.Tensor) -> torch.Tensor:
+        """Per-pixel logits (B, classes, H, W) -> predicted class ids (B, H, W)."""
+        return logits.argmax(1)
+
     def mae_target(self, cfg, x: torch.Tensor, extras: dict) -> torch.Tensor:
         return patches.patchify_2d(x, cfg.patch)
 

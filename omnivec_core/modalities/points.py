@@ -79,6 +79,10 @@ class Points(Modality):
     def segmentation_loss(self, logits, target):
         return F.cross_entropy(logits.flatten(0, 1), target.flatten())
 
+    def dense_classes(self, logits: torch.Tensor) -> torch.Tensor:
+        """Per-point logits (B, P, classes) -> predicted class ids (B, P)."""
+        return logits.argmax(-1)
+
     def view(self, x) -> View:
         return View("cloud", x, labels=torch.zeros(len(x)))
 

@@ -1,17 +1,16 @@
-"""The three OmniVec objective groups over one OmniShapes batch: masked pretraining on a
-modality-mixed minibatch, cross-modal alignment, and multi-task (simple / dense) fine-tuning."""
+"""The OmniVec objective groups over one OmniShapes batch: masked pretraining on a modality-mixed
+minibatch (`mae`), cross-modal alignment to the anchor (`contrastive`), binding every other modality
+to captions (`bind`), and multi-task (simple / dense) fine-tuning (`tasks`)."""
 from __future__ import annotations
 
 import torch
 
 from ..config import TEMPERATURE, StageConfig, TrainConfig
 from ..data.omnishapes import ATTRIBUTES, counterfactual_captions, parse_caption
-from ..modalities import REGISTRY, anchor_of
+from ..modalities import CAPTIONS, REGISTRY, anchor_of
 from ..model import OmniVec
 from . import losses
 
-# the modality whose samples are the events' captions: MIL-NCE and UniVLC pair clips with them
-CAPTIONS = next(m.name for m in REGISTRY.values() if m.language)
 
 def batch_modalities(model: OmniVec, batch) -> list[str]:
     """The model's modalities this batch was rendered in: a stage may train only some of them."""
@@ -37,6 +36,20 @@ def caption_encoding(model: OmniVec, batch, cfg: TrainConfig, cache: dict):
         captions = [c for row in batch.text for c in row]
         cache["captions"] = model.encode(CAPTIONS, captions, cfg.droptoken.get(CAPTIONS, 0.0))
     return cache["captions"]
+
+
+def signal_embeddings(model: OmniVec, batch, cfg: TrainConfig, cache: dict) -> dict:
+    """Every signal modality's embeddings in all its spaces, once per step."""
+    if "signal_embeddings" not in cache:
+        cache["signal_embeddings"] = {m: model.embed(e) for m, e in signal_encodings(model, batch, cfg, cache).items()}
+    return cache["signal_embeddings"]
+
+
+def caption_embeddings(model: OmniVec, batch, cfg: TrainConfig, cache: dict) -> dict:
+    """All captions' embeddings in all their spaces, (B*K) rows in event order, once per step."""
+    if "caption_embeddings" not in cache:
+        cache["caption_embeddings"] = model.embed(caption_encoding(model, batch, cfg, cache))
+    return cache["caption_embeddings"]
 
 
 def mae_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, step: int, cache: dict
@@ -84,14 +97,14 @@ def contrastive_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageC
     present = batch_modalities(model, batch)
     anchor = contrastive_anchor(present)
     encoded = signal_encodings(model, batch, cfg, cache)
-    embedded = {m: model.embed(e) for m, e in encoded.items()}
+    embedded = signal_embeddings(model, batch, cfg, cache)
     out = {}
     for other in encoded:
         if other != anchor:
             space = model.embedding.pair_space(anchor, other)
             out[f"nce/{anchor}-{other}"] = losses.nce(embedded[anchor][space], embedded[other][space], TEMPERATURE)
     if CAPTIONS in present:
-        text = model.embed(caption_encoding(model, batch, cfg, cache))
+        text = caption_embeddings(model, batch, cfg, cache)
         space = model.embedding.pair_space(anchor, CAPTIONS)
         captions = [c for row in batch.text for c in row]
         per_clip = text[space].reshape(len(batch), -1, text[space].shape[-1])  # (B, K, d)
@@ -110,6 +123,36 @@ def contrastive_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageC
     return out
 
 
+def binding_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, step: int, cache: dict
+                      ) -> dict[str, torch.Tensor]:
+    """Every signal modality but the anchor meets the captions in its pair space with text (UniVLC), a
+    caption being a positive for a sample when it agrees with the sample's event on every attribute that
+    modality observes: a depth map fits "a red cube" whatever its colour, which it cannot see. The anchor
+    (video) binds instances, as in ImageBind; without this only the anchor learns words, and every other
+    modality reaches text only through it."""
+    present = batch_modalities(model, batch)
+    anchor = contrastive_anchor(present)
+    if CAPTIONS not in present:
+        raise ValueError(f"the bind objective pairs modalities with captions; the stage has {list(present)}")
+    embedded = signal_embeddings(model, batch, cfg, cache)
+    text, captions = caption_embeddings(model, batch, cfg, cache), [c for row in batch.text for c in row]
+    out = {}
+    for m in (m for m in embedded if m != anchor):
+        space = shared_space(model, m, CAPTIONS)
+        if space is not None:
+            positive = caption_agreement(batch.labels, captions, REGISTRY[m].observes)
+            out[f"bind/{m}-{CAPTIONS}"] = losses.univlc(embedded[m][space], text[space], positive, TEMPERATURE)
+    return out
+
+
+def shared_space(model: OmniVec, a: str, b: str) -> str | None:
+    """The space two modalities meet in, or None where the design pairs them nowhere (disjoint spaces)."""
+    try:
+        return model.embedding.pair_space(a, b)
+    except ValueError:
+        return None
+
+
 def contrastive_anchor(present) -> str:
     """The modality every other one is aligned to; there must be one, and something to pair it with."""
     anchor = anchor_of(present)
@@ -123,22 +166,27 @@ def check_plan(modalities, cfg: TrainConfig) -> None:
     """Fail before training, not when the plan reaches it, on a stage these modalities cannot run."""
     for stage in cfg.stages:
         present = stage_modalities(modalities, stage)
-        if "contrastive" in stage.objectives:
+        if {"contrastive", "bind"} & set(stage.objectives):
             try:
                 contrastive_anchor(present)
             except ValueError as error:
                 raise ValueError(f"stage {stage.name!r}: {error}") from None
+        if "bind" in stage.objectives and CAPTIONS not in present:
+            raise ValueError(f"stage {stage.name!r}: the bind objective pairs modalities with captions ({CAPTIONS}), "
+                             f"which the stage does not render")
 
 
-def caption_agreement(labels: dict[str, torch.Tensor], captions: list[str]) -> torch.Tensor:
-    """(B, C) bool: clip i (`labels`: attribute -> (B,) class ids) has every attribute that caption c
-    names. UniVLC's label for a caption is what it says: "a red disc rising" fits every red rising
-    disc, small or large, slow or fast, and a caption that names the speed fits only clips of that speed."""
+def caption_agreement(labels: dict[str, torch.Tensor], captions: list[str], attributes=tuple(ATTRIBUTES)
+                      ) -> torch.Tensor:
+    """(B, C) bool: clip i (`labels`: attribute -> (B,) class ids) has every one of `attributes` that
+    caption c names. UniVLC's label for a caption is what it says: "a red disc rising" fits every red
+    rising disc, small or large, slow or fast, and a caption that names the speed fits only clips of that
+    speed; judged on shape and size alone (what a depth map tells), it fits every disc."""
     said = [parse_caption(c) for c in captions]
-    clips = torch.stack([labels[a] for a in ATTRIBUTES])                                     # (A, B)
+    clips = torch.stack([labels[a] for a in attributes])                                     # (A, B)
     # one copy to where the labels are, none back to the host; -1 where the caption is silent
-    named = torch.tensor([[classes.index(c[a]) if a in c else -1 for c in said]
-                          for a, classes in ATTRIBUTES.items()], device=clips.device)        # (A, C)
+    named = torch.tensor([[ATTRIBUTES[a].index(c[a]) if a in c else -1 for c in said]
+                          for a in attributes], device=clips.device)                         # (A, C)
     return ((named[:, None, :] < 0) | (clips[:, :, None] == named[:, None, :])).all(0)      # (B, C)
 
 
@@ -174,7 +222,8 @@ def task_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, 
     return out
 
 
-OBJECTIVES = {"mae": mae_objective, "contrastive": contrastive_objective, "tasks": task_objective}
+OBJECTIVES = {"mae": mae_objective, "contrastive": contrastive_objective, "bind": binding_objective,
+              "tasks": task_objective}
 
 
 def stage_losses(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, step: int

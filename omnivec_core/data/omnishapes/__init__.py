@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 import torch
 
 from .captions import describe as _describe
-from .captions import counterfactual_captions, make_captions, parse_caption
+from .captions import class_prompts, counterfactual_captions, make_captions, parse_caption
 from .imu import render_imu
 from .points import sample_points
 from .sound import log_mel, mel_filterbank, synth_waveform
@@ -27,7 +27,8 @@ from .world import (ATTRIBUTES, COLOURS, MOTIONS, SHAPES, SIZES, SOLIDS, SPEEDS,
 
 __all__ = [
     "SHAPES", "SOLIDS", "COLOURS", "MOTIONS", "SIZES", "SPEEDS", "ATTRIBUTES", "MODALITIES",
-    "OmniShapesConfig", "EventBatch", "OmniShapes", "parse_caption", "counterfactual_captions", "log_mel",
+    "OmniShapesConfig", "EventBatch", "OmniShapes", "parse_caption", "counterfactual_captions", "class_prompts",
+    "log_mel",
     "mel_filterbank",
 ]
 

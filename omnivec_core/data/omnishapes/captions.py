@@ -13,15 +13,17 @@ import torch
 
 from .world import COLOURS, MOTIONS, SHAPES, SIZES, SOLIDS, SPEEDS, Events
 
+# The last word of each shape is its solid (world.SOLIDS), so captions teach the words a user types
+# for the depth map and the point cloud as well ("a red cube").
 SHAPE_WORDS = {
-    "circle": ("circle", "disc", "dot"),
-    "square": ("square", "box", "tile"),
-    "triangle": ("triangle", "wedge", "arrowhead"),
-    "ring": ("ring", "hoop", "donut"),
-    "diamond": ("diamond", "rhombus", "lozenge"),
-    "hexagon": ("hexagon", "hex", "honeycomb"),
-    "cross": ("cross", "plus sign", "plus"),
-    "pill": ("pill", "capsule", "tablet"),
+    "circle": ("circle", "disc", "dot", "sphere"),
+    "square": ("square", "box", "tile", "cube"),
+    "triangle": ("triangle", "wedge", "arrowhead", "cone"),
+    "ring": ("ring", "hoop", "donut", "torus"),
+    "diamond": ("diamond", "rhombus", "lozenge", "octahedron"),
+    "hexagon": ("hexagon", "hex", "honeycomb", "hexagonal prism"),
+    "cross": ("cross", "plus sign", "plus", "cross prism"),
+    "pill": ("pill", "tablet", "capsule"),
 }
 COLOUR_WORDS = {
     "red": ("red", "crimson", "scarlet"),
@@ -196,6 +198,20 @@ def counterfactual_captions(labels: dict, count: int, generator: torch.Generator
                                      force=(names[attr],)))
         out.append(captions)
     return out
+
+
+def class_prompts(attribute: str) -> dict[str, list[str]]:
+    """Prompts naming one class of `attribute` and nothing else, one per synonym ("a disc", "something
+    rising", "something moving quickly"): zero-shot classification embeds them as captions and labels
+    a sample by the class whose prompts' mean embedding is nearest (CLIP's prompt ensembles)."""
+    words = {"shape": {c: [f"{_article(w)} {w}" for w in ws] for c, ws in SHAPE_WORDS.items()},
+             "colour": {c: [f"something {w}" for w in ws] for c, ws in COLOUR_WORDS.items()},
+             "motion": {c: [f"something {ing}" for _, ing in forms] for c, forms in MOTION_WORDS.items()},
+             "size": {c: [f"{_article(w)} {w} thing" for w in ws] for c, ws in SIZE_WORDS.items()},
+             "speed": {c: [f"something moving {w}" for w in ws] for c, ws in SPEED_ADVERBS.items()}}
+    if attribute not in words:
+        raise ValueError(f"no prompts for {attribute!r}; attributes are {list(words)}")
+    return words[attribute]
 
 
 def describe(labels_row) -> str:
