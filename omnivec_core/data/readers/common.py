@@ -11,6 +11,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .errors import MediaError
 
 
@@ -96,6 +98,27 @@ def check_file(path, limits: ReaderLimits, allowed_roots=None) -> Path:
         raise MediaError(f"{name}: permission denied", code="bad_path", name=name)
     return p
 
+
+
+def load_number_array(p, name: str):
+    """A .npy file -> its numeric array (memory-mapped, leading size-1 axes dropped); never unpickles."""
+    try:
+        arr = np.load(p, allow_pickle=False, mmap_mode="r")
+    except ValueError as e:
+        if "pickle" in str(e).lower() or "object" in str(e).lower():
+            raise MediaError(f"{name} contains Python objects (a pickle); such files are refused for safety",
+                             code="pickle", name=name) from None
+        why = "truncated" if "mmap length" in str(e) else str(e)[:80]
+        raise MediaError(f"{name} is not a readable .npy array ({why})", code="corrupt", name=name) from None
+    except (OSError, EOFError) as e:
+        raise MediaError(f"{name} is not a readable .npy array: truncated or corrupt ({type(e).__name__})",
+                         code="corrupt", name=name) from None
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iuf":
+        raise MediaError(f"{name}: the array must hold numbers, not {getattr(arr, 'dtype', type(arr))}",
+                         code="bad_table", name=name)
+    while arr.ndim > 2 and arr.shape[0] == 1:
+        arr = arr[0]
+    return arr
 
 def _size(n: int) -> str:
     for unit, f in (("GB", 2**30), ("MB", 2**20), ("kB", 2**10)):

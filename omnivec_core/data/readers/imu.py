@@ -22,7 +22,8 @@ import re
 import numpy as np
 import torch
 
-from .common import LIMITS, ReaderLimits, basename, check_content, check_file, extension, run_with_timeout
+from .common import (LIMITS, ReaderLimits, basename, check_content, check_file, extension, load_number_array,
+                     run_with_timeout)
 from .errors import Loaded, MediaError
 
 IMU_EXTS = (".csv", ".npy")
@@ -178,22 +179,7 @@ def _enough(rows, ncol: int, t_scale: float) -> bool:
 # ---------------------------------------------------------------- .npy
 
 def _load_npy(p, name: str, notes: list[str]):
-    try:
-        arr = np.load(p, allow_pickle=False, mmap_mode="r")
-    except ValueError as e:
-        if "pickle" in str(e).lower() or "object" in str(e).lower():
-            raise MediaError(f"{name} contains Python objects (a pickle); such files are refused for safety",
-                             code="pickle", name=name) from None
-        why = "truncated" if "mmap length" in str(e) else str(e)[:80]
-        raise MediaError(f"{name} is not a readable .npy array ({why})", code="corrupt", name=name) from None
-    except (OSError, EOFError) as e:
-        raise MediaError(f"{name} is not a readable .npy array: truncated or corrupt ({type(e).__name__})",
-                         code="corrupt", name=name) from None
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iuf":
-        raise MediaError(f"{name}: the array must hold numbers, not {getattr(arr, 'dtype', type(arr))}",
-                         code="bad_table", name=name)
-    while arr.ndim > 2 and arr.shape[0] == 1:
-        arr = arr[0]
+    arr = load_number_array(p, name)
     if arr.ndim == 2 and arr.shape[1] not in (6, 7) and arr.shape[0] == 6 and arr.shape[1] >= MIN_SAMPLES:
         arr = arr.T
         notes.append("array was (6, T); transposed to (T, 6)")

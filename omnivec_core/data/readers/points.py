@@ -7,7 +7,8 @@ import io
 import numpy as np
 import torch
 
-from .common import LIMITS, ReaderLimits, basename, check_content, check_file, extension, run_with_timeout
+from .common import (LIMITS, ReaderLimits, basename, check_content, check_file, extension, load_number_array,
+                     run_with_timeout)
 from .errors import Loaded, MediaError
 
 N_POINTS = 1024  # OmniShapesConfig.points
@@ -56,22 +57,7 @@ def _load(p, ext: str, name: str, limits: ReaderLimits, notes: list[str]) -> np.
 
 
 def _load_npy(p, name: str) -> np.ndarray:
-    try:
-        arr = np.load(p, allow_pickle=False, mmap_mode="r")
-    except ValueError as e:
-        if "pickle" in str(e).lower() or "object" in str(e).lower():
-            raise MediaError(f"{name} contains Python objects (a pickle); such files are refused for safety",
-                             code="pickle", name=name) from None
-        why = "truncated" if "mmap length" in str(e) else str(e)[:80]
-        raise MediaError(f"{name} is not a readable .npy array ({why})", code="corrupt", name=name) from None
-    except (OSError, EOFError) as e:
-        raise MediaError(f"{name} is not a readable .npy array: truncated or corrupt ({type(e).__name__})",
-                         code="corrupt", name=name) from None
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iuf":
-        raise MediaError(f"{name}: the array must hold numbers, not {getattr(arr, 'dtype', type(arr))}",
-                         code="bad_table", name=name)
-    while arr.ndim > 2 and arr.shape[0] == 1:
-        arr = arr[0]
+    arr = load_number_array(p, name)
     if arr.ndim != 2 or arr.shape[1] < 3:
         raise MediaError(f"{name}: expected an (N, 3) array of xyz points, got shape {tuple(arr.shape)}",
                          code="bad_table", name=name)
