@@ -72,6 +72,8 @@ class ModelConfig:
     separate_decoders: bool = False  # each reconstructed modality gets its own decoder trunk (embed, blocks, norm):
                                    # one trunk shared by five serves them unequally; --init from a model with a
                                    # shared trunk starts every modality's trunk as a copy of it
+    text_decoder_depth: int = 0    # blocks of each of OmniVL's text decoders (alignment: caption matching;
+                                   # generation: captioning), decoder_width wide; 0 builds neither
 
     def __post_init__(self) -> None:
         self.modalities = tuple(self.modalities)
@@ -94,6 +96,8 @@ class ModelConfig:
             value = getattr(self, name)
             if value < 0 or (value and not self.conv_stem):
                 raise ValueError(f"{name} needs conv_stem and must be >= 0, got {value}")
+        if self.text_decoder_depth < 0:
+            raise ValueError(f"text_decoder_depth must be >= 0 (0: no text decoders), got {self.text_decoder_depth}")
         if self.width % self.heads or self.decoder_width % self.decoder_heads:
             raise ValueError("width and decoder_width must be divisible by their head counts")
 

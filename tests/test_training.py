@@ -17,7 +17,8 @@ from omnivec_core.modalities import REGISTRY
 from omnivec_core.data.omnishapes import ATTRIBUTES, OmniShapes, parse_caption
 from omnivec_core.model import MAEOutput, OmniVec
 from omnivec_core.objectives.losses import classification_loss, mae_loss, mean_of_visible, mil_nce, nce, univlc
-from omnivec_core.objectives.plan import caption_agreement, task_objective
+from omnivec_core.objectives.encodings import caption_agreement
+from omnivec_core.objectives.plan import task_objective
 from omnivec_core.train import checkpoint
 from omnivec_core.train.checkpoint import CheckpointError, load_model
 from omnivec_core.train.trainer import Trainer, learning_rate
@@ -501,4 +502,4 @@ def test_every_shipped_config_loads_and_its_stages_can_run(path):
     from omnivec_core.objectives import check_plan
     config = ExperimentConfig.load(path)
     assert config.train.total_steps > 0
-    check_plan(config.model.modalities, config.train)
+    check_plan(config.model, config.train)

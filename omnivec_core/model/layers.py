@@ -18,13 +18,16 @@ class Attention(nn.Module):
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x: torch.Tensor, key_padding: torch.Tensor | None = None,
-                return_attention: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+                return_attention: bool = False, causal: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         batch, tokens, dim = x.shape
         # (B, N, 3D) -> (3, B, heads, N, D/heads)
         qkv = self.qkv(x).reshape(batch, tokens, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
         # key_padding (B, N) True = padding -> additive mask (B, 1, 1, N) broadcast over heads and queries
         attn_mask = None if key_padding is None else (~key_padding)[:, None, None, :]
+        if causal:  # (N, N) lower triangle: each query sees itself and what came before
+            order = torch.ones(tokens, tokens, dtype=torch.bool, device=x.device).tril()
+            attn_mask = order if attn_mask is None else attn_mask & order
         if return_attention:
             scores = (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5
             if attn_mask is not None:

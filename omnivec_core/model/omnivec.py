@@ -15,6 +15,7 @@ from ..config import TEXT_MAX_TOKENS, ModelConfig
 from ..modalities import REGISTRY
 from .backbone import Backbone
 from .heads import EmbeddingHeads, TaskHeads, Vectorizer
+from .language import LanguageDecoders
 from .layers import init_weights
 from .mae import MAEDecoder, blank_hidden_patches
 from .stems import make_stems
@@ -66,6 +67,7 @@ class OmniVec(nn.Module):
         self.embedding = EmbeddingHeads(cfg)
         self.tasks = TaskHeads(cfg)
         self.decoder = MAEDecoder(cfg)
+        self.language = LanguageDecoders(cfg) if cfg.text_decoder_depth else None
         frozen = self.frozen_prefixes()
         for name, module in self.named_modules():
             if not any(name.startswith(p.rstrip(".")) for p in frozen):

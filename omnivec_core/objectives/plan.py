@@ -1,55 +1,19 @@
 """The OmniVec objective groups over one OmniShapes batch: masked pretraining on a modality-mixed
 minibatch (`mae`), cross-modal alignment to the anchor (`contrastive`), binding every other modality
-to captions (`bind`), and multi-task (simple / dense) fine-tuning (`tasks`)."""
+to captions (`bind`), multi-task (simple / dense) fine-tuning (`tasks`), and OmniVL's caption matching
+and captioning (`matching`, `captioning`: objectives/language.py)."""
 from __future__ import annotations
 
 import torch
 
-from ..config import TEMPERATURE, StageConfig, TrainConfig
-from ..data.omnishapes import ATTRIBUTES, counterfactual_captions, parse_caption
+from ..config import TEMPERATURE, ModelConfig, StageConfig, TrainConfig
+from ..data.omnishapes import counterfactual_captions
 from ..modalities import CAPTIONS, REGISTRY, anchor_of
 from ..model import OmniVec
 from . import losses
-
-
-def batch_modalities(model: OmniVec, batch) -> list[str]:
-    """The model's modalities this batch was rendered in: a stage may train only some of them."""
-    return [m for m in model.cfg.modalities if REGISTRY[m].batch_input(batch) is not None]
-
-
-def _rows(x, rows: torch.Tensor):
-    return [x[i] for i in rows.tolist()] if isinstance(x, list) else x[rows]
-
-
-def signal_encodings(model: OmniVec, batch, cfg: TrainConfig, cache: dict) -> dict:
-    """Every signal (not caption) modality encoded once per step (with DropToken), shared by the objectives."""
-    if "signals" not in cache:
-        inputs = {m: REGISTRY[m].batch_input(batch) for m in batch_modalities(model, batch)
-                  if not REGISTRY[m].language}
-        cache["signals"] = model.encode_many(inputs, cfg.droptoken)
-    return cache["signals"]
-
-
-def caption_encoding(model: OmniVec, batch, cfg: TrainConfig, cache: dict):
-    """All captions of the batch, (B*K) rows in event order, encoded once per step."""
-    if "captions" not in cache:
-        captions = [c for row in batch.text for c in row]
-        cache["captions"] = model.encode(CAPTIONS, captions, cfg.droptoken.get(CAPTIONS, 0.0))
-    return cache["captions"]
-
-
-def signal_embeddings(model: OmniVec, batch, cfg: TrainConfig, cache: dict) -> dict:
-    """Every signal modality's embeddings in all its spaces, once per step."""
-    if "signal_embeddings" not in cache:
-        cache["signal_embeddings"] = {m: model.embed(e) for m, e in signal_encodings(model, batch, cfg, cache).items()}
-    return cache["signal_embeddings"]
-
-
-def caption_embeddings(model: OmniVec, batch, cfg: TrainConfig, cache: dict) -> dict:
-    """All captions' embeddings in all their spaces, (B*K) rows in event order, once per step."""
-    if "caption_embeddings" not in cache:
-        cache["caption_embeddings"] = model.embed(caption_encoding(model, batch, cfg, cache))
-    return cache["caption_embeddings"]
+from .language import captioning_objective, matching_objective
+from .encodings import (batch_modalities, rows_of, caption_agreement, caption_embeddings, caption_encoding,
+                        shared_space, signal_embeddings, signal_encodings)
 
 
 def mae_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, step: int, cache: dict
@@ -63,7 +27,7 @@ def mae_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, s
         slices = dict(zip(modalities, order.chunk(len(modalities))))
     else:
         slices = {m: torch.arange(events) for m in modalities}
-    inputs = {m: _rows(REGISTRY[m].batch_input(batch), rows.to(batch.index.device)) for m, rows in slices.items()}
+    inputs = {m: rows_of(REGISTRY[m].batch_input(batch), rows.to(batch.index.device)) for m, rows in slices.items()}
     encoded = model.encode_many(inputs, cfg.mask_ratio, cfg.mask_type, for_mae=True)
     return {f"mae/{m}": losses.mae_loss(m, model.reconstruct(encoded[m], inputs[m]), stage.mae_relative)
             for m in inputs}
@@ -145,14 +109,6 @@ def binding_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfi
     return out
 
 
-def shared_space(model: OmniVec, a: str, b: str) -> str | None:
-    """The space two modalities meet in, or None where the design pairs them nowhere (disjoint spaces)."""
-    try:
-        return model.embedding.pair_space(a, b)
-    except ValueError:
-        return None
-
-
 def contrastive_anchor(present) -> str:
     """The modality every other one is aligned to; there must be one, and something to pair it with."""
     anchor = anchor_of(present)
@@ -162,32 +118,22 @@ def contrastive_anchor(present) -> str:
     return anchor
 
 
-def check_plan(modalities, cfg: TrainConfig) -> None:
-    """Fail before training, not when the plan reaches it, on a stage these modalities cannot run."""
+def check_plan(model: ModelConfig, cfg: TrainConfig) -> None:
+    """Fail before training, not when the plan reaches it, on a stage this model cannot run."""
     for stage in cfg.stages:
-        present = stage_modalities(modalities, stage)
+        present = stage_modalities(model.modalities, stage)
         if {"contrastive", "bind"} & set(stage.objectives):
             try:
                 contrastive_anchor(present)
             except ValueError as error:
                 raise ValueError(f"stage {stage.name!r}: {error}") from None
-        if "bind" in stage.objectives and CAPTIONS not in present:
-            raise ValueError(f"stage {stage.name!r}: the bind objective pairs modalities with captions ({CAPTIONS}), "
-                             f"which the stage does not render")
-
-
-def caption_agreement(labels: dict[str, torch.Tensor], captions: list[str], attributes=tuple(ATTRIBUTES)
-                      ) -> torch.Tensor:
-    """(B, C) bool: clip i (`labels`: attribute -> (B,) class ids) has every one of `attributes` that
-    caption c names. UniVLC's label for a caption is what it says: "a red disc rising" fits every red
-    rising disc, small or large, slow or fast, and a caption that names the speed fits only clips of that
-    speed; judged on shape and size alone (what a depth map tells), it fits every disc."""
-    said = [parse_caption(c) for c in captions]
-    clips = torch.stack([labels[a] for a in attributes])                                     # (A, B)
-    # one copy to where the labels are, none back to the host; -1 where the caption is silent
-    named = torch.tensor([[ATTRIBUTES[a].index(c[a]) if a in c else -1 for c in said]
-                          for a in attributes], device=clips.device)                         # (A, C)
-    return ((named[:, None, :] < 0) | (clips[:, :, None] == named[:, None, :])).all(0)      # (B, C)
+        for name in {"bind", "matching", "captioning"} & set(stage.objectives):
+            if CAPTIONS not in present:
+                raise ValueError(f"stage {stage.name!r}: the {name} objective pairs modalities with captions "
+                                 f"({CAPTIONS}), which the stage does not render")
+        if {"matching", "captioning"} & set(stage.objectives) and not model.text_decoder_depth:
+            raise ValueError(f"stage {stage.name!r}: matching and captioning train OmniVL's text decoders, which "
+                             f"this model lacks: set model.text_decoder_depth (for example 2)")
 
 
 def task_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, step: int, cache: dict
@@ -223,7 +169,7 @@ def task_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, 
 
 
 OBJECTIVES = {"mae": mae_objective, "contrastive": contrastive_objective, "bind": binding_objective,
-              "tasks": task_objective}
+              "tasks": task_objective, "matching": matching_objective, "captioning": captioning_objective}
 
 
 def stage_losses(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, step: int

@@ -137,7 +137,7 @@ class Trainer:
         cfg = config.train
         if not cfg.stages or cfg.total_steps < 1:
             raise ValueError("the stage plan is empty: give at least one stage with steps > 0")
-        check_plan(config.model.modalities, cfg)  # a stage the model cannot run fails now, not hours in
+        check_plan(config.model, cfg)  # a stage the model cannot run fails now, not hours in
         torch.manual_seed(cfg.seed)  # same initial weights on every rank
         self.model = OmniVec(config.model).to(self.rt.device).train()
         self._check_frozen_parts()

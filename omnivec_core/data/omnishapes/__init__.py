@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 import torch
 
 from .captions import describe as _describe
-from .captions import class_prompts, counterfactual_captions, make_captions, parse_caption
+from .captions import caption_words, class_prompts, counterfactual_captions, make_captions, parse_caption
 from .imu import render_imu
 from .points import sample_points
 from .sound import log_mel, mel_filterbank, synth_waveform
@@ -28,6 +28,7 @@ from .world import (ATTRIBUTES, COLOURS, MOTIONS, SHAPES, SIZES, SOLIDS, SPEEDS,
 __all__ = [
     "SHAPES", "SOLIDS", "COLOURS", "MOTIONS", "SIZES", "SPEEDS", "ATTRIBUTES", "MODALITIES",
     "OmniShapesConfig", "EventBatch", "OmniShapes", "parse_caption", "counterfactual_captions", "class_prompts",
+    "caption_words",
     "log_mel",
     "mel_filterbank",
 ]

@@ -78,6 +78,14 @@ TEMPLATES = (
 )
 
 
+def caption_words() -> list[str]:
+    """Every word (and the comma) a generated caption can hold, sorted: a captioner's vocabulary."""
+    phrases = [w for table in (SHAPE_WORDS, COLOUR_WORDS, SIZE_WORDS, SPEED_ADVERBS) for ws in table.values() for w in ws]
+    phrases += [w for forms in MOTION_WORDS.values() for pair in forms for w in pair]
+    phrases += [re.sub(r"{\w+}", " ", t) for t in TEMPLATES] + ["a an"]
+    return sorted({w for phrase in phrases for w in re.findall(r"[a-z]+|,", phrase.lower())})
+
+
 def _tokens(text: str) -> list[str]:
     return re.findall(r"[a-z]+", text.lower())
 
