@@ -42,7 +42,7 @@ def build_config(preset_name, steps, modalities, stages, image_ratio, video_rati
     config.train.stages = kept
     set_steps(config.train, steps)  # as `python -m omnivec_core.train --steps` does
     try:  # here, not in the background process, where the error would be hidden
-        check_plan(config.model.modalities, config.train)
+        check_plan(config.model, config.train)
     except ValueError as error:
         raise gr.Error(str(error)) from None
     config.train.mask_ratio.update(image=float(image_ratio), video=float(video_ratio))
