@@ -76,7 +76,10 @@ def predict_event(state: AppState, seed: int, index: int) -> list:
         picture, cloud = predictions_view.segmentation_views(by_name[m], REGISTRY[m].event_views(batch, 0)[0][1])
         panels.append(picture if picture is not None else cloud)
     truth = f"**The event:** {state.world.describe(batch.labels_row(0))}\n\n"
-    return [truth + predictions_view.predictions_markdown(predictions), *panels]
+    signals = {m: REGISTRY[m].batch_input(batch) for m in model.cfg.modalities if not REGISTRY[m].language}
+    said = "" if model.language is None else "\n\n**In words** (the generation decoder, greedy):\n\n" + \
+        predictions_view.captions_markdown(model, signals, "greedy")
+    return [truth + predictions_view.predictions_markdown(predictions) + said, *panels]
 
 
 def build(demo: gr.Blocks, state: AppState) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import (activations_tab, data_tab, efficiency_tab, map_tab, overview_tab, reconstruct_tab, retrieval_tab,
+from . import (activations_tab, caption_tab, data_tab, efficiency_tab, map_tab, overview_tab, reconstruct_tab, retrieval_tab,
                train_tab)
 from .state import AppState
 from .training import TrainingManager
@@ -28,6 +28,8 @@ def build_app(state: AppState, manager: TrainingManager | None = None) -> gr.Blo
             activations_tab.build(state)
         with gr.Tab("Retrieval"):
             retrieval_tab.build(state)
+        with gr.Tab("Caption"):
+            caption_tab.build(state)
         with gr.Tab("Efficiency"):
             efficiency_tab.build(state)
         with gr.Tab("Train"):

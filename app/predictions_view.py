@@ -1,12 +1,15 @@
 """What the Retrieval tab shows beside the hits: the task heads' predictions and zero-shot labels for
-the query, its segmentation, and how well every modality finds every other on the gallery."""
+the query, its segmentation, how well every modality finds every other on the gallery, and what the
+model says of an input in words (its generation decoder)."""
 from __future__ import annotations
 
 import numpy as np
 
+from omnivec_core.analysis.captioning import caption
 from omnivec_core.analysis.pairs import pair_matrix, pair_scores
 from omnivec_core.analysis.predictions import SEGMENT_CLASSES, Predictions
-from omnivec_core.modalities import View
+from omnivec_core.data.omnishapes import parse_caption
+from omnivec_core.modalities import REGISTRY, View
 
 from . import media
 
@@ -68,3 +71,15 @@ def pair_matrix_figure(model, gallery):
     figure.update_layout(title=f"every modality finding every other, among {gallery.n} held-out events",
                          height=420, margin=dict(l=60, r=10, t=60, b=40))
     return figure
+
+
+def captions_markdown(model, inputs: dict, decoding: str) -> str:
+    """'The model says' for each input modality (a batch of one each), with what the caption parser reads
+    in it restricted to what that modality can observe."""
+    lines = []
+    for m, x in inputs.items():
+        said = caption(model, m, x, decoding)[0]
+        heard = {a: c for a, c in parse_caption(said).items() if a in REGISTRY[m].observes}
+        read = ", ".join(f"{a} {c}" for a, c in heard.items()) or "none named"
+        lines.append(f"- **{m}**: the model says *“{said}”* (what {m} can observe, as parsed: {read})")
+    return "\n".join(lines)

@@ -8,6 +8,7 @@ import gradio as gr
 import numpy as np
 import torch
 
+from omnivec_core.analysis.captioning import match_probabilities
 from omnivec_core.analysis.predictions import predict
 from omnivec_core.analysis.retrieval import search
 from omnivec_core.data import readers
@@ -94,7 +95,35 @@ def retrieve(state: AppState, upload: str | None, text: str, targets: list[str],
     figure = heat_figure(matrix, [f"#{i + 1}" for i in range(width)], [h for h, _ in heat] or ["-"],
                          "similarity of the query to its top-k", "rank", "query → target")
     sounds += [None] * (3 - len(sounds))
-    return [query_note, visuals, *sounds, table, figure, *heads_outputs(state, inputs, queries, gallery)]
+    if model.language is not None:
+        signals = {m: x for m, x in inputs.items() if m in queries and m != CAPTIONS}
+        query_note += "\n\n" + predictions_view.captions_markdown(model, signals, "greedy") if signals else ""
+        reranked = rerank_markdown(state, inputs[CAPTIONS][0], gallery, targets, k) if CAPTIONS in queries else ""
+    else:
+        reranked = "The loaded model has no alignment decoder (text_decoder_depth 0): nothing to re-rank with."
+    return [query_note, visuals, *sounds, table, figure, *heads_outputs(state, inputs, queries, gallery), reranked]
+
+
+def rerank_markdown(state: AppState, sentence: str, gallery, targets: list[str], k: int, pool: int = 10) -> str:
+    """For a sentence query: each target's contrastive top `pool` re-ordered by the alignment decoder's match
+    probability; the table lists the new top-k with the rank each had before."""
+    model = state.require_model()
+    query = model.embed(model.encode(CAPTIONS, [sentence]))
+    rows = []
+    for target in (t for t in targets if t != CAPTIONS):
+        try:
+            events, scores = search(model, gallery, CAPTIONS, query, target, max(k, pool))
+        except ValueError:  # no shared space with text
+            continue
+        candidates = torch.cat([REGISTRY[target].batch_input(state.world.render(
+            1, seed=gallery.seed, start=e, modalities=(target,), device=state.device)) for e in events])
+        match = match_probabilities(model, target, candidates, [sentence])[:, 0].tolist()
+        order = sorted(range(len(events)), key=lambda j: (-match[j], -scores[j]))
+        rows += [f"| {target} | {new + 1} | {old + 1} | {events[old]} | {match[old]:.2f} | {scores[old]:.3f} | "
+                 f"{gallery.captions[events[old]]} |" for new, old in enumerate(order[:k])]
+    return ("**Re-ranked by the alignment decoder** (OmniVL's caption matching) from the contrastive top "
+            f"{pool}: new rank, rank before, match probability\n\n| target | rank | before | event | match | "
+            "similarity | caption of the event |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows))
 
 
 def heads_outputs(state: AppState, inputs: dict, queries: dict, gallery) -> list:
@@ -142,7 +171,9 @@ def build(state: AppState) -> None:
             segmentation = StillImage(label="predicted segmentation (coloured by shape class)", type="pil")
             segmented_points = gr.Plot(label="predicted class per point")
     pairs = gr.Plot(label="pair matrix: every modality finding every other on the gallery")
-    outputs = [note, found, *sounds, table, heat, heads, probabilities, segmentation, segmented_points, pairs]
+    reranked = gr.Markdown()
+    outputs = [note, found, *sounds, table, heat, heads, probabilities, segmentation, segmented_points, pairs,
+               reranked]
     go.click(partial(retrieve, state), [upload, text, targets, k, n_events], outputs, api_name="retrieve")
     gr.Examples(examples(), [upload, text], outputs, label="examples: click one to query it", run_on_click=True,
                 fn=lambda path, sentence: retrieve(state, path, sentence, DEFAULT_TARGETS, 5, 500, lambda *a, **k: None),

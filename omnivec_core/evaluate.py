@@ -1,5 +1,6 @@
 """Held-out evaluation: linear probes, retrieval and attribute precision for every modality pair,
-zero-shot classification from class prompts, MAE PSNR; and its command line, `python -m omnivec_core.evaluate --checkpoint DIR [--seed S] [--n N] [--json] [--save]`."""
+zero-shot classification from class prompts, MAE PSNR, and for a model with OmniVL's decoders its
+captions and re-ranking; and its command line, `python -m omnivec_core.evaluate --checkpoint DIR [--seed S] [--n N] [--json] [--save]`."""
 from __future__ import annotations
 
 import argparse
@@ -13,6 +14,7 @@ import torch
 from tqdm import tqdm
 
 from .analysis.embeddings import embed_batch
+from .analysis.language_eval import caption_accuracy, reranked_precision
 from .analysis.pairs import pair_matrix, pair_scores, zero_shot_scores
 from .config import ExperimentConfig
 from .data.omnishapes import ATTRIBUTES, OmniShapes
@@ -77,7 +79,7 @@ def reconstruction_scores(model: OmniVec, batch, mask_types: dict[str, str], chu
 
 def evaluate(model: OmniVec, config: ExperimentConfig, seed: int, n: int, device) -> dict:
     world = OmniShapes()
-    steps = tqdm(total=5, desc="evaluating", unit="part")
+    steps = tqdm(total=5 + (model.language is not None), desc="evaluating", unit="part")
     test = world.render(n, seed=seed, device=device)
     probe_train = world.render(n, seed=seed + 1, device=device)
     steps.update()
@@ -91,9 +93,15 @@ def evaluate(model: OmniVec, config: ExperimentConfig, seed: int, n: int, device
     steps.update()
     reconstruction = reconstruction_scores(model, test, config.train.mask_type)
     steps.update()
+    report = {"seed": seed, "n": n, "preset": config.preset, "linear_probe": probes, "retrieval": instance,
+              "attribute_precision": attributes, "zero_shot": zero_shot, "reconstruction": reconstruction}
+    if model.language is not None:  # OmniVL's decoders: what the captions say, and re-ranking by matching
+        report["captioning"] = caption_accuracy(model, test)
+        if "video" in model.cfg.modalities:
+            report["reranking"] = reranked_precision(model, test, embedded, "video")
+        steps.update()
     steps.close()
-    return {"seed": seed, "n": n, "preset": config.preset, "linear_probe": probes, "retrieval": instance,
-            "attribute_precision": attributes, "zero_shot": zero_shot, "reconstruction": reconstruction}
+    return report
 
 
 def format_report(report: dict) -> str:
@@ -112,6 +120,15 @@ def format_report(report: dict) -> str:
               " ".join(f"{a:>7}" for a in attrs)]
     for m, scores in report.get("zero_shot", {}).items():
         lines.append(f"  {m:<8} " + " ".join(f"{scores[a]:>7.3f}" if a in scores else f"{'-':>7}" for a in attrs))
+    if "captioning" in report:
+        lines += ["", "Captions (greedy) naming the true class, on the attributes each modality observes",
+                  f"  {'modality':<8} " + " ".join(f"{a:>7}" for a in attrs)]
+        for m, scores in report["captioning"].items():
+            lines.append(f"  {m:<8} " + " ".join(f"{scores[a]:>7.3f}" if a in scores else f"{'-':>7}" for a in attrs))
+    if "reranking" in report:
+        r = report["reranking"]
+        lines += ["", f"text->video attribute precision@1 over {r['queries']} captions: contrastive {r['contrastive']:.3f}, "
+                      f"after the alignment decoder re-ranks the top {r['top']}: {r['reranked']:.3f}"]
     lines += ["", "MAE reconstruction on masked tokens (model vs mean-of-visible baseline)"]
     for m, by_ratio in report["reconstruction"].items():
         cells = []

@@ -156,7 +156,8 @@ def state(tmp_path_factory):
     root = tmp_path_factory.mktemp("app")
     config = preset("tiny")
     config.train.batch_size = 8
-    config.train.stages = [StageConfig("smoke", 2, {"mae": 1.0, "contrastive": 1.0})]
+    config.model.text_decoder_depth = 1  # OmniVL's decoders, for the Caption tab and re-ranking
+    config.train.stages = [StageConfig("smoke", 2, {"mae": 1.0, "contrastive": 1.0, "matching": 1.0, "captioning": 1.0})]
     Trainer(config, root / "model", "cpu").run()
     return build_state(root / "model", "cpu")
 
@@ -390,7 +391,7 @@ def test_retrieve(client, files, kind):
     targets, k = list(REGISTRY), 3
     assert "imu" in targets
     out = client.predict(upload, "a small red circle bouncing", targets, k, 50, api_name="/retrieve")
-    assert len(out) == 12
+    assert len(out) == 13
     note, hits, *sounds, table, similarities = out[:7]
     queries = QUERIES[kind]
     assert note.split("\n")[0] == "Query: " + " + ".join(queries), note
@@ -420,7 +421,11 @@ def test_retrieve(client, files, kind):
         assert z[targets.index("imu"), 0] == z[:, 0].max()
     # what the heads say about the query: a table per query modality, the first one's class probabilities,
     # the segmentation of the first dense one, and the gallery's modality x modality pair matrix
-    heads, probabilities, segmentation, segmented_points, pairs = out[7:]
+    heads, probabilities, segmentation, segmented_points, pairs, reranked = out[7:]
+    check_reranking(reranked, kind, targets, k)
+    for m in queries:  # what the generation decoder says of each signal the query gives
+        if m != CAPTIONS:
+            check_said(note, m)
     for m in queries:
         assert set(heads_table(heads, m)) == set(REGISTRY[m].observes)
     bars = plot(probabilities)["data"]
@@ -441,6 +446,50 @@ def test_retrieve(client, files, kind):
         z = values(t["z"]).astype(float)
         assert z.shape == (len(REGISTRY), len(REGISTRY)) and list(t["x"]) == list(t["y"]) == list(REGISTRY)
         assert ((z[np.isfinite(z)] >= 0) & (z[np.isfinite(z)] <= 1)).all() and np.isfinite(z).any()
+
+
+def check_reranking(markdown: str, kind: str | None, targets: list[str], k: int) -> None:
+    """A sentence query: each target's new top-k from the contrastive top 10, with the ranks they had."""
+    rows = [r.split("|")[1:-1] for r in markdown.split("\n") if r.startswith("| ") and not r.startswith("| target")]
+    if kind is not None:
+        assert rows == [], "only a sentence is re-ranked"
+        return
+    assert [r[0].strip() for r in rows] == [t for t in targets if t != CAPTIONS for _ in range(k)]
+    for target in {r[0] for r in rows}:
+        mine = [r for r in rows if r[0] == target]
+        assert [int(r[1]) for r in mine] == list(range(1, k + 1))
+        assert len({int(r[2]) for r in mine}) == k and all(1 <= int(r[2]) <= 10 for r in mine)
+        match = [float(r[4]) for r in mine]
+        assert all(0 <= p <= 1 for p in match) and match == sorted(match, reverse=True), "best match first"
+
+
+SAID = re.compile(r"- \*\*(\w+)\*\*: the model says \*“([^”]*)”\*")
+
+
+def check_said(markdown: str, modality: str) -> str:
+    """The caption the markdown gives for `modality`: words of the captioner's vocabulary only."""
+    from omnivec_core.data.omnishapes import caption_words
+
+    said = dict(SAID.findall(markdown))
+    assert modality in said, markdown
+    assert set(said[modality].lower().replace(",", " ,").split()) <= set(caption_words()), said[modality]
+    return said[modality]
+
+
+# ------------------------------------------------------------------ Caption tab
+
+@pytest.mark.parametrize("kind", ["mp4", "wav", "png", "ply", "csv", None])
+@pytest.mark.parametrize("decoding", ["greedy", "beam", "nucleus"])
+def test_caption(client, state, files, kind, decoding):
+    upload = handle_file(str(files[kind])) if kind else None
+    out = client.predict(upload, 3, 7, decoding, api_name="/caption")
+    modalities = QUERIES[kind] if kind else [m for m in state.model.cfg.modalities if m != CAPTIONS]
+    for m in modalities:
+        check_said(out, m)
+    if kind is None:  # an event: what it is, and how well its own captions match by the alignment decoder
+        assert out.startswith(f"**The event:** {state.world.describe(state.world.render(1, seed=3, start=7).labels_row(0))}")
+        rows = [r for r in out.split("\n") if r.startswith("| ") and not r.startswith("| the event")]
+        assert len(rows) == 3 and all(0 <= float(r.split("|")[2]) <= 1 for r in rows)
 
 
 # ------------------------------------------------------------------ Efficiency tab
@@ -484,7 +533,7 @@ def test_refresh(client, state):
 
 
 TESTED = {"/sample", "/predict_event", "/reconstruct", "/reconstruct_sweep", "/embedding_map", "/activations",
-          "/retrieve", "/droptoken", "/train", "/train_stop", "/train_load", "/refresh"}
+          "/retrieve", "/caption", "/droptoken", "/train", "/train_stop", "/train_load", "/refresh"}
 
 
 def test_every_named_endpoint_is_tested(client):
@@ -536,6 +585,17 @@ def test_bad_uploads_are_refused_clearly(client, files, modality, name, maker, k
     alive(client)
 
 
+@pytest.mark.parametrize("name,maker,keyword", [("empty.png", mf.make_empty, "empty"),
+                                                ("nan.wav", mf.make_nan_wav, "nan"),
+                                                ("program.exe", mf.make_random_bytes, "unsupported")])
+def test_caption_refuses_bad_uploads_clearly(client, files, name, maker, keyword):
+    path = maker(files["folder"] / f"caption-{name}")
+    with pytest.raises(Exception) as error:
+        client.predict(handle_file(str(path)), 0, 0, "greedy", api_name="/caption")
+    assert keyword in str(error.value).lower(), str(error.value)
+    alive(client)
+
+
 def test_truncated_and_pickled_files_are_refused(client, files):
     cases = [mf.make_truncated(files["png"], files["folder"] / "cut.png"),
              mf.make_truncated(files["mp4"], files["folder"] / "cut.mp4", keep=0.3),
@@ -561,6 +621,8 @@ BAD_CALLS = [
     ("/activations", ("video", 99, 0, 0, 4), "layer|maximum"),
     ("/droptoken", (0.95, 0.0, False, 32), "between|maximum"),
     ("/sample", (0, -1), "between|minimum"),
+    ("/caption", (None, 0, 0, "topk"), "decoding|choices"),
+    ("/caption", (None, -5, 0, "greedy"), "between|minimum"),
     ("/embedding_map", ("kmeans", 2, "modality", 50, 30, 15, 0.1, 0, 5), "method|choices|kmeans"),
 ]
 

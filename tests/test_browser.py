@@ -19,10 +19,11 @@ from launch import build_state
 from omnivec_core.config import StageConfig, preset
 from omnivec_core.train.trainer import Trainer
 
-TABS = ("Overview", "Data", "Reconstruct", "Embedding map", "Activations", "Retrieval", "Efficiency", "Train")
+TABS = ("Overview", "Data", "Reconstruct", "Embedding map", "Activations", "Retrieval", "Caption", "Efficiency",
+        "Train")
 BUSY = re.compile(r"processing|\d+\.\d%")  # Gradio's status text while an event runs
 RUN_BUTTONS = {"Reconstruct": "Reconstruct", "Embedding map": "Draw map", "Activations": "Show activations",
-               "Retrieval": "Retrieve", "Efficiency": "Measure"}  # pressed so the screenshot shows a result
+               "Retrieval": "Retrieve", "Caption": "Caption", "Efficiency": "Measure"}  # pressed so the screenshot shows a result
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 IMU_CHANNELS = ["ax (g)", "ay (g)", "az (g)", "gx (rad/s)", "gy (rad/s)", "gz (rad/s)"]
 # the legend of every plotly plot on screen (hidden tabs and rows have no offsetParent)
@@ -36,6 +37,7 @@ def url(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
     config = preset("tiny")
     config.train.batch_size = 8
+    config.model.text_decoder_depth = 1
     config.train.stages = [StageConfig("smoke", 1, {"mae": 1.0})]
     Trainer(config, root / "model", "cpu").run()
     demo = build_app(build_state(root / "model", "cpu"), TrainingManager(root / "runs"))
@@ -106,6 +108,8 @@ def test_every_tab_opens_without_console_errors(url, tmp_path):
             time.sleep(1.5)  # let plotly draw
             if tab == "Embedding map":
                 click_a_map_point(driver, wait, By, event=3)
+            if tab == "Caption":
+                assert "the model says" in driver.find_element(By.TAG_NAME, "body").text, "no caption shown"
             legends = driver.execute_script(VISIBLE_LEGENDS)
             if tab in ("Data", "Embedding map"):  # the event's IMU trace (the clicked one's), six lines
                 assert IMU_CHANNELS in legends, f"the {tab} tab draws no IMU trace: {legends}"
