@@ -5,10 +5,12 @@ import gradio as gr
 import numpy as np
 import torch
 
-from omnivec_core.analysis.activations import attention_layout, layer_modality_magnitude, meta_attention, token_norms
+from omnivec_core.analysis.activations import (attention_layout, layer_modality_magnitude, meta_attention,
+                                              temporal_attention, token_norms)
 from omnivec_core.modalities import REGISTRY
 
 from .state import AppState
+
 
 def heat_figure(values: np.ndarray, x_labels, y_labels, title: str, x_title: str, y_title: str):
     import plotly.graph_objects as go
@@ -42,11 +44,16 @@ def activations(state: AppState, modality: str, layer: int, seed: int, index: in
     norms = token_norms(recorded).numpy()
     norm_figure = heat_figure(norms, range(norms.shape[1]), layers, f"token norms, first {modality} sample",
                               "token", "layer")
-    weights, grid = meta_attention(recorded, layer - 1)
+    weights, grid = meta_attention(recorded, layer - 1)  # with divided attention: the spatial part
     laid = attention_layout(weights, grid, REGISTRY[modality].layout)
     attention_figure = heat_figure(laid["values"], laid["x"], laid["y"], laid["title"], laid["x_title"],
                                    laid["y_title"])
-    return overview, norm_figure, attention_figure
+    temporal = temporal_attention(recorded, layer - 1)
+    steps = [f"t{t}" for t in range(recorded.stem.grid[0])]
+    temporal_figure = None if temporal is None else heat_figure(
+        temporal.numpy(), steps, steps, "temporal attention (divided): from each time step to each, same position",
+        "key time step", "query time step")
+    return overview, norm_figure, attention_figure, temporal_figure
 
 
 def build(state: AppState) -> None:
@@ -62,5 +69,7 @@ def build(state: AppState) -> None:
     with gr.Row():
         overview, norms, attention = gr.Plot(label="layers x modalities"), gr.Plot(label="token norms"), \
             gr.Plot(label="attention")
-    go.click(lambda *a: activations(state, *a), [modality, layer, seed, index, samples], [overview, norms, attention],
-             api_name="activations")
+    temporal = gr.Plot(label="temporal attention (models with divided space-time attention, inputs with a time "
+                             "axis)")
+    go.click(lambda *a: activations(state, *a), [modality, layer, seed, index, samples],
+             [overview, norms, attention, temporal], api_name="activations")

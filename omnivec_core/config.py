@@ -25,6 +25,7 @@ EMBED_SPACES = ("fac", "shared", "disjoint")
 VECTOR_POOLS = ("mean", "mean_max")
 TIME_PROFILES = ("none", "fine", "fine_and_coarse")
 SCHEDULES = ("continue", "own")
+ATTENTIONS = ("joint", "divided")
 FORMAT_VERSION = 2  # of config.json; `omnivec_core.migrate` upgrades older ones (version 1 had no such key)
 
 # Settings every preset and every shipped model shares, so they are not config fields. A config.json
@@ -47,6 +48,9 @@ class ModelConfig:
     heads: int = 8                 # attention heads per block
     drop_path: float = 0.0         # stochastic depth rate at the last block (linear ramp from 0)
     backbone: str = "shared"       # "shared": one modality-agnostic transformer; "specific": one per modality
+    attention: str = "joint"       # "joint": every token attends to every other; "divided": OmniVL's (TimeSformer's)
+                                   # temporal attention across time steps, then spatial attention within one;
+                                   # inputs with one time step (images) skip the temporal part
     stem_dim: int = 192            # width of the stem outputs, before the meta-conditioned projection to D
     patch: int = 8                 # spatial patch size of image/video/depth/spectrogram stems
     conv_stem: bool = True         # stride-2 conv stack instead of a linear patch projection (learns shape faster)
@@ -83,7 +87,7 @@ class ModelConfig:
         if self.text_encoder not in ("minilm", "scratch"):
             raise ValueError(f"text_encoder must be 'minilm' or 'scratch', got {self.text_encoder!r}")
         for name, choices in (("vector_pool", VECTOR_POOLS), ("embed_space", EMBED_SPACES),
-                              ("time_profile", TIME_PROFILES)):
+                              ("time_profile", TIME_PROFILES), ("attention", ATTENTIONS)):
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
         if self.time_profile != "none" and self.embed_space != "fac":

@@ -359,7 +359,8 @@ def test_embedding_map(client, state, method, dims, colour_by, pair_lines):
 
 @pytest.mark.parametrize("modality", list(REGISTRY))
 def test_activations(client, state, modality):
-    overview, norms, attention = client.predict(modality, 2, 0, 0, 4, api_name="/activations")
+    overview, norms, attention, temporal = client.predict(modality, 2, 0, 0, 4, api_name="/activations")
+    assert temporal is None, "joint attention has no temporal part to show"
     spec, cfg = REGISTRY[modality], state.model.cfg
     blocks = [f"block {i + 1}" for i in range(cfg.depth)]
     trace, z = heat(overview, "modality", "layer")

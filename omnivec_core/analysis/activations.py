@@ -58,3 +58,16 @@ def attention_layout(weights: torch.Tensor, grid: tuple[int, int], layout: str) 
     return dict(values=weights[None].numpy(), x=list(range(len(weights))), y=["attention"], x_title="token",
                 y_title="", title="meta-token attention per token, in order (padding included)")
 
+
+
+def temporal_attention(encoded: Encoded, layer: int) -> torch.Tensor | None:
+    """Divided attention's temporal part at `layer` for the first sample: (steps, steps), how much a token at
+    one time step attends to its own position at each time step, averaged over heads and positions; None
+    where the block ran none (joint attention, or an input with one time step)."""
+    maps = encoded.temporal_attention
+    if not maps or maps[layer] is None:
+        return None
+    weights = maps[layer][0].mean(0)[1:, 1:]                                      # (N, N), content tokens
+    steps, per_step = encoded.stem.grid
+    by_step = weights.reshape(steps, per_step, steps, per_step)                   # (t, s, t', s')
+    return by_step.diagonal(dim1=1, dim2=3).mean(-1).cpu()                        # (t, t'): same position s = s'

@@ -17,14 +17,17 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, dim * 3)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, key_padding: torch.Tensor | None = None,
-                return_attention: bool = False, causal: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, x: torch.Tensor, key_padding: torch.Tensor | None = None, return_attention: bool = False,
+                causal: bool = False, allowed: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`allowed` (B, 1, N, N), when given, says which keys each query may attend to, padding included."""
         batch, tokens, dim = x.shape
         # (B, N, 3D) -> (3, B, heads, N, D/heads)
         qkv = self.qkv(x).reshape(batch, tokens, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
         # key_padding (B, N) True = padding -> additive mask (B, 1, 1, N) broadcast over heads and queries
         attn_mask = None if key_padding is None else (~key_padding)[:, None, None, :]
+        if allowed is not None:
+            attn_mask = allowed
         if causal:  # (N, N) lower triangle: each query sees itself and what came before
             order = torch.ones(tokens, tokens, dtype=torch.bool, device=x.device).tril()
             attn_mask = order if attn_mask is None else attn_mask & order
@@ -42,22 +45,41 @@ class Attention(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block (timm's layout), with optional key padding and attention maps."""
+    """Pre-norm transformer block (timm's layout), with optional key padding and attention maps. `divided`
+    adds TimeSformer's temporal attention before the (then spatial) attention, given a `SpaceTime` layout."""
 
-    def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0, drop_path: float = 0.0):
+    def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0, drop_path: float = 0.0, divided: bool = False):
         super().__init__()
+        if divided:
+            self.norm_time = nn.LayerNorm(dim)
+            self.attn_time = Attention(dim, heads)
+        self.divided = divided
         self.norm1 = nn.LayerNorm(dim)
         self.attn = Attention(dim, heads)
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
-    def forward(self, x: torch.Tensor, key_padding: torch.Tensor | None = None,
-                return_attention: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-        attended, weights = self.attn(self.norm1(x), key_padding, return_attention)
+    def forward(self, x: torch.Tensor, key_padding: torch.Tensor | None = None, return_attention: bool = False,
+                layout=None) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """-> tokens, the (spatial) attention maps and the temporal ones (None where not run or recorded)."""
+        temporal, spatial = None, None
+        if self.divided and layout is not None:
+            spatial = layout.spatial(key_padding)
+            if layout.steps > 1:  # one time step (an image): nothing to attend to across time
+                attended, temporal = self.attn_time(self.norm_time(x), None, return_attention,
+                                                    allowed=layout.temporal(key_padding))
+                x = x + self.drop_path(attended)
+        attended, weights = self.attn(self.norm1(x), key_padding, return_attention, allowed=spatial)
         x = x + self.drop_path(attended)
         x = x + self.drop_path(self.mlp(self.norm2(x)))
-        return x, weights
+        return x, weights, temporal
+
+    def reset_temporal(self) -> None:
+        """Start the temporal attention as no change (TimeSformer zero-initialises its output)."""
+        if self.divided:
+            nn.init.zeros_(self.attn_time.proj.weight)
+            nn.init.zeros_(self.attn_time.proj.bias)
 
 
 def init_weights(module: nn.Module) -> None:

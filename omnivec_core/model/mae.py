@@ -77,7 +77,7 @@ class MAEDecoder(nn.Module):
         content = content + self.positions(modality, tokens, extras)
         x = torch.cat([x[:, :1], content], dim=1)
         for block in blocks:
-            x, _ = block(x)
+            x = block(x)[0]
         return self.predict[modality](norm(x[:, 1:]))  # (B, N, target_dim)
 
 

@@ -18,6 +18,7 @@ from .heads import EmbeddingHeads, TaskHeads, Vectorizer
 from .language import LanguageDecoders
 from .layers import init_weights
 from .mae import MAEDecoder, blank_hidden_patches
+from .spacetime import SpaceTime
 from .stems import make_stems
 from .tokens import Masking, MetaConditioner, StemOutput, gather_tokens, make_masking, masked_mean, masked_slot_mean
 
@@ -37,6 +38,7 @@ class Encoded:
     for_mae: bool = False                  # masked for reconstruction (the stem did not see the hidden patches)
     hidden: list[torch.Tensor] | None = None     # per block (B, 1+K, D) when recorded
     attention: list[torch.Tensor] | None = None  # per block (B, heads, 1+K, 1+K) when recorded
+    temporal_attention: list[torch.Tensor | None] | None = None  # the same of divided attention's temporal part
 
 
 @dataclass
@@ -54,6 +56,7 @@ class _Prepared:
     stem_vector: torch.Tensor
     stem: StemOutput
     masking: Masking | None
+    layout: SpaceTime | None            # where each token lies in time and space, for divided attention
 
 
 class OmniVec(nn.Module):
@@ -73,6 +76,7 @@ class OmniVec(nn.Module):
             if not any(name.startswith(p.rstrip(".")) for p in frozen):
                 init_weights(module)
         self.meta.reset_film()
+        self.backbone.reset_temporal()
         self.embedding.reset_time_heads()
         self.held_parts: tuple[str, ...] = ()       # what `hold` was given
         self.held_modules: tuple[str, ...] = ()     # the module paths among them, kept in eval mode
@@ -170,7 +174,12 @@ class OmniVec(nn.Module):
         sequence = torch.cat([meta.expand(batch, 1, -1), tokens], dim=1)  # (B, 1+K, D)
         if padding is not None:
             padding = torch.cat([padding.new_zeros(batch, 1), padding], dim=1)
-        return _Prepared(sequence, padding, stem_vector, stem, masking)
+        layout = None
+        if self.cfg.attention == "divided":
+            positions = masking.ids_keep if masking is not None else torch.arange(
+                tokens.shape[1], device=tokens.device).expand(batch, -1)              # (B, K)
+            layout = SpaceTime.of(positions, stem.grid)
+        return _Prepared(sequence, padding, stem_vector, stem, masking, layout)
 
     def encode_many(self, inputs: dict[str, object], ratios: dict[str, float] | None = None,
                     kinds: dict[str, str] | None = None, generator: torch.Generator | None = None,
@@ -182,17 +191,19 @@ class OmniVec(nn.Module):
         prepared = {m: self._prepare(m, x, ratios.get(m, 0.0), kinds.get(m, "random"), generator, for_mae)
                     for m, x in inputs.items()}
         groups: dict[tuple, list[str]] = {}
-        for m, p in prepared.items():
-            groups.setdefault((self.backbone.stack_key(m), p.sequence.shape[1]), []).append(m)
+        for m, p in prepared.items():  # divided attention runs inputs with a time axis apart from those without
+            timed = p.layout is not None and p.layout.steps > 1
+            groups.setdefault((self.backbone.stack_key(m), p.sequence.shape[1], timed), []).append(m)
         outputs = {}
-        for (_, _), members in groups.items():
+        for members in groups.values():
             sequence = torch.cat([prepared[m].sequence for m in members])
             paddings = [prepared[m].key_padding for m in members]
             padding = None if all(p is None for p in paddings) else torch.cat(
                 [p if p is not None else torch.zeros(prepared[m].sequence.shape[:2], dtype=torch.bool,
                                                      device=sequence.device)
                  for m, p in zip(members, paddings)])
-            result = self.backbone(sequence, members[0], padding).tokens
+            layout = None if prepared[members[0]].layout is None else SpaceTime.cat([prepared[m].layout for m in members])
+            result = self.backbone(sequence, members[0], padding, layout=layout).tokens
             for m, chunk in zip(members, result.split([prepared[m].sequence.shape[0] for m in members])):
                 outputs[m] = chunk
         return {m: self._finish(m, prepared[m], outputs[m], for_mae=for_mae) for m in inputs}
@@ -217,7 +228,8 @@ class OmniVec(nn.Module):
             profile = masked_slot_mean(tokens[:, 1:], slot, steps, padding).flatten(1)  # (B, steps*D)
         return Encoded(modality, tokens, vector, prepared.stem_vector, prepared.stem,
                        prepared.masking, padding, profile, for_mae,
-                       record.hidden if record else None, record.attention if record else None)
+                       record.hidden if record else None, record.attention if record else None,
+                       record.temporal_attention if record else None)
 
     def encode(self, modality: str, x, ratio: float = 0.0, kind: str = "random",
                generator: torch.Generator | None = None, record: bool = False, for_mae: bool = False) -> Encoded:
@@ -226,7 +238,7 @@ class OmniVec(nn.Module):
         if not record:
             return self.encode_many({modality: x}, {modality: ratio}, {modality: kind}, generator, for_mae)[modality]
         prepared = self._prepare(modality, x, ratio, kind, generator, for_mae)
-        out = self.backbone(prepared.sequence, modality, prepared.key_padding, record=True)
+        out = self.backbone(prepared.sequence, modality, prepared.key_padding, record=True, layout=prepared.layout)
         return self._finish(modality, prepared, out.tokens, out, for_mae)
 
     # ---- heads ----------------------------------------------------------------------------
