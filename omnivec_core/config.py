@@ -172,6 +172,9 @@ class TrainConfig:
                                     # pixels) learns several times slower than alone
     task_grouping: bool = True      # task steps alternate simple (classification) and dense (else both each step)
     univlc: bool = False            # OmniVL's label-aware contrastive loss on video-text (a caption's label: what it names)
+    momentum_queue: int = 0         # UniVLC also ranks this many recent clips (and their captions), encoded by a
+                                    # momentum (EMA) copy of the model, positives by their labels (ALBEF, MoCo);
+                                    # 0: in-batch only
     negative_captions: int = 0      # per clip, captions wrong about one attribute each (0-5; NegCLIP-style hard
                                     # negatives for video->text): without them a batch rarely asks the coarse
                                     # space to tell motion or speed apart
@@ -182,6 +185,9 @@ class TrainConfig:
         for modality, kind in self.mask_type.items():
             if kind not in MASK_TYPES:
                 raise ValueError(f"mask_type[{modality!r}] must be one of {MASK_TYPES}, got {kind!r}")
+        if self.momentum_queue < 0 or (self.momentum_queue and not self.univlc):
+            raise ValueError(f"momentum_queue must be >= 0 and needs univlc on, got {self.momentum_queue} "
+                             f"with univlc {self.univlc}")
         if not 0 <= self.negative_captions <= len(ATTRIBUTE_CLASSES):
             raise ValueError(f"negative_captions must be 0..{len(ATTRIBUTE_CLASSES)} (one per attribute), "
                              f"got {self.negative_captions}")

@@ -65,9 +65,18 @@ def caption_agreement(labels: dict[str, torch.Tensor], captions: list[str], attr
     caption c names. UniVLC's label for a caption is what it says: "a red disc rising" fits every red
     rising disc, small or large, slow or fast, and a caption that names the speed fits only clips of that
     speed; judged on shape and size alone (what a depth map tells), it fits every disc."""
+    clips = torch.stack([labels[a] for a in attributes], 1)                                  # (B, A)
+    return agreement(clips, named_classes(captions, attributes, clips.device))
+
+
+def named_classes(captions: list[str], attributes=tuple(ATTRIBUTES), device=None) -> torch.Tensor:
+    """(C, A) the class id each caption names of each attribute, -1 where it is silent."""
     said = [parse_caption(c) for c in captions]
-    clips = torch.stack([labels[a] for a in attributes])                                     # (A, B)
-    # one copy to where the labels are, none back to the host; -1 where the caption is silent
-    named = torch.tensor([[ATTRIBUTES[a].index(c[a]) if a in c else -1 for c in said]
-                          for a in attributes], device=clips.device)                         # (A, C)
-    return ((named[:, None, :] < 0) | (clips[:, :, None] == named[:, None, :])).all(0)      # (B, C)
+    # one copy to where the labels are, none back to the host
+    return torch.tensor([[ATTRIBUTES[a].index(c[a]) if a in c else -1 for a in attributes] for c in said],
+                        dtype=torch.long, device=device).reshape(len(captions), len(attributes))
+
+
+def agreement(clips: torch.Tensor, named: torch.Tensor) -> torch.Tensor:
+    """(B, A) class ids of clips and (C, A) named ids of captions (-1: silent) -> (B, C) caption fits clip."""
+    return ((named[None] < 0) | (clips[:, None] == named[None])).all(-1)

@@ -63,13 +63,17 @@ def univlc(a: torch.Tensor, b: torch.Tensor, positive: torch.Tensor, temperature
     every pair marked in `positive` (Na, Nb) is a positive. Each row of `a` needs at least one; a row
     of `b` with none (a caption no clip fits) serves only as a negative, in the a -> b direction."""
     logits = a @ b.t() / temperature
-    def direction(scores: torch.Tensor, marked: torch.Tensor) -> torch.Tensor:
-        log_prob = scores - torch.logsumexp(scores, 1, keepdim=True)
-        count = marked.sum(1)
-        return (-(log_prob * marked).sum(1)[count > 0] / count[count > 0]).mean()
     if not positive.any(1).all():
         raise ValueError("univlc: every row of `a` needs at least one positive")
-    return 0.5 * (direction(logits, positive) + direction(logits.t(), positive.t()))
+    return 0.5 * (label_aware(logits, positive) + label_aware(logits.t(), positive.t()))
+
+
+def label_aware(scores: torch.Tensor, marked: torch.Tensor) -> torch.Tensor:
+    """One direction of UniVLC: each row's mean -log softmax over its marked (positive) columns, averaged
+    over the rows that have any."""
+    log_prob = scores - torch.logsumexp(scores, 1, keepdim=True)
+    count = marked.sum(1)
+    return (-(log_prob * marked).sum(1)[count > 0] / count[count > 0]).mean()
 
 
 def weighted_mean(values: dict[str, torch.Tensor], weights: dict[str, float]) -> torch.Tensor:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import torch
 
 from ..config import TEMPERATURE, ModelConfig, StageConfig, TrainConfig
-from ..data.omnishapes import counterfactual_captions
+from ..data.omnishapes import ATTRIBUTES, counterfactual_captions
 from ..modalities import CAPTIONS, REGISTRY, anchor_of
 from ..model import OmniVec
 from . import losses
+from .encodings import (batch_modalities, caption_agreement, caption_embeddings, caption_encoding, named_classes,
+                        rows_of, shared_space, signal_embeddings, signal_encodings)
 from .language import captioning_objective, matching_objective
-from .encodings import (batch_modalities, rows_of, caption_agreement, caption_embeddings, caption_encoding,
-                        shared_space, signal_embeddings, signal_encodings)
+from .momentum import MomentumQueue, queued_univlc
 
 
 def mae_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, step: int, cache: dict
@@ -82,9 +83,27 @@ def contrastive_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageC
         out[f"milnce/{anchor}-{CAPTIONS}"] = losses.mil_nce(embedded[anchor][space], per_clip, TEMPERATURE, wrong)
         if cfg.univlc:
             pool = text[space] if wrong is None else torch.cat([text[space], wrong.flatten(0, 1)])
-            positive = caption_agreement(batch.labels, captions + wrong_captions)
-            out[f"univlc/{anchor}-{CAPTIONS}"] = losses.univlc(embedded[anchor][space], pool, positive, TEMPERATURE)
+            out[f"univlc/{anchor}-{CAPTIONS}"] = univlc_loss(model, batch, anchor, space, embedded[anchor][space],
+                                                             pool, captions + wrong_captions, cache.get("momentum"))
     return out
+
+
+def univlc_loss(model: OmniVec, batch, anchor: str, space: str, clips, pool, pool_captions: list[str],
+                momentum: MomentumQueue | None) -> torch.Tensor:
+    """UniVLC of the anchor's clips against the caption pool, in-batch; with a momentum queue also against
+    the queued keys, after which the momentum encoder's keys of this batch join the queue."""
+    if momentum is None:
+        return losses.univlc(clips, pool, caption_agreement(batch.labels, pool_captions), TEMPERATURE)
+    clip_labels = torch.stack([batch.labels[a] for a in ATTRIBUTES], 1)                          # (B, A)
+    loss = queued_univlc(clips, pool, clip_labels, named_classes(pool_captions, device=clips.device), momentum,
+                         TEMPERATURE)
+    with torch.no_grad():
+        captions = [c for row in batch.text for c in row]
+        momentum.push("clips", momentum.encoder.embed(momentum.encoder.encode(
+            anchor, REGISTRY[anchor].batch_input(batch)))[space], clip_labels)
+        momentum.push("captions", momentum.encoder.embed(momentum.encoder.encode(CAPTIONS, captions))[space],
+                      named_classes(captions, device=clips.device))
+    return loss
 
 
 def binding_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, step: int, cache: dict
@@ -172,13 +191,14 @@ OBJECTIVES = {"mae": mae_objective, "contrastive": contrastive_objective, "bind"
               "tasks": task_objective, "matching": matching_objective, "captioning": captioning_objective}
 
 
-def stage_losses(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, step: int
-                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Weighted sum of the stage's objectives, and every named loss (unweighted) for logging."""
+def stage_losses(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, step: int,
+                 momentum: MomentumQueue | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Weighted sum of the stage's objectives, and every named loss (unweighted) for logging. `momentum`:
+    the run's momentum encoder and queues (train.momentum_queue)."""
     unknown = set(stage.objectives) - set(OBJECTIVES)
     if unknown:
         raise ValueError(f"unknown objectives {sorted(unknown)}; known: {sorted(OBJECTIVES)}")
-    total, named, cache = 0.0, {}, {}
+    total, named, cache = 0.0, {}, {"momentum": momentum}
     for name, weight in stage.objectives.items():
         parts = OBJECTIVES[name](model, batch, cfg, stage, step, cache)
         named.update(parts)

@@ -22,6 +22,7 @@ from ..data.omnishapes import ATTRIBUTES, OmniShapes, OmniShapesConfig, parse_ca
 from ..model import OmniVec
 from ..model.mae import copy_shared_trunk
 from ..objectives import check_plan, stage_losses, stage_modalities
+from ..objectives.momentum import MomentumQueue
 from . import checkpoint
 
 
@@ -169,6 +170,8 @@ class Trainer:
         if init is not None and not resume:
             self._start_from(Path(init))
         self._hold_stage(stage_at(self.step, cfg), self.step)
+        # momentum encoder and queues (not checkpointed: a resumed run starts them from its weights)
+        self.momentum = MomentumQueue(self.model, cfg.momentum_queue, CAPTIONS_PER_EVENT) if cfg.momentum_queue else None
 
     def _start_from(self, directory: Path) -> None:
         """Begin the plan from another model's weights with a fresh optimizer. Every tensor of that
@@ -204,7 +207,7 @@ class Trainer:
             group["lr"] = learning_rate(step, cfg)
         amp = self.rt.device.type == "cuda"  # bf16 autocast wherever it is fast
         with torch.autocast(self.rt.device.type, dtype=torch.bfloat16, enabled=amp):
-            loss, named = stage_losses(self.model, batch, cfg, stage, step)
+            loss, named = stage_losses(self.model, batch, cfg, stage, step, self.momentum)
         if not loss.requires_grad:
             raise ValueError(f"stage {stage.name!r}: its objectives "
                              f"{sorted(stage.objectives)} reach only frozen parts {stage.frozen}")
@@ -214,6 +217,8 @@ class Trainer:
             self._all_reduce_gradients()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), GRAD_CLIP)
         self.optimizer.step()
+        if self.momentum is not None:
+            self.momentum.follow(self.model)
         return loss.detach(), {k: v.detach() for k, v in named.items()}
 
     def _hold_stage(self, stage: StageConfig, step: int) -> None:
