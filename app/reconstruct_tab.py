@@ -8,7 +8,7 @@ from omnivec_core.config import MASK_TYPES
 from omnivec_core.modalities import REGISTRY
 from omnivec_core.modalities.audio import SAMPLE_RATE
 
-from . import media, views
+from . import media, predictions_view, views
 from .components import StillAudio, StillImage
 from .inputs import load_upload
 from .state import AppState
@@ -42,6 +42,8 @@ def run_reconstruction(state: AppState, modality: str, ratio: float, kind: str, 
               "and the model's guesses for the hidden ones.")
     if notes:
         report += "\n\n" + "\n".join(f"- {n}" for n in notes)
+    if model.language is not None:  # the whole input, in words (the generation decoder, greedy)
+        report += "\n\n" + predictions_view.captions_markdown(model, {modality: x.to(state.device)}, "greedy")
     panels = [views.render(spec.view(spec.show_range(t)), folder, title=title) for t, title in
               zip((result.original, result.masked, result.reconstruction, result.pasted), PANELS)]
     pictures = panels if spec.view_kind in views.PICTURES else [None] * 4

@@ -279,6 +279,7 @@ def check_reconstruction(state, out, modality: str, ratio: float, tokens: int | 
     else:
         assert sounds == [None, None]
     assert spec.score_name in report, report
+    check_said(report, modality)  # the input in words, by the generation decoder
     hidden, total = map(int, re.search(r"(\d+) of (\d+) tokens hidden", report).groups())
     assert abs(hidden - ratio * total) <= 1, report
     if tokens is not None:
