@@ -106,6 +106,35 @@ def make_mp4_with_aac(path, seconds: float = 2.0, fps: int = 24, size=(96, 64), 
     return Path(path)
 
 
+def make_square_clip(path, colour=(230, 30, 30), direction: str = "right", seconds: float = 1.0, fps: int = 25,
+                     size: int = 128) -> Path:
+    """An MP4 drawn here, not by OmniShapes: a square of `colour` crossing a black frame (`direction`
+    right, left, up or down) over `seconds`, with a 440 Hz tone (h264 or mpeg4, AAC)."""
+    import av
+
+    step = {"right": (1, 0), "left": (-1, 0), "up": (0, -1), "down": (0, 1)}[direction]
+    side = size // 5
+    with av.open(str(path), mode="w", format="mp4") as c:
+        vs = c.add_stream(_video_codec(), rate=fps)
+        vs.width = vs.height = size
+        vs.pix_fmt = "yuv420p"
+        st = c.add_stream("aac", rate=44100)
+        st.layout = "stereo"
+        frames = int(round(seconds * fps))
+        for i in range(frames):
+            travel = (i / max(1, frames - 1) - 0.5) * (size - 2 * side)  # from one side to the other
+            x0 = (size - side) // 2 + int(step[0] * travel)
+            y0 = (size - side) // 2 + int(step[1] * travel)
+            picture = np.zeros((size, size, 3), np.uint8)
+            picture[y0:y0 + side, x0:x0 + side] = colour
+            for pkt in vs.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                c.mux(pkt)
+        for pkt in vs.encode():
+            c.mux(pkt)
+        _encode_audio(c, st, _tone(seconds, 44100), 44100)
+    return Path(path)
+
+
 def _encode_audio(c, st, mono: np.ndarray, sr: int):
     import av
 
