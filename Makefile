@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test test-fast test-model test-app test-browser browser train-tiny bench clean-venv
+.PHONY: run test test-fast test-model test-app test-browser debs train-tiny bench clean-venv
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,15 +16,15 @@ run: $(STAMP)
 
 # Test tiers: each test carries one marker (pytest.ini; tests/conftest.py gives it by file). `make test`
 # runs them all (what CI runs); PYTEST_ARGS passes more, e.g. make test-fast PYTEST_ARGS="-x -k imu".
-test: $(STAMP) browser
+test: $(STAMP) debs
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # unit tests: readers, OmniShapes, IMU, app components (about half a minute on 2 cores)
-test-fast: $(STAMP)
+test-fast: $(STAMP) debs
 	$(PY) -m pytest -m fast $(PYTEST_ARGS)
 
 # builds and trains models: model, training, config, bundled checkpoint (the long tier)
-test-model: $(STAMP)
+test-model: $(STAMP) debs
 	$(PY) -m pytest -m model $(PYTEST_ARGS)
 
 # every api_name end to end through gradio_client
@@ -32,13 +32,15 @@ test-app: $(STAMP)
 	$(PY) -m pytest -m app $(PYTEST_ARGS)
 
 # headless Chromium opens every tab (SCREENSHOT_DIR=DIR keeps a screenshot of each)
-test-browser: $(STAMP) browser
+test-browser: $(STAMP) debs
 	$(PY) -m pytest -m browser $(PYTEST_ARGS)
 
-# the browser test drives Debian's headless Chromium; install it once if it is missing (needs root)
-browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
+# the Debian programs the tests need, installed once if one is missing (needs root): headless Chromium for
+# the browser test; ffmpeg and espeak-ng draw the clips and spoken sounds of the folder-dataset tests
+DEBS := chromium chromium-driver ffmpeg espeak-ng
+debs:
+	@(for tool in chromium chromedriver ffmpeg espeak-ng; do command -v $$tool >/dev/null || exit 1; done) || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null)
 
 train-tiny: $(STAMP)
 	$(PY) -m omnivec_core.train --preset tiny --out runs/tiny

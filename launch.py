@@ -18,6 +18,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the model runs")
     parser.add_argument("--share", action="store_true", help="also open a public Gradio share link (off by default)")
+    parser.add_argument("--gallery", type=Path, metavar="DIR",
+                        help="a folder of your own media (class folders of clips, sounds with a CSV, meshes, images, "
+                             "a captions.csv) to search and map besides OmniShapes; indexed at start with a progress "
+                             "bar and cached, so the next start reads it back")
     return parser.parse_args(argv)
 
 
@@ -49,6 +53,8 @@ def warm_up(state) -> None:
 
     if state.model is not None:
         warm_queries(state)
+        if state.folder is not None:
+            index_folder(state)
     import librosa  # noqa: F401  (its first import compiles; the Reconstruct tab's Griffin-Lim needs it)
 
     umap = "import numpy as np; from omnivec_core.analysis.projections import project; " \
@@ -72,6 +78,24 @@ def warm_queries(state) -> None:
         predict(state.model, m, REGISTRY[m].batch_input(batch))
 
 
+def index_folder(state) -> None:
+    """The --gallery folder, read and embedded once with a progress bar in the terminal."""
+    import gradio as gr
+    from tqdm import tqdm
+
+    with tqdm(total=100, unit="%", desc=f"indexing {state.folder.name}") as bar:
+        def progress(share: float, text: str) -> None:
+            bar.set_postfix_str(text, refresh=False)
+            bar.update(int(share * 100) - bar.n)
+        try:
+            gallery = state.folder_gallery(state.folder, progress)
+        except gr.Error as error:  # the Retrieval tab says the same when asked; the app keeps running
+            print(f"could not index {state.folder}: {error}", file=sys.stderr)
+            return
+        bar.update(100 - bar.n)
+    print(gallery.dataset.report())
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from app.main import build_app
@@ -82,6 +106,11 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(state.load_error or f"loaded {args.checkpoint} on {state.device}")
+    if args.gallery is not None:
+        if not args.gallery.is_dir():
+            print(f"error: --gallery {args.gallery} is not a folder", file=sys.stderr)
+            return 2
+        state.folder = args.gallery.expanduser().resolve()
     threading.Thread(target=warm_up, args=(state,), daemon=True).start()
     demo = build_app(state)
     demo.queue().launch(server_name=args.host, server_port=args.port, share=args.share,

@@ -5,6 +5,7 @@ import random
 from functools import partial
 
 import gradio as gr
+import torch
 
 from omnivec_core.analysis.predictions import predict
 from omnivec_core.data.omnishapes import OmniShapes
@@ -45,6 +46,18 @@ class EventPanel:
         captions = "\n\n".join(view.data for m in REGISTRY.values() if m.language
                                 for _, view in m.event_views(batch, 0))
         return values + [f"**{self.world.describe(batch.labels_row(0))}**\n\n{captions}"]
+
+    def show_item(self, gallery, index: int) -> list:
+        """One item of a folder gallery: each modality it holds in the first slot of its view's kind."""
+        item, folder = gallery.dataset.items[index], media.scratch_folder()
+        values: list = [None] * len(self.views)
+        for name, x in item.inputs.items():
+            view = REGISTRY[name].view(torch.as_tensor(x))
+            slot = next((i for i, (m, _, kind) in enumerate(self.views) if m.name == name and kind == view.kind), None)
+            if slot is not None:
+                values[slot] = views.render(view, folder)
+        captions = "\n\n".join(item.captions)
+        return values + [f"**{item.path}** (class: {item.label or 'none'})\n\n{captions}"]
 
 
 def tokenization(world: OmniShapes, seed: int, index: int, patch: int = 8, tubelet: int = 2, groups: int = 64):

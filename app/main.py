@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import (activations_tab, caption_tab, data_tab, efficiency_tab, map_tab, overview_tab, reconstruct_tab, retrieval_tab,
-               train_tab)
+from . import (activations_tab, caption_tab, data_tab, efficiency_tab, map_tab, overview_tab, papers_tab, reconstruct_tab,
+               retrieval_tab, train_tab)
 from .state import AppState
 from .training import TrainingManager
 
@@ -23,7 +23,7 @@ def build_app(state: AppState, manager: TrainingManager | None = None) -> gr.Blo
         with gr.Tab("Reconstruct"):
             reconstruct_tab.build(state)
         with gr.Tab("Embedding map"):
-            map_tab.build(state)
+            map_tab.build(state, manager)
         with gr.Tab("Activations"):
             activations_tab.build(state)
         with gr.Tab("Retrieval"):
@@ -34,5 +34,7 @@ def build_app(state: AppState, manager: TrainingManager | None = None) -> gr.Blo
             efficiency_tab.build(state)
         with gr.Tab("Train"):
             train_tab.build(state, manager, (refresh, None, refresh_outputs))
+        with gr.Tab("Papers"):
+            papers_tab.build()
         demo.load(refresh, None, refresh_outputs, api_name=False)
     return demo

@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
 
+from omnivec_core.analysis.folder_gallery import FolderGallery
 from omnivec_core.analysis.maps import compute_map
 from omnivec_core.analysis.projections import METHODS
+from omnivec_core.analysis.timeline import FILENAME as TIMELINE_FILE, VECTOR, NoTimeline, TimelineCache
 from omnivec_core.data.omnishapes import ATTRIBUTES
 from omnivec_core.modalities import REGISTRY
 
 from .data_tab import EventPanel
-from .state import AppState
+from .state import FOLDER, OMNISHAPES, AppState
 
-COLOUR_BY = ("modality",) + tuple(ATTRIBUTES)
+COLOUR_BY = ("modality", "class") + tuple(ATTRIBUTES)  # "class": a folder's labels
 # Gradio's Plot has no select event, so a small HTML bridge listens to Plotly's own click event
 # on both maps and hands the clicked point's event number (its customdata) to Python.
 CLICK_BRIDGE_JS = """
@@ -34,19 +37,19 @@ new MutationObserver(hook).observe(element.ownerDocument.body, {childList: true,
 hook();
 """
 PALETTE = ("#e6194b", "#f58231", "#ffe119", "#3cb44b", "#42d4f4", "#4363d8", "#911eb4", "#f032e6")
+TIMELINE_COLOURS = ("modality",) + tuple(ATTRIBUTES)
+TIMELINE_SPACES = ("joint", "vector")  # the space every modality shares (coarse or shared), or the vectorizer output
+TIMELINE_MAX_INDEX = 1000  # the snapshot slider's bound until a timeline is loaded (what API callers see)
 
 
 def map_figure(data, gallery, colour_by: str, title: str, pair_lines: int):
     import plotly.graph_objects as go
 
     coords, dims = data.coordinates, data.coordinates.shape[1]
-    if colour_by == "modality":
-        groups = np.array(data.modalities)
-    else:
-        names = ATTRIBUTES[colour_by]
-        groups = np.array([names[int(gallery.labels[colour_by][e])] for e in data.events])
+    groups = point_groups(data, gallery, colour_by)
     figure = go.Figure()
-    hover = [f"event {e} · {m}<br>{gallery.captions[e]}" for e, m in zip(data.events, data.modalities)]
+    hover = [f"{'item' if gallery.seed is None else 'event'} {e} · {m}<br>{gallery.captions[e]}"
+             for e, m in zip(data.events, data.modalities)]
     hover = np.array(hover)
     for i, group in enumerate(dict.fromkeys(groups)):
         sel = groups == group
@@ -70,16 +73,29 @@ def map_figure(data, gallery, colour_by: str, title: str, pair_lines: int):
     return figure
 
 
+def point_groups(data, gallery, colour_by: str) -> np.ndarray:
+    """The legend group of every point: its modality, or its item's class or attribute."""
+    if colour_by == "modality":
+        return np.array(data.modalities)
+    if colour_by not in gallery.labels:
+        raise gr.Error(f"this gallery has no {colour_by!r} to colour by; it has modality"
+                       f"{''.join(', ' + k for k in gallery.labels)}")
+    names = gallery.dataset.classes if isinstance(gallery, FolderGallery) else ATTRIBUTES[colour_by]
+    return np.array([names[i] if i >= 0 else "no label" for i in gallery.labels[colour_by][data.events].tolist()])
+
+
 def embedding_map(state: AppState, method: str, dims: int, colour_by: str, n_events: int, perplexity: float,
-                  neighbours: int, min_dist: float, seed: int, pair_lines: int, progress=gr.Progress()):
+                  neighbours: int, min_dist: float, seed: int, pair_lines: int, source: str = OMNISHAPES,
+                  folder: str = "", progress=gr.Progress()):
     model = state.require_model()
     if method not in METHODS:
         raise gr.Error(f"unknown method {method!r}; choose one of {METHODS}")
     n_events = int(n_events)
     if not 20 <= n_events <= 2000:
         raise gr.Error("the gallery size must be between 20 and 2000 events")
-    progress(0.05, desc=f"embedding {n_events} held-out events")
-    gallery = state.gallery(n_events)
+    progress(0.05, desc="embedding the gallery (cached after the first time)")
+    gallery = state.pick_gallery(source, folder, n_events,
+                                 lambda share, text: progress(0.05 + 0.15 * share, desc=text))
     space = model.embedding.joint_space or "vector"
     params = {"pca": {}, "tsne": {"perplexity": float(perplexity)},
               "umap": {"neighbours": int(neighbours), "min_dist": float(min_dist)}}[method]
@@ -94,7 +110,93 @@ def embedding_map(state: AppState, method: str, dims: int, colour_by: str, n_eve
     return figures[0], figures[1], report
 
 
-def build(state: AppState) -> None:
+# ------------------------------------------------------------------ timeline of the shared space
+
+def timeline_dirs(state: AppState, manager=None) -> list[str]:
+    """The directories the timeline offers: the loaded model's, the Train tab's current run, recent runs with one."""
+    dirs = [str(state.checkpoint)] if state.checkpoint is not None else []
+    if manager is not None:
+        if manager.run is not None:
+            dirs.append(str(manager.run.out))
+        found = sorted(Path(manager.runs_dir).glob(f"*/{TIMELINE_FILE}"), key=lambda p: p.stat().st_mtime, reverse=True)
+        dirs += [str(p.parent) for p in found[:8]]
+    return list(dict.fromkeys(dirs))
+
+
+def aligned_timeline(cache: TimelineCache, state: AppState, directory: str, space: str):
+    """The aligned projections of a directory's timeline in the chosen space (computed once per file version)."""
+    directory = str(directory or "").strip() or str(state.checkpoint or "")
+    if not directory:
+        raise gr.Error("no directory given and no model loaded: choose a model or run directory with a timeline")
+    if space not in TIMELINE_SPACES:
+        raise gr.Error(f"unknown space {space!r}; choose one of {TIMELINE_SPACES}")
+    try:
+        aligned = cache.get(directory)  # the joint space if the model has one, else the vector
+        if space == VECTOR and aligned.space != VECTOR:
+            aligned = cache.get(directory, VECTOR)
+    except (NoTimeline, ValueError) as error:
+        raise gr.Error(str(error)) from None
+    if space == "joint" and aligned.space == VECTOR:
+        raise gr.Error("this model's spaces are disjoint (no space every modality shares): choose the vector")
+    return aligned
+
+
+def timeline_figure(aligned, index: int, colour_by: str, height: int = 480, title: str = "shared space"):
+    """One snapshot of an aligned timeline as a 2-D scatter, on axes fixed over the whole run."""
+    import plotly.graph_objects as go
+
+    try:
+        groups = aligned.groups(colour_by)
+    except ValueError as error:
+        raise gr.Error(str(error)) from None
+    coords, hover = aligned.coordinates[index], aligned.hover()
+    figure = go.Figure()
+    for i, (name, sel) in enumerate(groups):
+        figure.add_trace(go.Scattergl(x=coords[sel, 0], y=coords[sel, 1], mode="markers", name=name, text=hover[sel],
+                                      customdata=aligned.events[sel], hovertemplate="%{text}<extra></extra>",
+                                      marker=dict(size=6, color=PALETTE[i % len(PALETTE)], opacity=0.8)))
+    steps = aligned.timeline.steps
+    (x0, x1), (y0, y1) = aligned.bounds
+    figure.update_layout(title=f"{title} ({aligned.space}) at step {steps[index]}, snapshot {index + 1} of {len(steps)}",
+                         height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(itemsizing="constant"),
+                         xaxis=dict(range=[x0, x1], title="aligned PC 1"), yaxis=dict(range=[y0, y1], title="aligned PC 2"),
+                         uirevision=f"{aligned.timeline.path}:{aligned.space}")  # a scrub keeps the user's zoom
+    return figure
+
+
+def timeline_map(cache: TimelineCache, state: AppState, directory: str, index, colour_by: str = "modality",
+                 space: str = "joint"):
+    """The 2-D map of one snapshot of a directory's timeline, and what it shows (the slider's handler)."""
+    aligned = aligned_timeline(cache, state, directory, space)
+    count = len(aligned.timeline)
+    try:
+        index = int(index)
+    except (TypeError, ValueError):
+        raise gr.Error(f"the snapshot index must be a whole number, got {index!r}") from None
+    if not 0 <= index < count:
+        raise gr.Error(f"snapshot {index} is out of range: this timeline has {count} snapshot"
+                       f"{'s' if count != 1 else ''}, numbered 0 to {count - 1}")
+    timeline = aligned.timeline
+    note = (f"**Step {timeline.steps[index]}**, snapshot {index + 1} of {count}: {timeline.n} held-out probe events "
+            f"(OmniShapes seed {timeline.seed}) in {len(timeline.modalities)} modalities; "
+            f"{aligned.mixing(index):.0%} of each point's 10 nearest neighbours come from another modality. "
+            "PCA of each snapshot, turned onto the one before by an orthogonal Procrustes rotation, so a point "
+            "moves only where its embedding does.")
+    return timeline_figure(aligned, index, colour_by), note
+
+
+def timeline_load(cache: TimelineCache, state: AppState, directory: str, colour_by: str = "modality",
+                  space: str = "joint"):
+    """Load a directory's timeline: the slider spans its snapshots and the map shows the last one."""
+    aligned = aligned_timeline(cache, state, directory, space)
+    count, steps = len(aligned.timeline), aligned.timeline.steps
+    figure, note = timeline_map(cache, state, directory, count - 1, colour_by, space)
+    slider = gr.Slider(minimum=0, maximum=count - 1, value=count - 1, step=1,
+                       label=f"snapshot (0-{count - 1}: steps {steps[0]} to {steps[-1]})")
+    return slider, figure, note
+
+
+def build(state: AppState, manager=None) -> None:
     gr.Markdown("Every point is one held-out event seen through one modality. In a good shared space, the "
                 "views of one event land together and events cluster by meaning; right after the stems they "
                 "sit in modality islands.")
@@ -103,6 +205,10 @@ def build(state: AppState) -> None:
         dims = gr.Radio([2, 3], value=2, label="dimensions")
         colour_by = gr.Dropdown(list(COLOUR_BY), value="modality", label="colour by")
         n_events = gr.Slider(50, 1000, value=500, step=50, label=f"gallery events (x{len(REGISTRY)} points at most)")
+    with gr.Row():
+        source = gr.Radio([OMNISHAPES, FOLDER], value=FOLDER if state.folder else OMNISHAPES, label="gallery")
+        folder = gr.Textbox(value=str(state.folder or ""), label="your folder (indexed in the Retrieval tab or "
+                            "here; colour by class to see its labels)", placeholder="/home/me/clips")
     with gr.Accordion("method parameters", open=False):
         with gr.Row():
             perplexity = gr.Slider(5, 100, value=30, step=1, label="t-SNE perplexity")
@@ -124,21 +230,64 @@ def build(state: AppState) -> None:
         show = gr.Button("Show this event")
     panel = EventPanel(state.world, per_row=4)
 
-    def show_event(e, n):
-        gallery = state.gallery(int(n))
+    def show_event(e, n, source, folder):
+        gallery = state.pick_gallery(source, folder, int(n))
         if not 0 <= int(e) < gallery.n:
-            raise gr.Error(f"event number must be between 0 and {gallery.n - 1}")
+            raise gr.Error(f"the number must be between 0 and {gallery.n - 1}")
+        if isinstance(gallery, FolderGallery):
+            return panel.show_item(gallery, int(e))
         return panel.show(gallery.seed, int(e))
 
-    inputs = [method, dims, colour_by, n_events, perplexity, neighbours, min_dist, seed, pair_lines]
+    inputs = [method, dims, colour_by, n_events, perplexity, neighbours, min_dist, seed, pair_lines, source, folder]
     draw.click(partial(embedding_map, state), inputs, [shared, stems, report], api_name="embedding_map")
-    show.click(show_event, [event, n_events], panel.outputs, api_name=False)
+    show.click(show_event, [event, n_events, source, folder], panel.outputs, api_name=False)
 
-    def show_clicked(value, n):
+    def show_clicked(value, n, source, folder):
         try:
             number = int(value)
         except (TypeError, ValueError):
             raise gr.Error(f"the map sent {value!r}, not an event number") from None
-        return (number, *show_event(number, n))
+        return (number, *show_event(number, n, source, folder))
 
-    clicked.change(show_clicked, [clicked, n_events], [event] + panel.outputs, api_name=False)
+    clicked.change(show_clicked, [clicked, n_events, source, folder], [event] + panel.outputs, api_name=False)
+    build_timeline(state, manager)
+
+
+def build_timeline(state: AppState, manager=None) -> None:
+    """The timeline section: a run's snapshots of the shared space, one slider step per snapshot."""
+    cache = TimelineCache()
+    choices = timeline_dirs(state, manager)
+    with gr.Accordion("timeline: the shared space during training", open=False) as box:
+        gr.Markdown("A run started with `--timeline-every N` (the Train tab always does) keeps snapshots of 200 "
+                    "held-out probe events in every modality as it trains. Move the slider to watch the space form: "
+                    "each snapshot is projected by PCA and turned onto the one before, so a point moves only where "
+                    "its embedding does, on axes fixed over the whole run.")
+        with gr.Row():
+            directory = gr.Dropdown(choices, value=choices[0] if choices else None, allow_custom_value=True,
+                                    label="model or run directory")
+            colour = gr.Dropdown(list(TIMELINE_COLOURS), value="modality", label="colour by")
+            space = gr.Radio(list(TIMELINE_SPACES), value="joint", label="space")
+            load = gr.Button("Load timeline")
+        index = gr.Slider(0, TIMELINE_MAX_INDEX, value=0, step=1, label="snapshot")
+        note = gr.Markdown()
+        figure = gr.Plot(label="timeline", elem_id="map-timeline")
+
+    def on_open(directory, colour, space):  # opening the section loads the default; no timeline is a note, not an error
+        try:
+            return timeline_load(cache, state, directory, colour, space)
+        except gr.Error as error:
+            return gr.skip(), None, f"*{error.message}*"
+
+    def refresh_choices(value):
+        return gr.Dropdown(choices=list(dict.fromkeys(timeline_dirs(state, manager) + ([value] if value else []))))
+
+    load.click(partial(timeline_load, cache, state), [directory, colour, space], [index, figure, note],
+               api_name="timeline_load")
+    index.input(partial(timeline_map, cache, state), [directory, index, colour, space], [figure, note],
+                api_name="timeline_map", trigger_mode="always_last", show_progress="hidden")
+    for control in (colour, space):
+        control.change(partial(timeline_map, cache, state), [directory, index, colour, space], [figure, note],
+                       api_name=False, show_progress="hidden")
+    box.expand(on_open, [directory, colour, space], [index, figure, note], api_name=False)
+    directory.change(on_open, [directory, colour, space], [index, figure, note], api_name=False)
+    directory.focus(refresh_choices, directory, directory, api_name=False, show_progress="hidden")

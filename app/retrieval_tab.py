@@ -9,17 +9,20 @@ import numpy as np
 import torch
 
 from omnivec_core.analysis.captioning import match_probabilities
+from omnivec_core.analysis.folder_gallery import FolderGallery
+from omnivec_core.analysis.gallery import Gallery
 from omnivec_core.analysis.predictions import predict
 from omnivec_core.analysis.retrieval import search
 from omnivec_core.data import readers
 from omnivec_core.data.omnishapes import OmniShapes
 from omnivec_core.modalities import CAPTIONS, REGISTRY
+from omnivec_core.modalities.audio import SAMPLE_RATE
 
-from . import predictions_view, views
+from . import media, predictions_view, views
 from .activations_tab import heat_figure
 from .components import StillAudio, StillImage
 from .inputs import ASSETS, query_inputs as inputs_of, read_upload
-from .state import AppState
+from .state import FOLDER, OMNISHAPES, AppState
 
 DEFAULT_TARGETS = ("video", "audio", "text", "points")
 
@@ -51,12 +54,28 @@ def preview_kind(modality: str) -> str:
     return REGISTRY[modality].event_views(batch, 0)[0][1].kind
 
 
-def preview(state: AppState, seed: int, event: int, modality: str) -> str:
-    return _preview_file(state.world, seed, event, modality, str(state.scratch))
+def preview(state: AppState, gallery, event: int, modality: str) -> str:
+    """A gallery item's thumbnail file: an OmniShapes event rendered, or a folder item's input drawn."""
+    if isinstance(gallery, FolderGallery):
+        if preview_kind(modality) == "sound":  # the item's own sound track, as its file holds it
+            loaded = readers.read_any(gallery.dataset.root / gallery.dataset.items[event].path)
+            return media.write_wav(torch.as_tensor(loaded.waveform), SAMPLE_RATE,
+                                   state.scratch / f"{modality}-{gallery.key}-{event}.wav")
+        view = REGISTRY[modality].view(gallery.item_input(event, modality)[0])
+        return views.render_file(view, state.scratch, f"{modality}-{gallery.key}-{event}")
+    return _preview_file(state.world, gallery.seed, event, modality, str(state.scratch))
+
+
+def gallery_input(state: AppState, gallery, event: int, modality: str):
+    """A gallery item's model input as a batch of one."""
+    if isinstance(gallery, FolderGallery):
+        return gallery.item_input(event, modality).to(state.device)
+    return REGISTRY[modality].batch_input(state.world.render(1, seed=gallery.seed, start=event, modalities=(modality,),
+                                                             device=state.device))
 
 
 def retrieve(state: AppState, upload: str | None, text: str, targets: list[str], k: int, n_events: int,
-             progress=gr.Progress()):
+             source: str = OMNISHAPES, folder: str = "", progress=gr.Progress()):
     model = state.require_model()
     targets = [t for t in (targets or []) if t in model.cfg.modalities]
     if not targets:
@@ -65,8 +84,9 @@ def retrieve(state: AppState, upload: str | None, text: str, targets: list[str],
     if not 1 <= k <= 10 or not 50 <= n_events <= 2000:
         raise gr.Error("top-k must be 1-10 and the gallery 50-2000 events")
     inputs, notes = query_inputs(upload, text)
-    progress(0.2, desc="embedding the gallery (cached after the first time)")
-    gallery = state.gallery(n_events)
+    progress(0.1, desc="embedding the gallery (cached after the first time)")
+    gallery = state.pick_gallery(source, folder, n_events,
+                                 lambda share, text: progress(0.1 + 0.5 * share, desc=text))
     inputs = {m: x.to(state.device) if torch.is_tensor(x) else x for m, x in inputs.items()}
     with torch.no_grad():
         queries = {m: model.embed(model.encode(m, x)) for m, x in inputs.items() if m in model.cfg.modalities}
@@ -74,20 +94,20 @@ def retrieve(state: AppState, upload: str | None, text: str, targets: list[str],
         raise gr.Error(f"this model has no {' or '.join(inputs)} input; it was built for {list(model.cfg.modalities)}")
     visuals, sounds, rows, heat = [], [], [], []
     for target in targets:
-        source = next((m for m in queries if m != target), next(iter(queries)))
+        asking = next((m for m in queries if m != target), next(iter(queries)))
         try:
-            events, scores = search(model, gallery, source, queries[source], target, k)
+            events, scores = search(model, gallery, asking, queries[asking], target, k)
         except ValueError as error:  # disjoint spaces do not pair every two modalities
             notes.append(f"{target}: {error}")
             continue
-        heat.append((f"{source}→{target}", scores))
+        heat.append((f"{asking}→{target}", scores))
         for rank, (e, s) in enumerate(zip(events, scores)):
             rows.append(f"| {target} | {rank + 1} | {e} | {s:.3f} | {gallery.captions[e]} |")
             if preview_kind(target) == "sound":
                 if len(sounds) < 3:
-                    sounds.append(preview(state, gallery.seed, e, target))
+                    sounds.append(preview(state, gallery, e, target))
             elif not REGISTRY[target].language:
-                visuals.append((preview(state, gallery.seed, e, target), f"{target} #{rank + 1}: event {e}, score {s:.2f}"))
+                visuals.append((preview(state, gallery, e, target), f"{target} #{rank + 1}: event {e}, score {s:.2f}"))
     table = "| target | rank | event | score | caption of the event |\n|---|---|---|---|---|\n" + "\n".join(rows)
     query_note = "Query: " + " + ".join(queries) + ("\n\n" + "\n".join(f"- {n}" for n in notes) if notes else "")
     width = max((len(s) for _, s in heat), default=1)
@@ -101,7 +121,8 @@ def retrieve(state: AppState, upload: str | None, text: str, targets: list[str],
         reranked = rerank_markdown(state, inputs[CAPTIONS][0], gallery, targets, k) if CAPTIONS in queries else ""
     else:
         reranked = "The loaded model has no alignment decoder (text_decoder_depth 0): nothing to re-rank with."
-    return [query_note, visuals, *sounds, table, figure, *heads_outputs(state, inputs, queries, gallery), reranked]
+    heads = heads_outputs(state, inputs, queries, gallery if isinstance(gallery, Gallery) else state.gallery(n_events))
+    return [query_note, visuals, *sounds, table, figure, *heads, reranked]
 
 
 def rerank_markdown(state: AppState, sentence: str, gallery, targets: list[str], k: int, pool: int = 10) -> str:
@@ -115,8 +136,7 @@ def rerank_markdown(state: AppState, sentence: str, gallery, targets: list[str],
             events, scores = search(model, gallery, CAPTIONS, query, target, max(k, pool))
         except ValueError:  # no shared space with text
             continue
-        candidates = torch.cat([REGISTRY[target].batch_input(state.world.render(
-            1, seed=gallery.seed, start=e, modalities=(target,), device=state.device)) for e in events])
+        candidates = torch.cat([gallery_input(state, gallery, e, target) for e in events])
         match = match_probabilities(model, target, candidates, [sentence])[:, 0].tolist()
         order = sorted(range(len(events)), key=lambda j: (-match[j], -scores[j]))
         rows += [f"| {target} | {new + 1} | {old + 1} | {events[old]} | {match[old]:.2f} | {scores[old]:.3f} | "
@@ -128,7 +148,7 @@ def rerank_markdown(state: AppState, sentence: str, gallery, targets: list[str],
 
 def heads_outputs(state: AppState, inputs: dict, queries: dict, gallery) -> list:
     """The heads' predictions and zero-shot labels for every query modality, the probability bars and
-    segmentation of the first one that has them, and the gallery's pair matrix."""
+    segmentation of the first one that has them, and the pair matrix on an OmniShapes gallery."""
     model = state.require_model()
     predictions = [predict(model, m, inputs[m]) for m in queries]
     first = predictions[0]
@@ -137,6 +157,15 @@ def heads_outputs(state: AppState, inputs: dict, queries: dict, gallery) -> list
         dense, REGISTRY[dense.modality].view(inputs[dense.modality][0]))
     return [predictions_view.predictions_markdown(predictions), predictions_view.probability_figure(first),
             picture, cloud, predictions_view.pair_matrix_figure(model, gallery)]
+
+
+def index_folder(state: AppState, folder: str, progress=gr.Progress()):
+    """Read and embed a folder (both cached), and say what was read and what was skipped."""
+    if not folder or not folder.strip():
+        raise gr.Error("type the path of a folder of your own media first")
+    gallery = state.folder_gallery(folder.strip(), lambda share, text: progress(share, desc=text))
+    counts = ", ".join(f"{len(rows)} {m}" for m, rows in gallery.rows.items())
+    return f"**{gallery.dataset.root}**: embedded {counts}.\n\n{gallery.dataset.report()}", FOLDER
 
 
 def examples() -> list[list]:
@@ -156,7 +185,13 @@ def build(state: AppState) -> None:
     with gr.Row():
         targets = gr.CheckboxGroup(list(REGISTRY), value=list(DEFAULT_TARGETS), label="search in")
         k = gr.Slider(1, 10, value=5, step=1, label="top-k")
-        n_events = gr.Slider(50, 2000, value=500, step=50, label="gallery events")
+        n_events = gr.Slider(50, 2000, value=500, step=50, label="gallery events (OmniShapes)")
+    with gr.Row():
+        source = gr.Radio([OMNISHAPES, FOLDER], value=FOLDER if state.folder else OMNISHAPES, label="gallery")
+        folder = gr.Textbox(value=str(state.folder or ""), label="your folder (class folders of clips, sounds "
+                            "with a CSV, meshes, images, a captions.csv)", placeholder="/home/me/clips")
+        index = gr.Button("Index folder")
+    folder_report = gr.Markdown()
     go = gr.Button("Retrieve", variant="primary")
     note = gr.Markdown()
     found = gr.Gallery(label="nearest events", columns=5, height=320)
@@ -174,7 +209,10 @@ def build(state: AppState) -> None:
     reranked = gr.Markdown()
     outputs = [note, found, *sounds, table, heat, heads, probabilities, segmentation, segmented_points, pairs,
                reranked]
-    go.click(partial(retrieve, state), [upload, text, targets, k, n_events], outputs, api_name="retrieve")
+    go.click(partial(retrieve, state), [upload, text, targets, k, n_events, source, folder], outputs,
+             api_name="retrieve")
+    index.click(partial(index_folder, state), [folder], [folder_report, source], api_name="index_folder")
     gr.Examples(examples(), [upload, text], outputs, label="examples: click one to query it", run_on_click=True,
-                fn=lambda path, sentence: retrieve(state, path, sentence, DEFAULT_TARGETS, 5, 500, lambda *a, **k: None),
+                fn=lambda path, sentence: retrieve(state, path, sentence, DEFAULT_TARGETS, 5, 500,
+                                                   progress=lambda *a, **k: None),
                 cache_examples=False)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from omnivec_core.analysis.folder_gallery import FolderGallery, load_folder_gallery
 from omnivec_core.analysis.gallery import Gallery, load_or_build_gallery
 from omnivec_core.config import ExperimentConfig
 from omnivec_core.data.omnishapes import OmniShapes
@@ -16,6 +17,7 @@ from omnivec_core.model import OmniVec
 from omnivec_core.train.checkpoint import load_model
 
 DEFAULT_GALLERY = 500
+OMNISHAPES, FOLDER = "OmniShapes held-out events", "my folder"  # the galleries a tab may search or map
 
 
 @dataclass
@@ -27,6 +29,8 @@ class AppState:
     load_error: str | None = None
     world: OmniShapes = field(default_factory=OmniShapes)
     galleries: dict[int, Gallery] = field(default_factory=dict)
+    folder: Path | None = None                                       # the user's media folder (--gallery DIR)
+    folder_galleries: dict[Path, FolderGallery] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="omnivec-previews-")))  # cached thumbnails
 
@@ -35,7 +39,7 @@ class AppState:
         model, config = load_model(checkpoint, self.device)
         with self.lock:
             self.model, self.config, self.checkpoint, self.load_error = model, config, Path(checkpoint), None
-            self.galleries = {}
+            self.galleries, self.folder_galleries = {}, {}
 
     def require_model(self) -> OmniVec:
         import gradio as gr
@@ -52,6 +56,37 @@ class AppState:
             if n not in self.galleries:
                 self.galleries[n] = load_or_build_gallery(model, self.checkpoint, n)
             return self.galleries[n]
+
+    def folder_gallery(self, root: str | Path | None = None, progress=None) -> FolderGallery:
+        """The user's folder embedded by the loaded model (cached on disk and in memory); `root` also
+        becomes the folder the tabs offer."""
+        import gradio as gr
+
+        model = self.require_model()
+        root = Path(root).expanduser().resolve() if root else self.folder
+        if root is None:
+            raise gr.Error("no folder given: type the path of a folder of your own media (or start the app with "
+                           "--gallery DIR)")
+        if not root.is_dir():
+            raise gr.Error(f"{root} is not a folder")
+        with self.lock:
+            if root not in self.folder_galleries:
+                try:
+                    self.folder_galleries[root] = load_folder_gallery(model, self.checkpoint, root, progress)
+                except (ValueError, OSError) as error:
+                    raise gr.Error(f"could not index {root}: {error}") from None
+            self.folder = root
+            return self.folder_galleries[root]
+
+    def pick_gallery(self, source: str, folder: str | None, n: int, progress=None) -> Gallery | FolderGallery:
+        """The gallery a tab works on: n OmniShapes held-out events, or the user's folder."""
+        import gradio as gr
+
+        if source == FOLDER:
+            return self.folder_gallery(folder or None, progress)
+        if source != OMNISHAPES:
+            raise gr.Error(f"unknown gallery {source!r}; choose {OMNISHAPES!r} or {FOLDER!r}")
+        return self.gallery(n)
 
     def describe(self) -> str:
         if self.model is None:

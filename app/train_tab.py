@@ -2,22 +2,30 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
 import gradio as gr
 
-from omnivec_core.config import EMBED_SPACES, MODALITIES, PRESETS, ModelConfig, preset
+from omnivec_core.config import (ATTENTIONS, EMBED_SPACES, MASK_TYPES, MODALITIES, PRESETS, ExperimentConfig, ModelConfig,
+                                 preset)
+from omnivec_core.analysis.timeline import NoTimeline, TimelineCache
 from omnivec_core.objectives import check_plan
-from omnivec_core.train.plans import set_steps
+from omnivec_core.train.plans import on_folder, set_steps
 
+from .map_tab import timeline_figure
 from .state import AppState
 from .training import TrainingManager
 
 STAGES = tuple(dict.fromkeys(stage.name for name in PRESETS for stage in preset(name).train.stages))
 CLASSROOM = preset("tiny").train  # the knobs start where the tiny preset is, so Start runs the measured plan
+CLASSROOM_MODEL = preset("tiny").model
 
 
 def build_config(preset_name, steps, modalities, stages, image_ratio, video_ratio, droptoken, embed_space,
-                 task_grouping, modality_mixing):
+                 task_grouping, modality_mixing, backbone=None, attention=None, univlc=None, audio_ratio=None,
+                 audio_droptoken=0.0, video_mask=None, folder="", folder_share=1.0):
+    """The config the knobs describe; a knob left at None keeps the preset's value."""
     if preset_name not in PRESETS:
         raise gr.Error(f"unknown preset {preset_name!r}")
     if not modalities or len(modalities) < 2:
@@ -28,7 +36,7 @@ def build_config(preset_name, steps, modalities, stages, image_ratio, video_rati
     if not 10 <= steps <= 100_000:
         raise gr.Error("steps must be between 10 and 100000")
     config = preset(preset_name)
-    config.model = model_config(config.model, modalities, embed_space)
+    config.model = model_config(config.model, modalities, embed_space, backbone, attention)
     # a stage on named modalities trains those still chosen; one left with none is left out
     kept = []
     for stage in config.train.stages:
@@ -46,8 +54,21 @@ def build_config(preset_name, steps, modalities, stages, image_ratio, video_rati
     except ValueError as error:
         raise gr.Error(str(error)) from None
     config.train.mask_ratio.update(image=float(image_ratio), video=float(video_ratio))
-    config.train.droptoken = {"video": float(droptoken)} if droptoken and "video" in config.model.modalities else {}
+    if audio_ratio is not None:
+        config.train.mask_ratio["audio"] = float(audio_ratio)
+    if video_mask is not None:
+        config.train.mask_type["video"] = video_mask
+    rates = {"video": float(droptoken), "audio": float(audio_droptoken or 0.0)}
+    config.train.droptoken = {m: r for m, r in rates.items() if r and m in config.model.modalities}
     config.train.task_grouping = bool(task_grouping)
+    if univlc is not None:
+        config.train.univlc = bool(univlc)
+    if folder and str(folder).strip():
+        config = with_folder(config, str(folder).strip(), float(folder_share))
+    try:  # the switches' own checks (mask types, rates), here where they show, not in the background run
+        config = ExperimentConfig.from_dict(config.to_dict())
+    except ValueError as error:
+        raise gr.Error(str(error)) from None
     for stage in config.train.stages:
         stage.modality_mixing = bool(modality_mixing)
     config.train.eval_every = max(10, steps // 10)
@@ -55,13 +76,37 @@ def build_config(preset_name, steps, modalities, stages, image_ratio, video_rati
     return config
 
 
-def model_config(model: ModelConfig, modalities, embed_space: str) -> ModelConfig:
-    """The preset's model on the chosen modalities and embedding space. The time profile feeds FAC's fine
-    space (and through it the coarse one); shared and disjoint have none."""
+def with_folder(config, folder: str, share: float):
+    """Every stage also draws `share` of its steps from a folder of the user's media (read now, so a bad
+    folder is said here)."""
+    from omnivec_core.analysis.folder_gallery import cache_root
+    from omnivec_core.data.folders import scan_folder
+
+    try:
+        dataset = scan_folder(Path(folder).expanduser(), cache_dir=cache_root() / "folders")
+        return on_folder(config, dataset.root, dataset.classes, share)
+    except ValueError as error:
+        raise gr.Error(f"cannot train on {folder}: {error}") from None
+
+
+def command_line(*knobs) -> str:
+    """The plan the knobs describe as a file, and the command that trains it without the app."""
+    config = build_config(*knobs)
+    plan = json.dumps(config.to_dict(), indent=2)
+    return ("Save this as `plan.json`, then run\n\n```bash\npython -m omnivec_core.train --config plan.json "
+            f"--out runs/my-run\n```\n\n<details><summary>plan.json</summary>\n\n```json\n{plan}\n```\n</details>")
+
+
+def model_config(model: ModelConfig, modalities, embed_space: str, backbone: str | None = None,
+                 attention: str | None = None) -> ModelConfig:
+    """The preset's model on the chosen modalities, embedding space, backbone (VATT: one shared or one per
+    modality) and attention (joint or divided space-time). The time profile feeds FAC's fine space (and
+    through it the coarse one); shared and disjoint have none."""
     chosen = tuple(m for m in MODALITIES if m in modalities)
     time_profile = model.time_profile if embed_space == "fac" else "none"
     try:
-        return dataclasses.replace(model, modalities=chosen, embed_space=embed_space, time_profile=time_profile)
+        return dataclasses.replace(model, modalities=chosen, embed_space=embed_space, time_profile=time_profile,
+                                   backbone=backbone or model.backbone, attention=attention or model.attention)
     except ValueError as error:  # e.g. a disjoint space without video
         raise gr.Error(str(error)) from None
 
@@ -88,6 +133,21 @@ def curves(manager: TrainingManager):
     return figure, quality
 
 
+def timeline_view(manager: TrainingManager, cache: TimelineCache):
+    """The run's latest timeline snapshot (drawn again only when the file grows) and how many there are."""
+    run = manager.run
+    try:
+        aligned = cache.get(run.out) if run is not None else None
+    except (NoTimeline, ValueError):  # before its first snapshot
+        aligned = None
+    if aligned is None:
+        return None, ""
+    steps = aligned.timeline.steps
+    note = (f"Timeline: {len(steps)} snapshots of the shared space so far (steps {steps[0]} to {steps[-1]}). Scrub "
+            f"through them in **Embedding map → timeline** (directory `{run.out}`).")
+    return timeline_figure(aligned, len(steps) - 1, "modality", 360, "latest snapshot"), note
+
+
 def build(state: AppState, manager: TrainingManager, on_load) -> None:
     gr.Markdown(f"Train in a background process on **{state.device}**; every other tab stays usable. "
                 "`tiny` trains in minutes on a laptop CPU.")
@@ -106,12 +166,33 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
         task_grouping = gr.Checkbox(value=CLASSROOM.task_grouping, label="alternate simple / dense tasks")
         modality_mixing = gr.Checkbox(value=all(s.modality_mixing for s in CLASSROOM.stages),
                                       label="modality-mixed MAE batches")
+    with gr.Accordion("more switches: backbone, attention, UniVLC, audio masking and DropToken, your own folder",
+                      open=False):
+        with gr.Row():
+            backbone = gr.Radio(["shared", "specific"], value=CLASSROOM_MODEL.backbone,
+                                label="backbone (VATT: modality-agnostic or -specific)")
+            attention = gr.Radio(list(ATTENTIONS), value=CLASSROOM_MODEL.attention,
+                                 label="attention (joint, or divided space-time)")
+            univlc = gr.Checkbox(value=CLASSROOM.univlc, label="UniVLC (OmniVL): captions that agree are positives")
+        with gr.Row():
+            audio_ratio = gr.Slider(0.0, 0.95, value=CLASSROOM.mask_ratio["audio"], step=0.05, label="audio mask ratio")
+            video_mask = gr.Radio(list(MASK_TYPES), value=CLASSROOM.mask_type["video"], label="video mask type")
+            audio_droptoken = gr.Slider(0.0, 0.75, value=CLASSROOM.droptoken.get("audio", 0.0), step=0.05,
+                                        label="audio DropToken rate")
+        with gr.Row():
+            folder = gr.Textbox(label="also train on a folder of your own media (class folders of clips, ...)",
+                                placeholder="/home/me/clips")
+            folder_share = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="share of steps from the folder")
     with gr.Row():
         start, stop, load = gr.Button("Start", variant="primary"), gr.Button("Stop"), gr.Button("Load result into all tabs")
+        show = gr.Button("Show the command line")
+    command = gr.Markdown()
     status = gr.Markdown(manager.status())
     with gr.Row():
         loss_plot, eval_plot = gr.Plot(label="losses"), gr.Plot(label="held-out retrieval")
-    timer = gr.Timer(2.0)
+    with gr.Row():
+        timeline_plot, timeline_note = gr.Plot(label="shared space, latest timeline snapshot"), gr.Markdown()
+    timer, timeline = gr.Timer(2.0), TimelineCache(keep=1)
 
     def start_run(*knobs):
         try:
@@ -128,9 +209,11 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
         return f"Loaded **{run.out.name}** into every tab."
 
     knobs = [preset_name, steps, modalities, stages, image_ratio, video_ratio, droptoken, embed_space,
-             task_grouping, modality_mixing]
+             task_grouping, modality_mixing, backbone, attention, univlc, audio_ratio, audio_droptoken, video_mask,
+             folder, folder_share]
     start.click(start_run, knobs, status, api_name="train")
+    show.click(command_line, knobs, command, api_name="train_command")
     stop.click(manager.stop, None, status, api_name="train_stop")
     load.click(load_result, None, status, api_name="train_load").then(*on_load)
-    timer.tick(lambda: (manager.status(), *curves(manager)), None, [status, loss_plot, eval_plot], api_name=False,
-               show_progress="hidden")
+    timer.tick(lambda: (manager.status(), *curves(manager), *timeline_view(manager, timeline)), None,
+               [status, loss_plot, eval_plot, timeline_plot, timeline_note], api_name=False, show_progress="hidden")

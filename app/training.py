@@ -14,6 +14,12 @@ from pathlib import Path
 from omnivec_core.config import ExperimentConfig
 
 ROOT = Path(__file__).resolve().parents[1]
+TIMELINE_SNAPSHOTS = 20  # a run keeps this many snapshots of the shared space (besides its first step)
+
+
+def timeline_every(total_steps: int) -> int:
+    """Steps between a run's timeline snapshots: total_steps // 20 (the classroom plan: every 33 of 660 steps)."""
+    return max(1, total_steps // TIMELINE_SNAPSHOTS)
 
 
 @dataclass
@@ -42,7 +48,8 @@ class TrainingManager:
             out.mkdir(parents=True, exist_ok=True)
             config.save(out / "requested_config.json")
             command = [sys.executable, "-m", "omnivec_core.train", "--config", str(out / "requested_config.json"),
-                       "--out", str(out), "--device", device, "--log-every", "5"]
+                       "--out", str(out), "--device", device, "--log-every", "5",
+                       "--timeline-every", str(timeline_every(config.train.total_steps))]
             log = open(out / "train.log", "w")
             process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             self.run = TrainingRun(out, config.train.total_steps, process)

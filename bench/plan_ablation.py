@@ -3,9 +3,11 @@
   python bench/plan_ablation.py --study bind       # classroom plan with and without `bind` in alignment
   python bench/plan_ablation.py --study decoupled  # OmniVL: image-text first, then joint, vs joint throughout
 
-Each variant trains with `python -m omnivec_core.train` into WORK/<study>-<variant> (reused when its
-config.json is the one asked for) and is scored by `python -m omnivec_core.evaluate` on validation seed
-31337 (never the held-out 424242). Prints the pairs and zero-shot accuracies that differ between plans.
+Each variant trains into WORK/<study>-<variant> (`omnivec_core.lab.runner.trained`: a finished training
+of the same config there is reused, an interrupted one continues) and is scored by
+`python -m omnivec_core.evaluate` on validation seed 31337 (never the held-out 424242). Prints the pairs and
+zero-shot accuracies that differ between plans. `python -m omnivec_core.lab omnivl-decoupled` runs the same
+comparison as a paper table, on the held-out seed.
 """
 from __future__ import annotations
 
@@ -13,14 +15,15 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from omnivec_core.config import ExperimentConfig, StageConfig, preset  # noqa: E402
+from omnivec_core.config import ExperimentConfig, preset  # noqa: E402
 from omnivec_core.evaluate import VALIDATION_SEED  # noqa: E402
+from omnivec_core.lab.runner import trained  # noqa: E402
+from omnivec_core.lab.tables import omnivl_plan  # noqa: E402
 
 
 def bind_study() -> dict[str, ExperimentConfig]:
@@ -33,32 +36,17 @@ def bind_study() -> dict[str, ExperimentConfig]:
 
 def decoupled_study() -> dict[str, ExperimentConfig]:
     """OmniVL's decoupled joint pretraining: image-language first, then image and video with language
-    jointly; against joint image+video+language from the start, at equal steps."""
-    def plan(stages: list[StageConfig]) -> ExperimentConfig:
+    jointly; against joint image+video+language from the start, at equal steps (the lab's omnivl-decoupled
+    rows on the tiny plan's 660 steps)."""
+    def plan(decoupled: bool) -> ExperimentConfig:
         config = preset("tiny")
-        config.model.modalities = ("image", "video", "text")
-        config.train.stages = [StageConfig("pretrain", 60, {"mae": 1.0}, schedule="own"), *stages]
+        omnivl_plan(config, decoupled)
         return config
 
-    objectives = {"contrastive": 1.0, "tasks": 1.0, "mae": 0.25}
-    return {"joint": plan([StageConfig("joint", 600, objectives, schedule="own")]),
-            "decoupled": plan([StageConfig("image-text", 300, objectives, ["image", "text"], schedule="own"),
-                               StageConfig("joint", 300, objectives)])}
+    return {"joint": plan(False), "decoupled": plan(True)}
 
 
 STUDIES = {"bind": bind_study, "decoupled": decoupled_study}
-
-
-def trained(config: ExperimentConfig, out: Path) -> Path:
-    """Train `config` into `out` unless a finished run of exactly this config is already there."""
-    done = (out / "model.safetensors").is_file() and (out / "config.json").is_file()
-    if done and ExperimentConfig.load(out / "config.json") == config:
-        return out
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(config.to_dict(), handle)
-    subprocess.run([sys.executable, "-m", "omnivec_core.train", "--config", handle.name, "--out", str(out)],
-                   cwd=ROOT, check=True)
-    return out
 
 
 def scores(run: Path, events: int) -> dict:

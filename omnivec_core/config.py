@@ -20,12 +20,14 @@ from .modalities import MODALITIES, REGISTRY, check_names
 # Attribute vocabularies of the OmniShapes world; the task heads are sized from them.
 NUM_SHAPES = 8
 ATTRIBUTE_CLASSES = {"shape": 8, "colour": 8, "motion": 8, "size": 2, "speed": 2}
+FOLDER_LABEL = "class"  # the label of a folder dataset's items (its class index), beside OmniShapes' attributes
 MASK_TYPES = ("random", "tube", "frame", "causal")
 EMBED_SPACES = ("fac", "shared", "disjoint")
 VECTOR_POOLS = ("mean", "mean_max")
 TIME_PROFILES = ("none", "fine", "fine_and_coarse")
 SCHEDULES = ("continue", "own")
 ATTENTIONS = ("joint", "divided")
+REPLICABLE_OBJECTIVES = ("mae", "tasks")  # objectives without in-batch negatives: their stages may repeat events
 FORMAT_VERSION = 2  # of config.json; `omnivec_core.migrate` upgrades older ones (version 1 had no such key)
 
 # Settings every preset and every shipped model shares, so they are not config fields. A config.json
@@ -78,9 +80,12 @@ class ModelConfig:
                                    # shared trunk starts every modality's trunk as a copy of it
     text_decoder_depth: int = 0    # blocks of each of OmniVL's text decoders (alignment: caption matching;
                                    # generation: captioning), decoder_width wide; 0 builds neither
+    classes: tuple[str, ...] = ()  # a folder dataset's class names: a FOLDER_LABEL head beside the attribute heads
+                                   # (set by `train --data DIR` from the folder's labels; empty: none)
 
     def __post_init__(self) -> None:
         self.modalities = tuple(self.modalities)
+        self.classes = tuple(self.classes)
         check_names(self.modalities, "model.modalities")
         if self.backbone not in ("shared", "specific"):
             raise ValueError(f"backbone must be 'shared' or 'specific', got {self.backbone!r}")
@@ -128,6 +133,12 @@ class StageConfig:
                                     # one (False: every event lends all of them, for a decoder starved of samples)
     sibling_events: int = 1         # runs of this many training events share shape, colour and motion, so
                                     # instance contrast must use timing, speed and size (1: all independent)
+    folder: str = ""                # a folder of the user's media to draw steps from (data/folders.py; "": none)
+    folder_share: float = 1.0       # share of this stage's steps drawn from `folder`, the rest from OmniShapes
+    replicas: int = 1               # OmniMAE's sample replication: a step renders batch_size / replicas events and
+                                    # repeats each this many times in a row, every copy under its own random mask,
+                                    # so batch size and steps stay while rendering shrinks (MAE and tasks only: a
+                                    # contrastive loss would take a copy for a negative of itself)
     schedule: str = "continue"      # "own": a new warmup + cosine starts here and runs through the "continue"
                                     # stages after it (as if they were a run of their own); "continue": this
                                     # stage carries on the schedule of the stage before (the first starts one)
@@ -144,6 +155,14 @@ class StageConfig:
             raise ValueError(f"{where}schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.sibling_events < 1:
             raise ValueError(f"{where}sibling_events must be >= 1, got {self.sibling_events}")
+        if not 0.0 <= self.folder_share <= 1.0:
+            raise ValueError(f"{where}folder_share must be in [0, 1], got {self.folder_share}")
+        if self.replicas < 1:
+            raise ValueError(f"{where}replicas must be >= 1, got {self.replicas}")
+        paired = sorted(set(self.objectives) - set(REPLICABLE_OBJECTIVES))
+        if self.replicas > 1 and paired:
+            raise ValueError(f"{where}replicas {self.replicas} repeats events, and objectives {paired} would take a "
+                             f"copy for a negative of itself; replicate only stages of {list(REPLICABLE_OBJECTIVES)}")
         if self.lr is not None and not self.lr > 0:
             raise ValueError(f"{where}lr must be > 0, got {self.lr}")
         if self.warmup_steps is not None and self.warmup_steps < 0:
@@ -196,10 +215,22 @@ class TrainConfig:
         for name, ratio in {**self.mask_ratio, **self.droptoken}.items():
             if not 0.0 <= ratio < 1.0:
                 raise ValueError(f"rate for {name!r} must be in [0, 1), got {ratio}")
+        for stage in self.stages:
+            self._check_replicas(stage)
         for stage in self.stages[1:]:
             if stage.schedule != "own" and (stage.lr, stage.warmup_steps) != (None, None):
                 raise ValueError(f"stage {stage.name!r} continues the schedule of the stage before it, so it cannot "
                                  f"set lr or warmup_steps; give it schedule 'own' to start a schedule of its own")
+
+    def _check_replicas(self, stage: StageConfig) -> None:
+        """A stage's copies of one event fill the batch exactly and are masked apart."""
+        if self.batch_size % stage.replicas:
+            raise ValueError(f"stage {stage.name!r}: replicas {stage.replicas} must divide batch_size "
+                             f"{self.batch_size} (a step renders batch_size / replicas events)")
+        causal = sorted(m for m, kind in self.mask_type.items() if kind == "causal")
+        if stage.replicas > 1 and causal:
+            raise ValueError(f"stage {stage.name!r}: replicas need masks drawn per copy, but mask_type 'causal' "
+                             f"of {causal} hides the same tokens in every copy")
 
     @property
     def total_steps(self) -> int:
@@ -324,7 +355,19 @@ def base() -> ExperimentConfig:
     return ExperimentConfig("base", model, train)
 
 
-PRESETS: dict[str, Callable[[], ExperimentConfig]] = {"tiny": tiny, "small": small, "base": base}
+def omnimae() -> ExperimentConfig:
+    """The tiny plan under OmniMAE's masking (Girdhar et al. 2022): 90 % of image and 95 % of video patches
+    hidden where the tiny preset hides 75 % and 90 %, so the two presets differ in the ratios alone. The mask
+    types stay the tiny preset's (OmniMAE drew video patches at random, not in tubes; a plan file's
+    train.mask_type can too), and every stage keeps replicas 1: OmniMAE's sample replication is a stage's
+    `replicas`, a second change to compare on its own (bench/sample_replication.py)."""
+    config = tiny()
+    config.preset = "omnimae"
+    config.train.mask_ratio.update(image=0.9, video=0.95)
+    return config
+
+
+PRESETS: dict[str, Callable[[], ExperimentConfig]] = {"tiny": tiny, "small": small, "base": base, "omnimae": omnimae}
 
 
 def preset(name: str) -> ExperimentConfig:

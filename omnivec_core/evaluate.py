@@ -163,6 +163,9 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
     parser.add_argument("--save", action="store_true", help="also write eval.json into the model directory")
+    parser.add_argument("--data", type=Path, metavar="DIR",
+                        help="evaluate on the held-out split of a folder of your own media instead: class probe, "
+                             "zero-shot class, retrieval between what co-occurs, caption attribute precision")
     args = parser.parse_args(argv)
     if args.n < 10:
         print("error: --n must be at least 10", file=sys.stderr)
@@ -176,11 +179,28 @@ def main(argv=None) -> int:
     except (CheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.data is not None:
+        return evaluate_on_folder(model, args.data, args.json, args.checkpoint if args.save else None)
     with torch.no_grad():
         report = evaluate(model, config, args.seed, args.n, device)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     if args.save:
         write_json(args.checkpoint / "eval.json", report)
+    return 0
+
+
+def evaluate_on_folder(model: OmniVec, root: Path, as_json: bool, save_to: Path | None) -> int:
+    from .analysis.folder_eval import evaluate_folder, format_folder_report
+    from .analysis.folder_gallery import read_folder
+
+    try:
+        report = evaluate_folder(model, read_folder(root))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=2) if as_json else format_folder_report(report))
+    if save_to is not None:
+        write_json(save_to / f"eval-{root.resolve().name}.json", report)
     return 0
 
 

@@ -6,13 +6,14 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or min(2, os.cpu_count() or 1)))  # CI: both cores
 
 # Test tiers (markers registered in pytest.ini). Every test gets exactly one: the marker it carries
 # itself, or else the one of its file below; files not listed are unit tests ("fast").
 TIERS = ("fast", "model", "app", "browser")
 TIER_OF_FILE = {
     "test_model.py": "model", "test_training.py": "model", "test_config.py": "model", "test_bundled.py": "model",
+    "test_folder_training.py": "model", "test_lab.py": "model",
     "test_app.py": "app",
     "test_browser.py": "browser",
 }

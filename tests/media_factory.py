@@ -347,3 +347,84 @@ def make_mp4_zero_frames(path, packets: int = 3) -> Path:
             pkt.stream, pkt.pts, pkt.dts, pkt.time_base = vs, i, i, Fraction(1, 24)
             c.mux(pkt)
     return Path(path)
+
+
+# ---------------------------------------------------------------- media drawn by other programs (folder datasets)
+
+FFMPEG_COLOURS = {"red": "0xE61E1E", "green": "0x1EC81E", "blue": "0x1E46E6", "yellow": "0xE6D21E"}
+
+
+def require_tool(tool: str) -> str:
+    """The path of a command-line tool, or a RuntimeError saying it must be installed (tests fail, not skip)."""
+    import shutil
+
+    found = shutil.which(tool)
+    if found is None:
+        raise RuntimeError(f"{tool} is not installed, and these tests need it to draw their media "
+                           f"(Debian/Ubuntu: apt-get install {tool})")
+    return found
+
+
+def make_ffmpeg_clip(path, colour: str = "red", direction: str = "right", seconds: float = 1.2, size: int = 64,
+                     freq: float = 440.0) -> Path:
+    """An MP4 drawn by ffmpeg: a `colour` square crossing a black frame towards `direction` (left,
+    right, up, down) over `seconds`, with a `freq` Hz sine tone (h264 or mpeg4, AAC)."""
+    import subprocess
+
+    ffmpeg = require_tool("ffmpeg")
+    side = size // 4
+    travel = f"({size}-{side})*t/{seconds}"
+    x, y = {"right": (travel, f"({size}-{side})/2"), "left": (f"({size}-{side})-{travel}", f"({size}-{side})/2"),
+            "down": (f"({size}-{side})/2", travel), "up": (f"({size}-{side})/2", f"({size}-{side})-{travel}")}[direction]
+    codec = ["-c:v", "libx264", "-preset", "ultrafast"] if _video_codec() == "libx264" else ["-c:v", "mpeg4"]
+    subprocess.run([ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-threads", "1",
+                    "-f", "lavfi", "-i", f"color=c=black:s={size}x{size}:r=25:d={seconds}",
+                    "-f", "lavfi", "-i", f"color=c={FFMPEG_COLOURS[colour]}:s={side}x{side}:r=25:d={seconds}",
+                    "-f", "lavfi", "-i", f"sine=frequency={freq}:duration={seconds}:sample_rate=22050",
+                    "-filter_complex", f"[0:v][1:v]overlay=x='{x}':y='{y}':eval=frame:shortest=1,format=yuv420p[v]",
+                    "-map", "[v]", "-map", "2:a", *codec, "-c:a", "aac", "-shortest", str(path)],
+                   check=True, capture_output=True, timeout=60)
+    return Path(path)
+
+
+def make_spoken_wav(path, text: str, voice: str = "en", speed: int = 170, pitch: int = 50) -> Path:
+    """A WAV of `text` spoken by espeak-ng."""
+    import subprocess
+
+    espeak = require_tool("espeak-ng")
+    subprocess.run([espeak, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(path), text],
+                   check=True, capture_output=True, timeout=60)
+    return Path(path)
+
+
+def make_primitive_mesh(path, shape: str = "box", seed: int = 0) -> Path:
+    """A trimesh primitive (box, sphere, cylinder, cone), randomly stretched and turned, in the format
+    of `path`'s extension (.off, .ply, .obj, .stl)."""
+    import trimesh
+
+    rng = np.random.default_rng(seed)
+    mesh = {"box": lambda: trimesh.creation.box(extents=rng.uniform(0.5, 2.0, 3)),
+            "sphere": lambda: trimesh.creation.icosphere(subdivisions=2, radius=rng.uniform(0.5, 1.5)),
+            "cylinder": lambda: trimesh.creation.cylinder(radius=rng.uniform(0.3, 1.0), height=rng.uniform(0.5, 2.0)),
+            "cone": lambda: trimesh.creation.cone(radius=rng.uniform(0.3, 1.0), height=rng.uniform(0.5, 2.0))}[shape]()
+    mesh.apply_transform(trimesh.transformations.random_rotation_matrix(rng.random(3)))
+    mesh.export(str(path), file_type=Path(path).suffix[1:])
+    return Path(path)
+
+
+def make_off_bad_faces(path) -> Path:
+    """An OFF mesh whose face refers to a vertex that does not exist."""
+    Path(path).write_text("OFF\n4 2 0\n0 0 0\n1 0 0\n0 1 0\n0 0 1\n3 0 1 2\n3 0 1 99\n")
+    return Path(path)
+
+
+def make_depth_png16(path, size=(80, 64)) -> Path:
+    """A 16-bit greyscale PNG depth map: a bright (near) disc on a far ramp."""
+    from PIL import Image
+
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w]
+    depth = 4000 + 20 * x
+    depth[(x - w / 2) ** 2 + (y - h / 2) ** 2 < (min(w, h) / 4) ** 2] = 60000
+    Image.fromarray(depth.astype(np.uint16)).save(path, format="PNG")
+    return Path(path)

@@ -356,6 +356,49 @@ def test_embedding_map(client, state, method, dims, colour_by, pair_lines):
     assert "neighbours" in report and len(re.findall(r"\d+% of each point", report)) == 2, report
 
 
+# ------------------------------------------------------------------ Embedding map tab: the timeline
+
+@pytest.fixture(scope="module")
+def timeline_run(state, tmp_path_factory):
+    """A run directory with a timeline of the state's model (whose own directory has none): three snapshots,
+    at steps 0, 2 and 4, of a 12-event probe; the weights do not change between them."""
+    from omnivec_core.analysis.timeline import TimelineRecorder
+    from omnivec_core.train.checkpoint import load_model
+
+    out = tmp_path_factory.mktemp("timeline-run")
+    model, _ = load_model(state.checkpoint)
+    recorder = TimelineRecorder(out, model, every=2, n=12)
+    for step in (0, 2, 4):
+        recorder.record(model, step)
+    return out
+
+
+def test_timeline(client, state, timeline_run):
+    with pytest.raises(Exception, match="has no timeline"):
+        client.predict("", "modality", "joint", api_name="/timeline_load")  # the loaded model's directory
+    slider, shown, note = client.predict(str(timeline_run), "modality", "joint", api_name="/timeline_load")
+    assert (slider["minimum"], slider["maximum"], slider["value"]) == (0, 2, 2), "the slider spans the 3 snapshots"
+    assert "step 4" in plot(shown)["layout"]["title"]["text"] and "Step 4" in note
+    modalities, frames = list(state.model.cfg.modalities), []
+    for index in range(3):  # the slider's handler, one call per snapshot
+        shown, note = client.predict(str(timeline_run), index, "modality", "joint", api_name="/timeline_map")
+        figure = plot(shown)
+        points = [t for t in figure["data"] if t["mode"] == "markers"]
+        assert [t["name"] for t in points] == modalities and all(len(values(t["x"])) == 12 for t in points)
+        assert f"at step {2 * index}, snapshot {index + 1} of 3" in figure["layout"]["title"]["text"]
+        assert f"Step {2 * index}" in note and "12 held-out probe events" in note
+        frames.append(np.concatenate([np.stack([values(t["x"]), values(t["y"])], 1) for t in points]))
+    assert all(np.isfinite(f).all() and np.allclose(f, frames[0], atol=1e-6) for f in frames), \
+        "unchanged weights: every point stays where it was"
+    shown, _ = client.predict(str(timeline_run), 1, "shape", "vector", api_name="/timeline_map")
+    points = [t for t in plot(shown)["data"] if t["mode"] == "markers"]
+    assert {t["name"] for t in points} <= set(ATTRIBUTES["shape"])
+    assert sum(len(values(t["x"])) for t in points) == 12 * len(modalities)
+    with pytest.raises(Exception, match="out of range|greater than maximum"):
+        client.predict(str(timeline_run), 3, "modality", "joint", api_name="/timeline_map")
+    alive(client)
+
+
 # ------------------------------------------------------------------ Activations tab
 
 @pytest.mark.parametrize("modality", list(REGISTRY))
@@ -450,6 +493,65 @@ def test_retrieve(client, files, kind):
         assert ((z[np.isfinite(z)] >= 0) & (z[np.isfinite(z)] <= 1)).all() and np.isfinite(z).any()
 
 
+# ------------------------------------------------------------------ your own media: a folder gallery
+
+FOLDER_CLASSES = {"red-left": ((230, 30, 30), "left"), "blue-right": ((30, 60, 230), "right")}
+
+
+@pytest.fixture(scope="module")
+def my_folder(tmp_path_factory, monkeypatch_module):
+    """Class folders of clips drawn here, their captions, and one broken clip; the caches in a folder of their own."""
+    monkeypatch_module.setenv("OMNIVEC_CACHE", str(tmp_path_factory.mktemp("cache")))
+    root = tmp_path_factory.mktemp("my-clips")
+    rows = []
+    for name, (rgb, direction) in FOLDER_CLASSES.items():
+        (root / name).mkdir()
+        for i in range(3):
+            mf.make_square_clip(root / name / f"clip{i}.mp4", rgb, direction, seconds=1.0, size=64)
+            rows.append(f"{name}/clip{i}.mp4,a {name.split('-')[0]} square moving {direction}")
+    (root / "red-left" / "broken.mp4").write_bytes(b"")
+    (root / "captions.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def test_a_folder_is_indexed_and_searched(client, my_folder):
+    report, source = client.predict(str(my_folder), api_name="/index_folder")
+    assert source == "my folder"
+    assert "embedded 6 image, 6 video, 6 audio, 6 text" in report, report
+    assert "broken.mp4" in report, "the skipped file is named"
+    out = client.predict(None, "a red square moving left", ["video", "audio", "image"], 3, 50, "my folder",
+                         str(my_folder), api_name="/retrieve")
+    _, hits, *sounds, table, _ = out[:7]
+    rows = [r.split("|")[1:-1] for r in table.split("\n")[2:] if r.startswith("|")]
+    assert [r[0].strip() for r in rows] == ["video"] * 3 + ["audio"] * 3 + ["image"] * 3
+    assert all(".mp4)" in r[4] and 0 <= int(r[2]) < 6 for r in rows), "hits are the folder's items, named by file"
+    for hit in hits:
+        if hit["caption"].startswith("video"):
+            animation(hit["image"], 8, (128, 128))
+        else:
+            picture(hit["image"], (128, 128), ("PNG",))
+    for value in sounds:
+        sound(value, tolerance=0.05)  # the item's own sound track: the clip's tone
+    shared, _, note = client.predict("pca", 2, "class", 50, 10, 10, 0.1, 0, 3, "my folder", str(my_folder),
+                                     api_name="/embedding_map")
+    points = [t for t in plot(shared)["data"] if t["mode"] == "markers"]
+    assert sorted(t["name"] for t in points) == sorted(FOLDER_CLASSES)
+    assert sum(len(values(t["x"])) for t in points) == 6 * len(state_modalities_of_folder())
+    with pytest.raises(Exception, match="not a folder"):
+        client.predict(str(my_folder / "captions.csv"), api_name="/index_folder")
+    alive(client)
+
+
+def state_modalities_of_folder() -> tuple[str, ...]:
+    return ("image", "video", "audio", CAPTIONS)
+
+
 def check_reranking(markdown: str, kind: str | None, targets: list[str], k: int) -> None:
     """A sentence query: each target's new top-k from the contrastive top 10, with the ranks they had."""
     rows = [r.split("|")[1:-1] for r in markdown.split("\n") if r.startswith("| ") and not r.startswith("| target")]
@@ -535,7 +637,8 @@ def test_refresh(client, state):
 
 
 TESTED = {"/sample", "/predict_event", "/reconstruct", "/reconstruct_sweep", "/embedding_map", "/activations",
-          "/retrieve", "/caption", "/droptoken", "/train", "/train_stop", "/train_load", "/refresh"}
+          "/retrieve", "/caption", "/droptoken", "/train", "/train_stop", "/train_load", "/refresh", "/index_folder",
+          "/train_command", "/papers_table", "/timeline_load", "/timeline_map"}
 
 
 def test_every_named_endpoint_is_tested(client):
@@ -546,15 +649,18 @@ def test_every_named_endpoint_is_tested(client):
 
 # ------------------------------------------------------------------ Train tab, bad inputs
 
+MORE_SWITCHES = ("shared", "joint", True, 0.8, 0.0, "tube", "", 1.0)  # backbone ... folder share: the tiny preset's
+
+
 def test_train_runs_in_the_background_one_at_a_time(client):
     with pytest.raises(Exception, match="no finished run"):
         client.predict(api_name="/train_load")
     status = client.predict("tiny", 20, ["image", "audio", "video"], ["pretrain"], 0.75, 0.9, 0.0, "fac", True, True,
-                            api_name="/train")
+                            *MORE_SWITCHES, api_name="/train")
     assert "step" in status or "starting" in status
     with pytest.raises(Exception, match="already going"):
         client.predict("tiny", 20, ["image", "audio"], ["pretrain"], 0.75, 0.9, 0.0, "fac", True, True,
-                       api_name="/train")
+                       *MORE_SWITCHES, api_name="/train")
     alive(client)  # other tabs answer while it trains
     assert "Stopping" in client.predict(api_name="/train_stop")
 
@@ -723,3 +829,58 @@ def test_train_tab_defaults_run_the_tiny_preset_and_stages_follow_the_modalities
         train_tab.build_config("tiny", 100, without_image, ["stills"], **knobs)
     with pytest.raises(gr.Error, match="'pairs': the contrastive objective needs"):
         train_tab.build_config("tiny", 100, without_image, ["pairs"], **knobs)
+
+
+@pytest.mark.fast
+def test_train_tab_reaches_every_switch_and_shows_the_command_line(tmp_path):
+    import gradio as gr
+
+    from app import train_tab
+    from omnivec_core.config import MODALITIES, ExperimentConfig
+    base = ("tiny", 100, list(MODALITIES), list(train_tab.STAGES), 0.9, 0.95, 0.25, "fac", True, True)
+    config = train_tab.build_config(*base, backbone="specific", attention="divided", univlc=False, audio_ratio=0.6,
+                                    audio_droptoken=0.3, video_mask="frame")
+    assert (config.model.backbone, config.model.attention, config.train.univlc) == ("specific", "divided", False)
+    assert config.train.mask_ratio["image"] == 0.9 and config.train.mask_ratio["video"] == 0.95
+    assert config.train.mask_ratio["audio"] == 0.6 and config.train.mask_type["video"] == "frame"
+    assert config.train.droptoken == {"video": 0.25, "audio": 0.3}
+    with pytest.raises(gr.Error, match="mask_type"):
+        train_tab.build_config(*base, video_mask="checkerboard")
+    with pytest.raises(gr.Error, match="cannot train on"):
+        train_tab.build_config(*base, folder=str(tmp_path / "missing"))
+    shown = train_tab.command_line(*base, "specific", "divided", False, 0.6, 0.3, "frame", "", 1.0)
+    assert "python -m omnivec_core.train --config plan.json --out runs/my-run" in shown
+    plan = json.loads(shown.split("```json\n")[1].split("\n```")[0])
+    assert ExperimentConfig.from_dict(plan) == config, "the file the command runs is the plan the knobs describe"
+
+
+def test_train_command_reaches_the_client(client):
+    shown = client.predict("tiny", 50, ["image", "video", "audio"], ["pretrain"], 0.75, 0.9, 0.0, "fac", True, True,
+                           "shared", "joint", True, 0.8, 0.0, "tube", "", 1.0, api_name="/train_command")
+    assert "--config plan.json" in shown and '"modalities"' in shown
+
+
+# ------------------------------------------------------------------ Papers tab
+
+def test_papers_table(client, tmp_path, monkeypatch):
+    from omnivec_core.lab import TABLES
+    from omnivec_core.lab.report import write_results
+    from omnivec_core.lab.runner import assemble, budget
+
+    results = {"backbone": {"specific": {"metrics": {"downstream": 0.50, "backbone params (M)": 4.0}},
+                            "agnostic": {"metrics": {"downstream": 0.49, "backbone params (M)": 1.0}}}}
+    write_results(tmp_path, assemble(TABLES["vatt-backbone"], results, {
+        "command": "python -m omnivec_core.lab vatt-backbone", "date": "2025-01-02T03:04:05+00:00", "device": "cpu",
+        "budget": budget("tiny", 660, 256)}))
+    monkeypatch.setenv("OMNIVEC_PAPERS", str(tmp_path))  # read at call time, by the server in this process
+    markdown, figure = client.predict("vatt-backbone", api_name="/papers_table")
+    assert "Produced by `python -m omnivec_core.lab vatt-backbone` on 2025-01-02" in markdown
+    assert "| specific | one transformer per modality | 0.500 | 4 |" in markdown and "| agrees |" in markdown
+    assert "2 of 2 claims hold" in markdown and "VATT" in markdown
+    [bars] = plot(figure)["data"]
+    assert bars["type"] == "bar" and list(bars["x"]) == ["specific", "agnostic"], "one bar per row"
+    assert np.allclose(values(bars["y"]).astype(float), [0.50, 0.49])
+    markdown, figure = client.predict("mmv-deflation", api_name="/papers_table")
+    assert figure is None and "No results yet" in markdown and "python -m omnivec_core.lab mmv-deflation" in markdown
+    with pytest.raises(Exception, match="no-such-table"):  # the dropdown refuses it: not one of the tables
+        client.predict("no-such-table", api_name="/papers_table")

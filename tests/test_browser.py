@@ -20,7 +20,7 @@ from omnivec_core.config import StageConfig, preset
 from omnivec_core.train.trainer import Trainer
 
 TABS = ("Overview", "Data", "Reconstruct", "Embedding map", "Activations", "Retrieval", "Caption", "Efficiency",
-        "Train")
+        "Train", "Papers")
 BUSY = re.compile(r"processing|\d+\.\d%")  # Gradio's status text while an event runs
 RUN_BUTTONS = {"Reconstruct": "Reconstruct", "Embedding map": "Draw map", "Activations": "Show activations",
                "Retrieval": "Retrieve", "Caption": "Caption", "Efficiency": "Measure"}  # pressed so the screenshot shows a result

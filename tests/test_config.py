@@ -13,7 +13,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from omnivec_core.config import (FORMAT_VERSION, PRESETS, ExperimentConfig, ModelConfig, StageConfig, TrainConfig,
+from omnivec_core.config import (FORMAT_VERSION, MODALITIES, PRESETS, ExperimentConfig, ModelConfig, StageConfig, TrainConfig,
                                  preset)
 from omnivec_core.data.omnishapes import OmniShapes, OmniShapesConfig
 from omnivec_core.migrate import migrate
@@ -89,10 +89,11 @@ def test_old_checkpoints_keep_their_legacy_meaning():
 
 def test_the_bundled_checkpoint_loads():
     model, config = load_model(BUNDLED)
-    assert json.loads((BUNDLED / "config.json").read_text()).get("format_version") is None  # still version 1
+    assert json.loads((BUNDLED / "config.json").read_text())["format_version"] == FORMAT_VERSION
+    assert config.model.modalities == MODALITIES and config.model.text_decoder_depth == 2
     assert config.model.time_profile == "fine" and config.model.separate_decoders
-    assert config.train.stages[0].frozen[-1] == "decoder.mask_token"
-    assert set(model.embedding.time_heads) == {"video", "audio"}
+    assert config.train.stages[-1].name == "language" and "decoder" in config.train.stages[-1].frozen
+    assert set(model.embedding.time_heads) == {"video", "audio", "imu"} and model.language is not None
 
 
 # ---- format versions and migrate ------------------------------------------------------------
@@ -165,7 +166,7 @@ def test_unknown_keys_are_refused_at_every_level(where):
     section[where]["colour_depth"] = 3
     with pytest.raises(ValueError, match=r"unknown .*key 'colour_depth'; valid keys: .*") as error:
         ExperimentConfig.from_dict(data)
-    valid = {"top": "format_version, model, preset, train", "model": "backbone, coarse_dim",
+    valid = {"top": "format_version, model, preset, train", "model": "backbone, classes, coarse_dim",
              "train": "attribute_weights, batch_size", "stage": "frozen, lr"}[where]
     assert valid in str(error.value)
     if where == "stage":
@@ -185,9 +186,9 @@ def test_missing_keys_take_todays_defaults():
 
 
 def test_model_and_train_hold_few_fields():
-    """40 once legacy and experiment-only options went, plus OmniVL's: text decoders, divided attention and
-    the momentum queue. A new option has to earn its place (or replace one)."""
-    assert len(dataclasses.fields(ModelConfig)) + len(dataclasses.fields(TrainConfig)) <= 43
+    """40 once legacy and experiment-only options went, plus OmniVL's (text decoders, divided attention, the
+    momentum queue) and a folder's class head. A new option has to earn its place (or replace one)."""
+    assert len(dataclasses.fields(ModelConfig)) + len(dataclasses.fields(TrainConfig)) <= 44
 
 
 def test_a_disjoint_space_without_video_is_refused_at_once():
@@ -208,9 +209,9 @@ def test_stage_schedules_are_checked():
 
 # ---- presets and plan files -----------------------------------------------------------------
 def test_presets_are_factories_in_a_registry():
-    assert list(PRESETS) == ["tiny", "small", "base"]
+    assert list(PRESETS) == ["tiny", "small", "base", "omnimae"]
     assert preset("tiny") == PRESETS["tiny"]() and preset("tiny") is not preset("tiny")
-    with pytest.raises(ValueError, match="unknown preset 'huge'; choose one of tiny, small, base"):
+    with pytest.raises(ValueError, match="unknown preset 'huge'; choose one of tiny, small, base, omnimae"):
         preset("huge")
 
 

@@ -29,6 +29,15 @@ class Gallery:
     captions: list[str]                                # first caption of each event
     embeddings: dict[str, dict[str, torch.Tensor]]     # modality -> space | "vector" | "stem" -> (n, d)
 
+    @property
+    def key(self) -> str:
+        """Names the events (the weights are keyed apart, by the cache's folder)."""
+        return f"omnishapes-{self.seed}-{self.n}"
+
+    def item_of(self, modality: str, rows: list[int]) -> list[int]:
+        """Every modality has a row for every event: row i is event i."""
+        return list(rows)
+
     def to_tensors(self) -> dict[str, torch.Tensor]:
         out = {f"label/{k}": v.cpu().contiguous() for k, v in self.labels.items()}
         for m, spaces in self.embeddings.items():

@@ -31,14 +31,14 @@ def features_of(gallery: Gallery, space: str, modalities) -> tuple[np.ndarray, l
     """Stack the gallery's features of one space ("stem", "vector", or an embedding space)."""
     rows, names, events = [], [], []
     for m in modalities:
-        if space not in gallery.embeddings[m]:
+        if space not in gallery.embeddings.get(m, {}):  # a folder need not hold every modality
             continue
         value = gallery.embeddings[m][space]
         if space in ("stem", "vector"):  # compare directions, as the embedding spaces do
             value = torch.nn.functional.normalize(value.float(), dim=-1)
         rows.append(value.numpy())
         names += [m] * len(value)
-        events.append(np.arange(len(value)))
+        events.append(np.asarray(gallery.item_of(m, list(range(len(value))))))
     if not rows:
         raise ValueError(f"no modality has features in space {space!r}")
     return np.concatenate(rows), names, np.concatenate(events)
@@ -48,7 +48,7 @@ def compute_map(gallery: Gallery, space: str, modalities, method: str, dims: int
                 cache_dir: Path | None = None, **params) -> MapData:
     features, names, events = features_of(gallery, space, modalities)
     key = json.dumps({"space": space, "modalities": list(modalities), "method": method, "dims": dims, "seed": seed,
-                      "n": gallery.n, "gallery_seed": gallery.seed, **params}, sort_keys=True)
+                      "gallery": gallery.key, **params}, sort_keys=True)
     path = None
     if cache_dir is not None:
         fingerprint = weights_fingerprint(cache_dir)

@@ -30,8 +30,9 @@ def attribute_precision(similarity: torch.Tensor, query_attributes: list[dict[st
 
 def search(model, gallery, query_modality: str, query: dict[str, torch.Tensor], target: str, k: int
            ) -> tuple[list[int], list[float]]:
-    """Top-k gallery events in `target` for one query's embeddings (space -> (1, d) or (d,))."""
+    """Top-k gallery events (items of a folder gallery) in `target` for one query's embeddings
+    (space -> (1, d) or (d,))."""
     space = model.embedding.pair_space(query_modality, target)
     scores = gallery.embeddings[target][space] @ query[space].float().cpu().reshape(-1)
     top = scores.topk(min(k, len(scores)))
-    return top.indices.tolist(), top.values.tolist()
+    return gallery.item_of(target, top.indices.tolist()), top.values.tolist()

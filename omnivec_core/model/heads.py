@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import ATTRIBUTE_CLASSES, NUM_SHAPES, ModelConfig
+from ..config import ATTRIBUTE_CLASSES, FOLDER_LABEL, NUM_SHAPES, ModelConfig
 from ..modalities import REGISTRY, anchor_of
 from .tokens import masked_max, masked_mean
 
@@ -128,6 +128,8 @@ class TaskHeads(nn.Module):
         super().__init__()
         classes = NUM_SHAPES + 1  # background / ground + one per shape
         self.classify = nn.ModuleDict({name: nn.Linear(cfg.width, n) for name, n in ATTRIBUTE_CLASSES.items()})
+        if cfg.classes:  # a folder dataset's labels
+            self.classify[FOLDER_LABEL] = nn.Linear(cfg.width, len(cfg.classes))
         self.dense = nn.ModuleDict({m: REGISTRY[m].make_dense_head(cfg, classes)
                                     for m in cfg.modalities if REGISTRY[m].dense})
         self.cfg, self.classes = cfg, classes

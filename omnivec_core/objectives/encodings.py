@@ -10,6 +10,12 @@ from ..modalities import CAPTIONS, REGISTRY
 from ..model import OmniVec
 
 
+def names_attributes(batch) -> bool:
+    """An OmniShapes batch labels every attribute; a folder's labels only its classes, so the objectives
+    that compare captions with attributes (UniVLC, binding, matching) and segmentation leave it out."""
+    return all(a in batch.labels for a in ATTRIBUTES)
+
+
 def batch_modalities(model: OmniVec, batch) -> list[str]:
     """The model's modalities this batch was rendered in: a stage may train only some of them."""
     return [m for m in model.cfg.modalities if REGISTRY[m].batch_input(batch) is not None]

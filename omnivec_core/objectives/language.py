@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from ..config import StageConfig, TrainConfig
 from ..modalities import CAPTIONS, REGISTRY
 from ..model import OmniVec
-from .encodings import caption_agreement, caption_embeddings, shared_space, signal_embeddings, signal_encodings
+from .encodings import (caption_agreement, caption_embeddings, names_attributes, shared_space, signal_embeddings,
+                        signal_encodings)
 
 
 def language_decoders(model: OmniVec):
@@ -45,6 +46,8 @@ def matching_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConf
                        ) -> dict[str, torch.Tensor]:
     """Each input with its own caption (a match), with the caption most like it that disagrees with its
     event on an attribute it observes, and each caption with the input most like it that it does not fit."""
+    if not names_attributes(batch):  # hard negatives are captions that disagree on an attribute
+        return {}
     decoders, captions = language_decoders(model), own_captions(batch, step)
     text = caption_embeddings(model, batch, cfg, cache)
     per_event = len(batch.text[0])

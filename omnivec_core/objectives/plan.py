@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import torch
 
-from ..config import TEMPERATURE, ModelConfig, StageConfig, TrainConfig
+from ..config import FOLDER_LABEL, TEMPERATURE, ModelConfig, StageConfig, TrainConfig
 from ..data.omnishapes import ATTRIBUTES, counterfactual_captions
 from ..modalities import CAPTIONS, REGISTRY, anchor_of
 from ..model import OmniVec
 from . import losses
 from .encodings import (batch_modalities, caption_agreement, caption_embeddings, caption_encoding, named_classes,
-                        rows_of, shared_space, signal_embeddings, signal_encodings)
+                        names_attributes, rows_of, shared_space, signal_embeddings, signal_encodings)
 from .language import captioning_objective, matching_objective
 from .momentum import MomentumQueue, queued_univlc
 
@@ -20,18 +20,33 @@ from .momentum import MomentumQueue, queued_univlc
 def mae_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, step: int, cache: dict
                   ) -> dict[str, torch.Tensor]:
     """MAE on every reconstructable modality; with the stage's modality mixing each event lends only one
-    modality to the minibatch, so a step mixes modalities at the cost of one."""
+    modality to the minibatch (`lent_rows`), so a step mixes modalities at the cost of one."""
     modalities = reconstructed_modalities(batch_modalities(model, batch), stage)
-    events = len(batch)
     if stage.modality_mixing:
-        order = torch.randperm(events, generator=torch.Generator().manual_seed(cfg.seed * 7919 + step))
-        slices = dict(zip(modalities, order.chunk(len(modalities))))
+        slices = lent_rows(modalities, len(batch), stage, cfg.seed * 7919 + step)
     else:
-        slices = {m: torch.arange(events) for m in modalities}
+        slices = {m: torch.arange(len(batch)) for m in modalities}
     inputs = {m: rows_of(REGISTRY[m].batch_input(batch), rows.to(batch.index.device)) for m, rows in slices.items()}
     encoded = model.encode_many(inputs, cfg.mask_ratio, cfg.mask_type, for_mae=True)
     return {f"mae/{m}": losses.mae_loss(m, model.reconstruct(encoded[m], inputs[m]), stage.mae_relative)
             for m in inputs}
+
+
+def lent_rows(modalities: list[str], rows: int, stage: StageConfig, seed: int) -> dict[str, torch.Tensor]:
+    """Modality mixing: the batch rows each modality reconstructs, every event lent to one modality at random.
+    The copies of a replicated event (`StageConfig.replicas`, adjacent rows) go together: one sample under
+    several masks (OmniMAE)."""
+    copies = stage.replicas
+    order = torch.randperm(rows // copies, generator=torch.Generator().manual_seed(seed))  # distinct events
+    if copies > 1 and len(order) < len(modalities):
+        raise ValueError(f"stage {stage.name!r}: {len(order)} distinct events a step leave some of the "
+                         f"{len(modalities)} modalities it reconstructs none; lower replicas or raise batch_size")
+    # unreplicated steps split as they always have, so earlier runs replay; chunk's equal parts would leave
+    # a modality nothing of a few replicated events (8 among 6: four parts of 2), tensor_split's do not
+    parts = order.chunk(len(modalities)) if copies == 1 else order.tensor_split(len(modalities))
+    copy = torch.arange(copies)
+    return {m: (part[:, None] * copies + copy).flatten()  # (E, copies) -> the rows of each lent event's copies
+            for m, part in zip(modalities, parts)}
 
 
 def reconstructed_modalities(modalities, stage: StageConfig) -> list[str]:
@@ -74,14 +89,14 @@ def contrastive_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageC
         captions = [c for row in batch.text for c in row]
         per_clip = text[space].reshape(len(batch), -1, text[space].shape[-1])  # (B, K, d)
         wrong, wrong_captions = None, []
-        if cfg.negative_captions:
+        if cfg.negative_captions and names_attributes(batch):
             generator = torch.Generator().manual_seed(cfg.seed * 7907 + step)
             wrong_captions = [c for row in counterfactual_captions(batch.labels, cfg.negative_captions, generator)
                               for c in row]
             wrong = model.embed(model.encode(CAPTIONS, wrong_captions, cfg.droptoken.get(CAPTIONS, 0.0)))[space]
             wrong = wrong.reshape(len(batch), cfg.negative_captions, -1)                 # (B, M, d)
         out[f"milnce/{anchor}-{CAPTIONS}"] = losses.mil_nce(embedded[anchor][space], per_clip, TEMPERATURE, wrong)
-        if cfg.univlc:
+        if cfg.univlc and names_attributes(batch):
             pool = text[space] if wrong is None else torch.cat([text[space], wrong.flatten(0, 1)])
             out[f"univlc/{anchor}-{CAPTIONS}"] = univlc_loss(model, batch, anchor, space, embedded[anchor][space],
                                                              pool, captions + wrong_captions, cache.get("momentum"))
@@ -117,6 +132,8 @@ def binding_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfi
     anchor = contrastive_anchor(present)
     if CAPTIONS not in present:
         raise ValueError(f"the bind objective pairs modalities with captions; the stage has {list(present)}")
+    if not names_attributes(batch):
+        return {}
     embedded = signal_embeddings(model, batch, cfg, cache)
     text, captions = caption_embeddings(model, batch, cfg, cache), [c for row in batch.text for c in row]
     out = {}
@@ -159,8 +176,8 @@ def task_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, 
                    ) -> dict[str, torch.Tensor]:
     """Simple tasks (attribute classification from every modality) and dense tasks (segmentation of
     image, depth and points); with task grouping they alternate step by step, else both run."""
-    simple = not cfg.task_grouping or step % 2 == 0
-    dense = not cfg.task_grouping or step % 2 == 1
+    simple = not cfg.task_grouping or step % 2 == 0 or not names_attributes(batch)
+    dense = (not cfg.task_grouping or step % 2 == 1) and names_attributes(batch)
     out = {}
     encoded = signal_encodings(model, batch, cfg, cache)
     if simple:
@@ -172,10 +189,12 @@ def task_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, 
             vectors[CAPTIONS] = caption_encoding(model, batch, cfg, cache).vector  # (B*K, D), event-major
             per_event[CAPTIONS] = len(batch.text[0])
         for m, vector in vectors.items():
-            observed = REGISTRY[m].observes
-            logits = {k: v for k, v in model.tasks.classification(vector).items() if k in observed}
-            labels = {k: v.repeat_interleave(per_event[m]) for k, v in batch.labels.items() if k in observed}
-            out[f"cls/{m}"] = losses.classification_loss(logits, labels, cfg.attribute_weights)
+            observed = set(REGISTRY[m].observes) | {FOLDER_LABEL}  # a folder item's class is in all it holds
+            named = observed & batch.labels.keys()
+            logits = {k: v for k, v in model.tasks.classification(vector).items() if k in named}
+            labels = {k: v.repeat_interleave(per_event[m]) for k, v in batch.labels.items() if k in logits}
+            if logits:
+                out[f"cls/{m}"] = losses.classification_loss(logits, labels, cfg.attribute_weights)
     if dense:
         dense_modalities = [REGISTRY[m] for m in batch_modalities(model, batch) if REGISTRY[m].dense]
         full = {m.name: encoded[m.name] for m in dense_modalities if encoded[m.name].masking is None}  # reuse when

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ..config import PRESETS, ExperimentConfig
 from .checkpoint import CheckpointError
-from .plans import build_config
+from ..analysis.folder_gallery import read_folder
+from .plans import FOLDER_STEPS, build_config, folder_finetune, on_folder
 from .trainer import NonFiniteLoss, Trainer
 
 
@@ -34,10 +35,21 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="start from the weights of the model directory DIR and run this config's plan from "
                              "step 0 with a fresh optimizer, e.g. to fine-tune further; the config may add parts "
                              "(such as model.time_profile), which start from their initialisation")
+    parser.add_argument("--data", type=Path, metavar="DIR",
+                        help="also train on a folder of your own media (class folders of clips, sounds with a "
+                             "metadata CSV, meshes, images; a captions.csv): its train split, with a head for its "
+                             "classes. With --init and no --config: fine-tune that model on it "
+                             f"({FOLDER_STEPS} steps unless --steps)")
+    parser.add_argument("--data-share", type=float, default=1.0, metavar="S",
+                        help="share of the steps drawn from --data, the rest from OmniShapes (default 1: all)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train")
     parser.add_argument("--compile", action="store_true", help="torch.compile the transformer blocks")
     parser.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to OUT/tensorboard")
     parser.add_argument("--log-every", type=int, default=10, help="steps between metrics.jsonl lines")
+    parser.add_argument("--timeline-every", type=int, default=0, metavar="N",
+                        help="every N steps (and at the first and last), embed a fixed probe of 200 held-out "
+                             "OmniShapes events in every modality and add the snapshot to OUT/timeline.safetensors, "
+                             "which the Embedding map tab's timeline scrubs through (default 0: off)")
     return parser.parse_args(argv)
 
 
@@ -50,10 +62,15 @@ def main(argv=None) -> int:
             raise ValueError("--resume continues a run and --init starts one; give only one")
         if args.steps is not None and args.steps < 1:
             raise ValueError("--steps must be at least 1")
+        if args.timeline_every < 0:
+            raise ValueError("--timeline-every must be 0 (off) or at least 1")
+        base = folder_finetune(args.init / "config.json") if args.data and args.init and not args.config else None
         config = ExperimentConfig.load(args.out / "config.json") if args.resume else build_config(
-            args.config, args.preset, args.steps, args.batch_size, args.lr, args.seed)
+            args.config, args.preset, args.steps, args.batch_size, args.lr, args.seed, base)
+        if args.data and not args.resume:
+            on_folder(config, args.data, read_folder(args.data).classes, args.data_share)
         trainer = Trainer(config, args.out, args.device, args.resume, args.tensorboard, args.log_every, args.init,
-                          args.compile)
+                          args.compile, args.timeline_every)
         out = trainer.run()
     except (ValueError, CheckpointError, NonFiniteLoss) as error:
         print(f"error: {error}", file=sys.stderr)

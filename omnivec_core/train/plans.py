@@ -1,5 +1,6 @@
 """One config builder for the command line (`python -m omnivec_core.train`) and the app's Train tab:
-a preset or a plan file, then the overrides either of them gives (total steps, batch, learning rate, seed)."""
+a preset or a plan file, then the overrides either of them gives (total steps, batch, learning rate, seed),
+and a folder of the user's media to train on (`on_folder`)."""
 from __future__ import annotations
 
 import dataclasses
@@ -31,11 +32,37 @@ def set_steps(train: TrainConfig, steps: int) -> None:
     train.warmup_steps = min(train.warmup_steps, max(1, steps // 10))
 
 
+FOLDER_STEPS = 600  # a fine-tuning run on a folder, when --steps does not say
+
+
+def folder_finetune(model_config: Path) -> ExperimentConfig:
+    """The model of a model directory's config.json with one fine-tuning stage: contrastive alignment of
+    what co-occurs in a file (a clip's frames and sound, a file and its captions) and the task heads, at a
+    tenth of the usual peak learning rate so the model keeps what it knows."""
+    config = ExperimentConfig.load(model_config)
+    config.train.stages = [StageConfig("folder", FOLDER_STEPS, {"contrastive": 1.0, "tasks": 1.0}, schedule="own",
+                                       lr=config.train.lr / 10, warmup_steps=20)]
+    return config
+
+
+def on_folder(config: ExperimentConfig, root: Path, classes: list[str], share: float = 1.0) -> ExperimentConfig:
+    """Every stage draws `share` of its steps from the folder at `root`; the model gets a head for its classes."""
+    if not classes:
+        raise ValueError(f"{root} has no class labels: a folder to train on needs class folders or a metadata CSV")
+    if not 0.0 < share <= 1.0:
+        raise ValueError(f"the folder's share of the steps must be in (0, 1], got {share}")
+    config.model.classes = tuple(classes)
+    for stage in config.train.stages:
+        stage.folder, stage.folder_share = str(Path(root).resolve()), share
+    return config
+
+
 def build_config(config_file: Path | None = None, preset_name: str = "tiny", steps: int | None = None,
-                 batch_size: int | None = None, lr: float | None = None, seed: int | None = None) -> ExperimentConfig:
-    """The plan file `config_file` (else the preset `preset_name`) with each override that is not None.
-    `lr` is the peak of every schedule whose first stage sets none of its own."""
-    config = ExperimentConfig.load(config_file) if config_file else preset(preset_name)
+                 batch_size: int | None = None, lr: float | None = None, seed: int | None = None,
+                 base: ExperimentConfig | None = None) -> ExperimentConfig:
+    """The plan file `config_file` (else `base`, else the preset `preset_name`) with each override that is
+    not None. `lr` is the peak of every schedule whose first stage sets none of its own."""
+    config = ExperimentConfig.load(config_file) if config_file else base or preset(preset_name)
     if steps is not None:
         set_steps(config.train, steps)
     for name, value in (("batch_size", batch_size), ("lr", lr), ("seed", seed)):

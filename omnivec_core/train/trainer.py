@@ -17,7 +17,11 @@ from tqdm import tqdm
 
 from ..analysis.embeddings import embed_batch, recalibrate_batchnorm
 from ..analysis.retrieval import attribute_precision, recall_at
+from ..analysis.timeline import TimelineRecorder
 from ..config import CAPTIONS_PER_EVENT, EVAL_SEED, GRAD_CLIP, WEIGHT_DECAY, ExperimentConfig, StageConfig, TrainConfig
+from ..analysis.folder_gallery import cache_root
+from ..data.folder_batches import FolderBatches
+from ..data.folders import scan_folder
 from ..data.omnishapes import ATTRIBUTES, OmniShapes, OmniShapesConfig, parse_caption
 from ..model import OmniVec
 from ..model.mae import copy_shared_trunk
@@ -132,7 +136,7 @@ def quick_eval(model: OmniVec, world: OmniShapes, cfg: TrainConfig, device: torc
 class Trainer:
     def __init__(self, config: ExperimentConfig, out: Path, device: str = "auto", resume: bool = False,
                  tensorboard: bool = False, log_every: int = 10, init: Path | None = None,
-                 compile_blocks: bool = False):
+                 compile_blocks: bool = False, timeline_every: int = 0):
         self.config, self.out, self.log_every = config, Path(out), log_every
         self.rt = start_runtime(device)
         cfg = config.train
@@ -143,6 +147,7 @@ class Trainer:
         self.model = OmniVec(config.model).to(self.rt.device).train()
         self._check_frozen_parts()
         self.world = OmniShapes(OmniShapesConfig(captions_per_event=CAPTIONS_PER_EVENT))
+        self.folders: dict[str, FolderBatches] = {}  # a stage's folder of the user's media, read at its first step
         fused = self.rt.device.type == "cuda"
         # over every parameter some stage trains: a stage's held parts get no gradients, which AdamW skips
         self.optimizer = torch.optim.AdamW(self.model.optimizer_groups(WEIGHT_DECAY), lr=cfg.lr,
@@ -172,6 +177,9 @@ class Trainer:
         self._hold_stage(stage_at(self.step, cfg), self.step)
         # momentum encoder and queues (not checkpointed: a resumed run starts them from its weights)
         self.momentum = MomentumQueue(self.model, cfg.momentum_queue, CAPTIONS_PER_EVENT) if cfg.momentum_queue else None
+        # snapshots of a fixed held-out probe in the shared space every N steps (OUT/timeline.safetensors)
+        self.timeline = TimelineRecorder(self.out, self.model, timeline_every, self.step, resume) \
+            if timeline_every and self.rt.is_main else None
 
     def _start_from(self, directory: Path) -> None:
         """Begin the plan from another model's weights with a fresh optimizer. Every tensor of that
@@ -200,9 +208,7 @@ class Trainer:
         torch.manual_seed(cfg.seed * 1_000_003 + step * 131 + self.rt.rank)  # masks/drops replay on --resume
         stage = stage_at(step, cfg)
         self._hold_stage(stage, step)
-        batch = self.world.render(cfg.batch_size, seed=cfg.seed * 1000 + self.rt.rank, start=step * cfg.batch_size,
-                                  modalities=stage_modalities(self.config.model.modalities, stage),
-                                  device=self.rt.device, siblings=stage.sibling_events)
+        batch = self.render_batch(step, stage)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(step, cfg)
         amp = self.rt.device.type == "cuda"  # bf16 autocast wherever it is fast
@@ -220,6 +226,33 @@ class Trainer:
         if self.momentum is not None:
             self.momentum.follow(self.model)
         return loss.detach(), {k: v.detach() for k, v in named.items()}
+
+    def render_batch(self, step: int, stage: StageConfig):
+        """This step's training events. With the stage's replicas n (OmniMAE), batch_size / n events are rendered
+        and each repeated n times in a row; their masks are drawn per row, so every copy is masked on its own.
+        The stream keeps batch_size positions a step whatever n is, so stages never render an event twice."""
+        cfg = self.config.train
+        distinct, left = divmod(cfg.batch_size, stage.replicas)
+        if left:
+            raise ValueError(f"stage {stage.name!r}: replicas {stage.replicas} must divide batch_size {cfg.batch_size}")
+        batch = self.source(step, stage).render(distinct, seed=cfg.seed * 1000 + self.rt.rank,
+                                                start=step * cfg.batch_size,
+                                                modalities=stage_modalities(self.config.model.modalities, stage),
+                                                device=self.rt.device, siblings=stage.sibling_events)
+        return batch.repeated(stage.replicas) if stage.replicas > 1 else batch
+
+    def source(self, step: int, stage: StageConfig):
+        """OmniShapes, or the stage's folder on `folder_share` of its steps, spread evenly (read once, cached)."""
+        if not stage.folder or int((step + 1) * stage.folder_share) == int(step * stage.folder_share):
+            return self.world
+        if stage.folder not in self.folders:
+            dataset = scan_folder(Path(stage.folder), cache_dir=cache_root() / "folders")
+            self.folders[stage.folder] = FolderBatches(dataset, "train", self.config.model.modalities,
+                                                       CAPTIONS_PER_EVENT)
+            if self.rt.is_main:
+                print(f"training on {stage.folder}: {len(self.folders[stage.folder])} items, "
+                      f"{', '.join(self.folders[stage.folder].modalities)}; {len(dataset.skipped)} files skipped")
+        return self.folders[stage.folder]
 
     def _hold_stage(self, stage: StageConfig, step: int) -> None:
         """Hold the parts this stage keeps still. Where that changes mid-plan, the batch norms are calibrated
@@ -296,6 +329,8 @@ class Trainer:
         # losses on odd and even steps, so logging one step would always miss one group
         window: dict[str, list[torch.Tensor]] = {}
         try:
+            if self.timeline:
+                self.timeline.record(self.model, self.step)  # where the run starts (step 0: the initialisation)
             while self.step < last and not self.stop_requested:
                 loss, named = self.train_step(self.step)
                 self.step += 1
@@ -322,7 +357,11 @@ class Trainer:
                               "elapsed_s": time.perf_counter() - started})
                 if saving:
                     self.save(self.step)
+                if self.timeline and self.timeline.due(self.step, total):
+                    self.timeline.record(self.model, self.step)
             self.save(self.step)
+            if self.timeline:
+                self.timeline.record(self.model, self.step)  # where it stopped, if not yet recorded
             if self.stop_requested and self.rt.is_main:
                 print(f"\nstopped at step {self.step}/{total}; saved to {self.out} (continue with --resume)")
         finally:

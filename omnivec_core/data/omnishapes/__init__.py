@@ -99,6 +99,18 @@ class EventBatch:
             return v
         return EventBatch(**{f.name: mv(getattr(self, f.name)) for f in fields(self)})
 
+    def repeated(self, copies: int) -> "EventBatch":
+        """Every event ``copies`` times in a row, in every field (OmniMAE's sample replication): B -> B*copies rows."""
+        def rep(v):
+            if isinstance(v, torch.Tensor):
+                return v.repeat_interleave(copies, dim=0)  # (B, ...) -> (B*copies, ...), copies adjacent
+            if isinstance(v, dict):
+                return {k: rep(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [x for x in v for _ in range(copies)]
+            return v
+        return EventBatch(**{f.name: rep(getattr(self, f.name)) for f in fields(self)})
+
     def labels_row(self, i: int) -> dict[str, int]:
         """Class ids of event ``i`` as Python ints (for ``OmniShapes.describe``)."""
         return {k: int(v[i]) for k, v in self.labels.items()}

@@ -1,0 +1,87 @@
+"""Measurements some tables take beside (or instead of) the evaluate report: DropToken's encoding cost, backbone
+sizes, MMV's deflation ways, OmniMAE's sample replication. Each takes the row's context
+(`omnivec_core.lab.runner.RowContext`: its config, model directory, trained model, device, budget and a memo
+shared by the table's rows)."""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def droptoken_cost(ctx) -> dict[str, float]:
+    """GFLOPs of encoding one clip at the row's training DropToken rate (stem, projection, transformer)."""
+    from ..analysis.efficiency import encode_flops
+    from ..data.omnishapes import OmniShapes
+
+    rate = ctx.config.train.droptoken.get("video", 0.0)
+    clip = OmniShapes().render(1, seed=0, modalities=("video",), device=ctx.device).video
+    return {"video GFLOPs": encode_flops(ctx.model, "video", clip, rate) / 1e9}
+
+
+def parameters(ctx) -> dict[str, float]:
+    """Millions of trainable parameters, in all and in the backbone."""
+    model = ctx.model
+    count = lambda module: sum(p.numel() for p in module.parameters() if p.requires_grad) / 1e6  # noqa: E731
+    return {"params (M)": count(model), "backbone params (M)": count(model.backbone)}
+
+
+def deflation_way(ctx) -> dict[str, float]:
+    """The row's way of feeding stills to the video network, from MMV's deflation table of the table's one
+    model (computed once for all its rows: `omnivec_core.analysis.deflation`)."""
+    try:
+        from ..analysis.deflation import deflation_table
+    except ImportError as error:  # the analysis module is the other half of this table
+        raise RuntimeError(f"the mmv-deflation table needs omnivec_core/analysis/deflation.py ({error})") from None
+    key = ("deflation", str(ctx.run))
+    if key not in ctx.memo:
+        ctx.memo[key] = deflation_table(ctx.model, n_events=ctx.events)
+    table = ctx.memo[key]
+    return {**table["ways"][ctx.row.name], "correction fit L1": table["correction"]["fit L1 last"]}
+
+
+def bench(name: str):
+    """A script of bench/ as a module (bench/ is not a package)."""
+    path = ROOT / "bench" / f"{name}.py"
+    if not path.is_file():
+        raise RuntimeError(f"this measurement needs {path.relative_to(ROOT)}")
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def replication(replicas: int):
+    """A row of OmniMAE's sample replication: MAE alone on image and video with each event repeated `replicas`
+    times (bench/sample_replication.py), its held-out loss curve over training seconds, at the table's
+    step budget and the base config's batch size."""
+    def run(ctx) -> dict:
+        script = bench("sample_replication")
+        batch = ctx.config.train.batch_size
+        args = argparse.Namespace(replicas=[replicas], steps=ctx.steps, batch=batch - batch % 4,
+                                  every=max(1, ctx.steps // 20), modalities=["image", "video"],
+                                  events=min(ctx.events, 64), target=None, device=str(ctx.device))
+        if "replication warm" not in ctx.memo:  # torch's one-time costs out of the first timed run
+            script.warm_up(args)
+            ctx.memo["replication warm"] = True
+        result = script.run(args, replicas)
+        curve = [list(point) for point in result["curve"]]
+        return {"metrics": {"median s/step": result["step s"], "median render s": result["render s"],
+                            "final loss": curve[-1][2]},
+                "curve": curve, "setup": {k: v for k, v in vars(args).items() if k != "device"}}
+    return run
+
+
+def time_to_target(results: dict[str, dict]) -> None:
+    """Seconds and steps each replication row takes to reach the held-out MAE loss n=1 has halfway."""
+    if "n=1" not in results or "curve" not in results["n=1"]:
+        return
+    script = bench("sample_replication")
+    target = script.halfway_loss(results["n=1"]["curve"])
+    for result in results.values():
+        hit = script.reached(result.get("curve", []), target)
+        result["metrics"]["target loss"] = target
+        if hit is not None:
+            result["metrics"].update({"steps to target": float(hit[0]), "s to target": float(hit[1])})
