@@ -43,7 +43,8 @@ def cache_root() -> Path:
 
 
 def read_folder(root: Path):
-    """Scan a folder once with a progress bar (decoded files are cached for the trainer) and print its report."""
+    """Scan a folder once with a progress bar (decoded files are cached for the trainer) and print its report
+    to stderr."""
     from tqdm import tqdm
 
     if not root.is_dir():
@@ -53,7 +54,7 @@ def read_folder(root: Path):
             bar.total = total
             bar.update(done - bar.n)
         dataset = scan_folder(root, cache_dir=cache_root() / "folders", progress=progress)
-    print(dataset.report())
+    print(dataset.report(), file=sys.stderr)  # beside the progress bar, so stdout stays the command's result
     return dataset
 
 
