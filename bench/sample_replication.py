@@ -10,7 +10,8 @@ The held-out loss is each modality's MAE error on its masked tokens divided by t
 events under the same masks at every evaluation. The target is --target, or else the loss the first run
 (n = 1 by default) has halfway. Wall-clock counts the training steps (rendering included), not the
 evaluations. The runs take their steps in turn (one step of each, then the next), so a change in a shared
-machine's load falls on each alike; the medians of a step and of its rendering are printed beside it. By
+machine's load falls on each alike; a burst of load still lands on whichever step it meets, so the medians
+of a step and of its rendering are printed beside it, and the steps to the target at the median pace. By
 default every reconstructed modality trains (rendering all of them is about a third of a tiny step on a
 CPU; image and video alone render in a few percent of it, and replication saves little there). The default
 run takes a few minutes on 2 idle CPU cores; --steps 600 --batch 64 gives curves worth reading.
@@ -115,12 +116,13 @@ def table(args, runs: dict[int, dict]) -> str:
              f"held-out relative MAE loss on {args.events} events every {args.every} steps; target {target:.4f}"
              f" ({'given' if args.target is not None else f'n={first} halfway'})",
              f"{'replicas':>8} {'events/step':>11} {'median s/step':>13} {'of it render':>12} {'steps to target':>15} "
-             f"{'s to target':>11} {'final loss':>10}"]
+             f"{'s to target':>11} {'at median pace':>14} {'final loss':>10}"]
     for replicas, result in runs.items():
         hit = reached(result["curve"], target)
-        steps, seconds = (f"{hit[0]}", f"{hit[1]:.1f}") if hit else ("not reached", "-")
+        steps, seconds, paced = (f"{hit[0]}", f"{hit[1]:.1f}", f"{hit[0] * result['step s']:.1f}") if hit else (
+            "not reached", "-", "-")
         lines.append(f"{replicas:>8} {args.batch // replicas:>11} {result['step s']:>13.2f} {result['render s']:>12.2f}"
-                     f" {steps:>15} {seconds:>11} {result['curve'][-1][2]:>10.4f}")
+                     f" {steps:>15} {seconds:>11} {paced:>14} {result['curve'][-1][2]:>10.4f}")
     return "\n".join(lines)
 
 

@@ -18,7 +18,7 @@ An image reaches the video network in one of four ways (`WAYS`), as in MMV's tab
 - "def+corr": "def" with a per-channel scale and shift after the deflated projection (MMV learns the batch
   norms' scale and shift after deflation), fit with an L1 loss to the video network's outputs on static clips:
   what the sum cannot give (the time positions, the meta token's frame count, attention over one copy of the
-  tokens instead of four) is left for it to absorb;
+  tokens instead of one per time step) is left for it to absorb;
 - "i-inf": input inflation, the image repeated into a static clip as long as the video's.
 """
 from __future__ import annotations
