@@ -79,11 +79,10 @@ def build_config(preset_name, steps, modalities, stages, image_ratio, video_rati
 def with_folder(config, folder: str, share: float):
     """Every stage also draws `share` of its steps from a folder of the user's media (read now, so a bad
     folder is said here)."""
-    from omnivec_core.analysis.folder_gallery import cache_root
     from omnivec_core.data.folders import scan_folder
 
     try:
-        dataset = scan_folder(Path(folder).expanduser(), cache_dir=cache_root() / "folders")
+        dataset = scan_folder(Path(folder).expanduser())
         return on_folder(config, dataset.root, dataset.classes, share)
     except ValueError as error:
         raise gr.Error(f"cannot train on {folder}: {error}") from None

@@ -15,7 +15,6 @@ import argparse
 import hashlib
 import json
 import logging
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from ..data.folders import FolderDataset, FolderItem, scan_folder
+from ..data.folders import FolderDataset, FolderItem, default_cache_dir, scan_folder
 from ..io import atomic_write
 from ..modalities import CAPTIONS
 from ..model import OmniVec
@@ -38,8 +37,9 @@ Progress = Callable[[float, str], None]
 
 
 def cache_root() -> Path:
-    """OMNIVEC_CACHE, or ~/.cache/omnivec: where folder scans and galleries are cached (never in the folder)."""
-    return Path(os.environ.get("OMNIVEC_CACHE") or Path.home() / ".cache" / "omnivec")
+    """Where folder scans and galleries are cached (never in the folder): the parent of the scans' cache,
+    OMNIVEC_CACHE or ~/.cache/omnivec."""
+    return default_cache_dir().parent
 
 
 def read_folder(root: Path):
@@ -53,7 +53,7 @@ def read_folder(root: Path):
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)
-        dataset = scan_folder(root, cache_dir=cache_root() / "folders", progress=progress)
+        dataset = scan_folder(root, progress=progress)
     print(dataset.report(), file=sys.stderr)  # beside the progress bar, so stdout stays the command's result
     return dataset
 

@@ -19,7 +19,6 @@ from ..analysis.embeddings import embed_batch, recalibrate_batchnorm
 from ..analysis.retrieval import attribute_precision, recall_at
 from ..analysis.timeline import TimelineRecorder
 from ..config import CAPTIONS_PER_EVENT, EVAL_SEED, GRAD_CLIP, WEIGHT_DECAY, ExperimentConfig, StageConfig, TrainConfig
-from ..analysis.folder_gallery import cache_root
 from ..data.folder_batches import FolderBatches
 from ..data.folders import scan_folder
 from ..data.omnishapes import ATTRIBUTES, OmniShapes, OmniShapesConfig, parse_caption
@@ -246,7 +245,7 @@ class Trainer:
         if not stage.folder or int((step + 1) * stage.folder_share) == int(step * stage.folder_share):
             return self.world
         if stage.folder not in self.folders:
-            dataset = scan_folder(Path(stage.folder), cache_dir=cache_root() / "folders")
+            dataset = scan_folder(Path(stage.folder))
             self.folders[stage.folder] = FolderBatches(dataset, "train", self.config.model.modalities,
                                                        CAPTIONS_PER_EVENT)
             if self.rt.is_main:
