@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import (activations_tab, caption_tab, data_tab, efficiency_tab, map_tab, overview_tab, papers_tab, reconstruct_tab,
+from . import (activations_tab, caption_tab, compare_tab, data_tab, efficiency_tab, map_tab, overview_tab, papers_tab, reconstruct_tab,
                retrieval_tab, train_tab)
 from .state import AppState
 from .training import TrainingManager
@@ -36,5 +36,7 @@ def build_app(state: AppState, manager: TrainingManager | None = None) -> gr.Blo
             train_tab.build(state, manager, (refresh, None, refresh_outputs))
         with gr.Tab("Papers"):
             papers_tab.build()
+        with gr.Tab("Compare"):
+            compare_tab.build(state)
         demo.load(refresh, None, refresh_outputs, api_name=False)
     return demo

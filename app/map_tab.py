@@ -42,7 +42,9 @@ TIMELINE_SPACES = ("joint", "vector")  # the space every modality shares (coarse
 TIMELINE_MAX_INDEX = 1000  # the snapshot slider's bound until a timeline is loaded (what API callers see)
 
 
-def map_figure(data, gallery, colour_by: str, title: str, pair_lines: int):
+def map_figure(data, gallery, colour_by: str, title: str, pair_lines: int, highlight: int | None = None):
+    """The map as a Plotly figure; a group keeps its colour on every map (see group_order), and the points of
+    event `highlight`, if given, are ringed."""
     import plotly.graph_objects as go
 
     coords, dims = data.coordinates, data.coordinates.shape[1]
@@ -51,8 +53,10 @@ def map_figure(data, gallery, colour_by: str, title: str, pair_lines: int):
     hover = [f"{'item' if gallery.seed is None else 'event'} {e} · {m}<br>{gallery.captions[e]}"
              for e, m in zip(data.events, data.modalities)]
     hover = np.array(hover)
-    for i, group in enumerate(dict.fromkeys(groups)):
+    for i, group in enumerate(group_order(gallery, colour_by)):
         sel = groups == group
+        if not sel.any():
+            continue
         axes = dict(x=coords[sel, 0], y=coords[sel, 1])
         marker = dict(size=4 if dims == 3 else 6, color=PALETTE[i % len(PALETTE)], opacity=0.8)
         trace = go.Scatter3d(**axes, z=coords[sel, 2], mode="markers", marker=marker) if dims == 3 else \
@@ -69,8 +73,23 @@ def map_figure(data, gallery, colour_by: str, title: str, pair_lines: int):
         else:
             figure.add_trace(go.Scattergl(x=coords[sel, 0], y=coords[sel, 1], mode="lines", line=line,
                                           showlegend=False, hoverinfo="skip"))
+    if highlight is not None and (data.events == highlight).any():
+        sel = data.events == highlight
+        ring = dict(size=14, color="rgba(0,0,0,0)", line=dict(color="black", width=2))
+        axes = dict(x=coords[sel, 0], y=coords[sel, 1], mode="markers+text", text=np.array(data.modalities)[sel],
+                    textposition="top center", marker=ring, name=f"event {highlight}", hoverinfo="skip")
+        figure.add_trace(go.Scatter3d(**axes, z=coords[sel, 2]) if dims == 3 else go.Scatter(**axes))
     figure.update_layout(title=title, height=480, margin=dict(l=10, r=10, t=40, b=10), legend=dict(itemsizing="constant"))
     return figure
+
+
+def group_order(gallery, colour_by: str) -> list[str]:
+    """Every group the colouring can have, in a fixed order (the registry's, the class list's), so one
+    group has one colour on every map drawn: two models compared side by side are coloured alike."""
+    if colour_by == "modality":
+        return list(REGISTRY)
+    names = gallery.dataset.classes if isinstance(gallery, FolderGallery) else ATTRIBUTES.get(colour_by, ())
+    return [*names, "no label"]
 
 
 def point_groups(data, gallery, colour_by: str) -> np.ndarray:

@@ -638,7 +638,7 @@ def test_refresh(client, state):
 
 TESTED = {"/sample", "/predict_event", "/reconstruct", "/reconstruct_sweep", "/embedding_map", "/activations",
           "/retrieve", "/caption", "/droptoken", "/train", "/train_stop", "/train_load", "/refresh", "/index_folder",
-          "/train_command", "/papers_table", "/timeline_load", "/timeline_map"}
+          "/train_command", "/papers_table", "/timeline_load", "/timeline_map", "/compare_models"}
 
 
 def test_every_named_endpoint_is_tested(client):
@@ -884,3 +884,27 @@ def test_papers_table(client, tmp_path, monkeypatch):
     assert figure is None and "No results yet" in markdown and "python -m omnivec_core.lab mmv-deflation" in markdown
     with pytest.raises(Exception, match="no-such-table"):  # the dropdown refuses it: not one of the tables
         client.predict("no-such-table", api_name="/papers_table")
+
+
+# ------------------------------------------------------------------ Compare tab
+
+def test_compare_models_side_by_side(client, state, tmp_path):
+    config = preset("tiny")
+    config.model.modalities = ("image", "video", "text")
+    config.train.batch_size = 8
+    config.train.stages = [StageConfig("smoke", 2, {"contrastive": 1.0})]
+    Trainer(config, tmp_path / "other", "cpu").run()
+    note, map_a, map_b, pairs_a, pairs_b = client.predict(str(state.checkpoint), str(tmp_path / "other"), 50, "pca",
+                                                          "shape", 3, api_name="/compare_models")
+    assert "| metric | A: model | B: other | B − A |" in note and "gallery: mean attribute P@1 over pairs" in note
+    assert "not turned onto A's" in note, "different modalities: no alignment claimed"
+    colours = [{t["name"]: t["marker"]["color"] for t in plot(f)["data"] if "marker" in t and t["name"] in
+                ATTRIBUTES["shape"]} for f in (map_a, map_b)]
+    shared = colours[0].keys() & colours[1].keys()
+    assert shared and all(colours[0][k] == colours[1][k] for k in shared), "a shape has one colour on both maps"
+    assert any(t["name"] == "event 3" for t in plot(map_b)["data"]), "the chosen event is ringed"
+    heat = [t for t in plot(pairs_b)["data"] if t["type"] == "heatmap"]
+    assert len(heat) == 2 and list(heat[0]["x"]) == ["image", "video", "text"]
+    with pytest.raises(Exception, match="not a model directory"):
+        client.predict(str(state.checkpoint), str(tmp_path), 50, "pca", "shape", 0, api_name="/compare_models")
+    alive(client)

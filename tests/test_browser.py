@@ -20,10 +20,11 @@ from omnivec_core.config import StageConfig, preset
 from omnivec_core.train.trainer import Trainer
 
 TABS = ("Overview", "Data", "Reconstruct", "Embedding map", "Activations", "Retrieval", "Caption", "Efficiency",
-        "Train", "Papers")
+        "Train", "Papers", "Compare")
 BUSY = re.compile(r"processing|\d+\.\d%")  # Gradio's status text while an event runs
 RUN_BUTTONS = {"Reconstruct": "Reconstruct", "Embedding map": "Draw map", "Activations": "Show activations",
-               "Retrieval": "Retrieve", "Caption": "Caption", "Efficiency": "Measure"}  # pressed so the screenshot shows a result
+               "Retrieval": "Retrieve", "Caption": "Caption", "Efficiency": "Measure",
+               "Compare": "Compare"}  # pressed so the screenshot shows a result
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 IMU_CHANNELS = ["ax (g)", "ay (g)", "az (g)", "gx (rad/s)", "gy (rad/s)", "gz (rad/s)"]
 # the legend of every plotly plot on screen (hidden tabs and rows have no offsetParent)
