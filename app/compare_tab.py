@@ -93,7 +93,10 @@ def compare(shelf: ModelShelf, dir_a: str, dir_b: str, events, method: str, colo
     else:
         turned = "The two models embed different modalities, so B's map is not turned onto A's."
     progress(0.75, desc="pair matrices and metrics")
-    rows = comparison_rows(side_metrics(a), side_metrics(b))
+    try:
+        rows = comparison_rows(side_metrics(a), side_metrics(b))
+    except ValueError as error:
+        raise gr.Error(str(error)) from None
     note = (f"**A** `{a.directory}` and **B** `{b.directory}` on the same {events} held-out events (OmniShapes seed "
             f"{a.gallery.seed}); colours mean the same on both maps. {turned}\n\n" + format_rows(rows, a.name, b.name))
     figures = [map_figure(m, s.gallery, colour_by, f"{label}: {s.name}", 0, highlight)

@@ -62,8 +62,11 @@ def report_metrics(report: dict) -> dict[str, float]:
            f"{at}: mean zero-shot": mean(v for scores in report.get("zero_shot", {}).values()
                                           for v in scores.values())}
     for m, ratios in report.get("reconstruction", {}).items():
-        if MASK_RATIO in ratios:
-            out[f"{at}: {m} PSNR gain at 75 % (dB)"] = ratios[MASK_RATIO]["psnr"] - ratios[MASK_RATIO]["baseline_psnr"]
+        scores = ratios.get(MASK_RATIO, {})
+        if "psnr" in scores:
+            out[f"{at}: {m} PSNR gain at 75 % (dB)"] = scores["psnr"] - scores["baseline_psnr"]
+        if "chamfer" in scores:  # point clouds: distance, lower is better
+            out[f"{at}: {m} Chamfer at 75 % (baseline {scores['baseline_chamfer']:.4f})"] = scores["chamfer"]
     return out
 
 
@@ -76,11 +79,14 @@ def saved_report(directory: Path) -> dict | None:
 
 
 def side_metrics(side: Side) -> dict[str, float]:
-    out = gallery_metrics(side.model, side.gallery)
+    """The gallery metrics, then the headlines of the directory's eval.json if it has one."""
     report = saved_report(side.directory)
-    if report is not None:
-        out.update(report_metrics(report))
-    return out
+    try:
+        saved = report_metrics(report) if report is not None else {}
+    except (AttributeError, KeyError, TypeError) as error:
+        raise ValueError(f"{side.directory / EVAL_FILE} is not a report of evaluate --json ({error!r}); "
+                         "move it away or make it again") from None
+    return {**gallery_metrics(side.model, side.gallery), **saved}
 
 
 def comparison_rows(a: dict[str, float], b: dict[str, float]) -> list[tuple[str, float, float, float]]:
@@ -131,10 +137,11 @@ def main(argv=None) -> int:
         return 2
     try:
         a, b = (load_side(d, args.events) for d in (args.a, args.b))
+        rows = comparison_rows(side_metrics(a), side_metrics(b))
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(format_rows(comparison_rows(side_metrics(a), side_metrics(b)), str(args.a), str(args.b)))
+    print(format_rows(rows, str(args.a), str(args.b)))
     return 0
 
 
