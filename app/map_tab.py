@@ -6,6 +6,7 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
+import torch
 
 from omnivec_core.analysis.folder_gallery import FolderGallery
 from omnivec_core.analysis.maps import compute_map
@@ -14,12 +15,15 @@ from omnivec_core.analysis.timeline import FILENAME as TIMELINE_FILE, VECTOR, No
 from omnivec_core.data.omnishapes import ATTRIBUTES
 from omnivec_core.modalities import REGISTRY
 
+from . import views
 from .data_tab import EventPanel
 from .state import FOLDER, OMNISHAPES, AppState
 
 COLOUR_BY = ("modality", "class") + tuple(ATTRIBUTES)  # "class": a folder's labels
+HOVER_ORDER = ("image", "video", "depth", "audio", "points", "imu")  # the first a folder item has is its thumbnail
 # Gradio's Plot has no select event, so a small HTML bridge listens to Plotly's own click event
-# on both maps and hands the clicked point's event number (its customdata) to Python.
+# on both maps and hands the clicked point's event number (its customdata) to Python; on hover it
+# shows the event's thumbnail, which the figure carries.
 CLICK_BRIDGE_JS = """
 const hook = () => {
   element.ownerDocument.querySelectorAll('#map-shared .js-plotly-plot, #map-stems .js-plotly-plot').forEach(plot => {
@@ -31,6 +35,31 @@ const hook = () => {
       props.value = String(Array.isArray(point.customdata) ? point.customdata[0] : point.customdata);
       trigger('change');
     });
+    // the figure carries one small picture per event (layout.meta.thumbnails): shown beside the pointer
+    const tip = () => {
+      let img = element.ownerDocument.getElementById('map-hover-thumbnail');
+      if (!img) {
+        img = element.ownerDocument.createElement('img');
+        img.id = 'map-hover-thumbnail';
+        img.style.cssText = 'position:fixed;display:none;width:96px;height:96px;image-rendering:pixelated;' +
+          'border:2px solid #444;border-radius:4px;background:#000;pointer-events:none;z-index:1000';
+        element.ownerDocument.body.appendChild(img);
+      }
+      return img;
+    };
+    plot.on('plotly_hover', data => {
+      const point = data && data.points && data.points[0];
+      const pictures = plot.layout && plot.layout.meta && plot.layout.meta.thumbnails;
+      if (!point || !pictures || point.customdata === undefined || point.customdata === null) return;
+      const src = pictures[Array.isArray(point.customdata) ? point.customdata[0] : point.customdata];
+      if (!src) return;
+      const img = tip(), at = (data && data.event) || {};
+      img.src = src;
+      img.style.left = ((at.clientX || 0) + 18) + 'px';
+      img.style.top = ((at.clientY || 0) + 18) + 'px';
+      img.style.display = 'block';
+    });
+    plot.on('plotly_unhover', () => { tip().style.display = 'none'; });
   });
 };
 new MutationObserver(hook).observe(element.ownerDocument.body, {childList: true, subtree: true});
@@ -42,9 +71,11 @@ TIMELINE_SPACES = ("joint", "vector")  # the space every modality shares (coarse
 TIMELINE_MAX_INDEX = 1000  # the snapshot slider's bound until a timeline is loaded (what API callers see)
 
 
-def map_figure(data, gallery, colour_by: str, title: str, pair_lines: int, highlight: int | None = None):
-    """The map as a Plotly figure; a group keeps its colour on every map (see group_order), and the points of
-    event `highlight`, if given, are ringed."""
+def map_figure(data, gallery, colour_by: str, title: str, pair_lines: int, highlight: int | None = None,
+               thumbnails: list[str] | None = None):
+    """The map as a Plotly figure; a group keeps its colour on every map (see group_order), the points of
+    event `highlight`, if given, are ringed, and `thumbnails` (one inline picture per event) ride along in
+    layout.meta for the hover bridge."""
     import plotly.graph_objects as go
 
     coords, dims = data.coordinates, data.coordinates.shape[1]
@@ -80,7 +111,23 @@ def map_figure(data, gallery, colour_by: str, title: str, pair_lines: int, highl
                     textposition="top center", marker=ring, name=f"event {highlight}", hoverinfo="skip")
         figure.add_trace(go.Scatter3d(**axes, z=coords[sel, 2]) if dims == 3 else go.Scatter(**axes))
     figure.update_layout(title=title, height=480, margin=dict(l=10, r=10, t=40, b=10), legend=dict(itemsizing="constant"))
+    if thumbnails is not None:
+        figure.update_layout(meta={"thumbnails": thumbnails})
     return figure
+
+
+def hover_thumbnails(state: AppState, gallery) -> list[str]:
+    """One small inline picture per event or folder item ("" where it has none: a sound or caption only):
+    an OmniShapes event's image; a folder item's picture, clip frame, depth, spectrogram, points or trace."""
+    if isinstance(gallery, FolderGallery):
+        pictures = []
+        for item in gallery.dataset.items:
+            name = next((m for m in HOVER_ORDER if m in item.inputs), None)
+            picture = None if name is None else views.still(REGISTRY[name].view(torch.as_tensor(item.inputs[name])))
+            pictures.append("" if picture is None else views.data_uri(picture))
+        return pictures
+    images = state.world.render(gallery.n, seed=gallery.seed, modalities=("image",)).image  # (n, 3, H, W)
+    return [views.data_uri(views.still(REGISTRY["image"].view(image))) for image in images]
 
 
 def group_order(gallery, colour_by: str) -> list[str]:
@@ -118,14 +165,16 @@ def embedding_map(state: AppState, method: str, dims: int, colour_by: str, n_eve
     space = model.embedding.joint_space or "vector"
     params = {"pca": {}, "tsne": {"perplexity": float(perplexity)},
               "umap": {"neighbours": int(neighbours), "min_dist": float(min_dist)}}[method]
+    progress(0.18, desc="thumbnails for hovering")
+    thumbnails = hover_thumbnails(state, gallery)
     figures, notes = [], []
     for step, (which, label) in enumerate(((space, f"shared space ({space})"), ("stem", "right after the stems"))):
         progress(0.2 + 0.4 * step, desc=f"{method.upper()} of the {label} (t-SNE/UMAP take 10-30 s)")
         data = compute_map(gallery, which, model.cfg.modalities, method, int(dims), int(seed), state.checkpoint, **params)
-        figures.append(map_figure(data, gallery, colour_by, label, int(pair_lines)))
+        figures.append(map_figure(data, gallery, colour_by, label, int(pair_lines), thumbnails=thumbnails))
         notes.append(f"{label}: {data.mixing:.0%} of each point's 10 nearest neighbours come from another modality")
     report = ("**Does the space mix modalities by meaning?** " + "; ".join(notes) +
-              ". Click a point to see and hear its sample below.")
+              ". Hover over a point to see its sample, click it to see and hear it below.")
     return figures[0], figures[1], report
 
 

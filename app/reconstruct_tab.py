@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gradio as gr
+import torch
 
 from omnivec_core.analysis.reconstruction import RECONSTRUCTED, ratio_sweep, reconstruct
 from omnivec_core.config import MASK_TYPES
@@ -11,26 +12,42 @@ from omnivec_core.modalities.audio import SAMPLE_RATE
 from . import media, predictions_view, views
 from .components import StillAudio, StillImage
 from .inputs import load_upload
-from .state import AppState
+from .state import FOLDER, OMNISHAPES, AppState
 
 PANELS = ("original", "masked input", "raw model output", "reconstruction + visible")
 
 
-def _input(state: AppState, modality: str, seed: int, index: int, upload: str | None):
-    """One sample (batch of 1) from an upload or from an OmniShapes event; plus notes for the UI."""
+def _input(state: AppState, modality: str, seed: int, index: int, upload: str | None, source: str = OMNISHAPES,
+           folder: str = ""):
+    """One sample (batch of 1) from an upload, an item of the user's folder or an OmniShapes event; plus notes
+    for the UI."""
     if upload:
         tensor, notes = load_upload(upload, modality)
         return tensor.unsqueeze(0), notes
+    if source == FOLDER:
+        return _folder_input(state, modality, int(index), folder)
     batch = state.world.render(1, seed=int(seed), start=int(index), modalities=(modality,))
     return REGISTRY[modality].batch_input(batch), []
 
 
+def _folder_input(state: AppState, modality: str, index: int, folder: str):
+    """Item `index` of the user's folder (as the Retrieval and Embedding map tabs number it) as `modality`."""
+    items = state.pick_gallery(FOLDER, folder, 0).dataset.items
+    if not 0 <= index < len(items):
+        raise gr.Error(f"the folder has items 0 to {len(items) - 1}; there is no item {index}")
+    item = items[index]
+    if modality not in item.inputs:
+        raise gr.Error(f"item {index} ({item.path}) has no {modality}; it has {', '.join(item.inputs)}")
+    return torch.as_tensor(item.inputs[modality]).unsqueeze(0), [f"item {index} of your folder: {item.path} "
+                                                                 f"(class: {item.label or 'none'})"]
+
+
 def run_reconstruction(state: AppState, modality: str, ratio: float, kind: str, seed: int, index: int,
-                       mask_seed: int, upload: str | None):
+                       mask_seed: int, upload: str | None, source: str = OMNISHAPES, folder: str = ""):
     model = state.require_model()
     spec = REGISTRY[modality]
     try:
-        x, notes = _input(state, modality, seed, index, upload)
+        x, notes = _input(state, modality, seed, index, upload, source, folder)
         result = reconstruct(model, modality, x.to(state.device), float(ratio), kind, int(mask_seed))
     except ValueError as error:  # readers.MediaError included
         raise gr.Error(str(error)) from None
@@ -54,10 +71,11 @@ def run_reconstruction(state: AppState, modality: str, ratio: float, kind: str, 
     return (*pictures, *figures, *sounds, report)
 
 
-def run_sweep(state: AppState, modality: str, kind: str, seed: int, index: int, mask_seed: int, upload):
+def run_sweep(state: AppState, modality: str, kind: str, seed: int, index: int, mask_seed: int, upload,
+              source: str = OMNISHAPES, folder: str = ""):
     model = state.require_model()
     try:
-        x, _ = _input(state, modality, seed, index, upload)
+        x, _ = _input(state, modality, seed, index, upload, source, folder)
         points = ratio_sweep(model, modality, x.to(state.device), kind, int(mask_seed))
     except ValueError as error:
         raise gr.Error(str(error)) from None
@@ -74,9 +92,13 @@ def build(state: AppState) -> None:
         kind = gr.Dropdown(list(MASK_TYPES), value="random", label="mask type (tube/frame/causal need time: video, audio)")
         ratio = gr.Slider(0.0, 0.95, value=0.75, step=0.05, label="mask ratio")
     with gr.Row():
+        source = gr.Radio([OMNISHAPES, FOLDER], value=OMNISHAPES, label="sample from")
         seed = gr.Number(value=0, precision=0, label="OmniShapes seed", minimum=0)
-        index = gr.Number(value=0, precision=0, label="event index", minimum=0)
+        index = gr.Number(value=0, precision=0, label="event index (or item number in your folder)", minimum=0)
         mask_seed = gr.Number(value=0, precision=0, label="mask seed", minimum=0)
+    with gr.Row():
+        folder = gr.Textbox(value=str(state.folder or ""), label="your folder (its items numbered as in Retrieval "
+                            "and the map)", placeholder="/home/me/clips")
         upload = gr.File(label="or upload your own (image, clip, sound, point cloud, IMU trace)", type="filepath")
     with gr.Row():
         go = gr.Button("Reconstruct", variant="primary")
@@ -95,8 +117,8 @@ def build(state: AppState) -> None:
                 gr.update(visible=spec.audible))
     modality.change(rows_for, modality, [image_row, plot_row, audio_row], api_name=False)
     sweep_plot = gr.Plot(label="sweep")
-    inputs = [modality, ratio, kind, seed, index, mask_seed, upload]
+    inputs = [modality, ratio, kind, seed, index, mask_seed, upload, source, folder]
     go.click(lambda *a: run_reconstruction(state, *a), inputs, images + plots + heard + [report],
              api_name="reconstruct")
-    sweep.click(lambda m, r, k, s, i, ms, u: run_sweep(state, m, k, s, i, ms, u), inputs, sweep_plot,
+    sweep.click(lambda m, r, k, s, i, ms, u, src, f: run_sweep(state, m, k, s, i, ms, u, src, f), inputs, sweep_plot,
                 api_name="reconstruct_sweep")

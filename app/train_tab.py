@@ -7,8 +7,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from omnivec_core.config import (ATTENTIONS, EMBED_SPACES, MASK_TYPES, MODALITIES, PRESETS, ExperimentConfig, ModelConfig,
-                                 preset)
+from omnivec_core.config import (ATTENTIONS, ATTRIBUTE_CLASSES, EMBED_SPACES, MASK_TYPES, MAX_CAPTIONS_PER_EVENT,
+                                 MODALITIES, PRESETS, ExperimentConfig, ModelConfig, preset)
 from omnivec_core.analysis.timeline import NoTimeline, TimelineCache
 from omnivec_core.objectives import check_plan
 from omnivec_core.train.plans import on_folder, set_steps
@@ -24,7 +24,8 @@ CLASSROOM_MODEL = preset("tiny").model
 
 def build_config(preset_name, steps, modalities, stages, image_ratio, video_ratio, droptoken, embed_space,
                  task_grouping, modality_mixing, backbone=None, attention=None, univlc=None, audio_ratio=None,
-                 audio_droptoken=0.0, video_mask=None, folder="", folder_share=1.0):
+                 audio_droptoken=0.0, video_mask=None, folder="", folder_share=1.0, captions_per_clip=None,
+                 negative_captions=None):
     """The config the knobs describe; a knob left at None keeps the preset's value."""
     if preset_name not in PRESETS:
         raise gr.Error(f"unknown preset {preset_name!r}")
@@ -63,6 +64,10 @@ def build_config(preset_name, steps, modalities, stages, image_ratio, video_rati
     config.train.task_grouping = bool(task_grouping)
     if univlc is not None:
         config.train.univlc = bool(univlc)
+    if captions_per_clip is not None:
+        config.train.captions_per_event = int(captions_per_clip)
+    if negative_captions is not None:
+        config.train.negative_captions = int(negative_captions)
     if folder and str(folder).strip():
         config = with_folder(config, str(folder).strip(), float(folder_share))
     try:  # the switches' own checks (mask types, rates), here where they show, not in the background run
@@ -165,7 +170,8 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
         task_grouping = gr.Checkbox(value=CLASSROOM.task_grouping, label="alternate simple / dense tasks")
         modality_mixing = gr.Checkbox(value=all(s.modality_mixing for s in CLASSROOM.stages),
                                       label="modality-mixed MAE batches")
-    with gr.Accordion("more switches: backbone, attention, UniVLC, audio masking and DropToken, your own folder",
+    with gr.Accordion("more switches: backbone, attention, UniVLC, captions, audio masking and DropToken, your own "
+                      "folder",
                       open=False):
         with gr.Row():
             backbone = gr.Radio(["shared", "specific"], value=CLASSROOM_MODEL.backbone,
@@ -173,6 +179,11 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
             attention = gr.Radio(list(ATTENTIONS), value=CLASSROOM_MODEL.attention,
                                  label="attention (joint, or divided space-time)")
             univlc = gr.Checkbox(value=CLASSROOM.univlc, label="UniVLC (OmniVL): captions that agree are positives")
+        with gr.Row():
+            captions_per_clip = gr.Slider(1, MAX_CAPTIONS_PER_EVENT, value=CLASSROOM.captions_per_event, step=1,
+                                          label="captions per clip (each one a positive of its clip)")
+            negative_captions = gr.Slider(0, len(ATTRIBUTE_CLASSES), value=CLASSROOM.negative_captions, step=1,
+                                          label="counterfactual captions per clip (wrong about one attribute each)")
         with gr.Row():
             audio_ratio = gr.Slider(0.0, 0.95, value=CLASSROOM.mask_ratio["audio"], step=0.05, label="audio mask ratio")
             video_mask = gr.Radio(list(MASK_TYPES), value=CLASSROOM.mask_type["video"], label="video mask type")
@@ -209,7 +220,7 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
 
     knobs = [preset_name, steps, modalities, stages, image_ratio, video_ratio, droptoken, embed_space,
              task_grouping, modality_mixing, backbone, attention, univlc, audio_ratio, audio_droptoken, video_mask,
-             folder, folder_share]
+             folder, folder_share, captions_per_clip, negative_captions]
     start.click(start_run, knobs, status, api_name="train")
     show.click(command_line, knobs, command, api_name="train_command")
     stop.click(manager.stop, None, status, api_name="train_stop")

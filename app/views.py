@@ -2,9 +2,12 @@
 (a `View`); this module draws it, one component kind per view kind."""
 from __future__ import annotations
 
+import base64
+import io
 from pathlib import Path
 
 import gradio as gr
+from PIL import Image
 
 from omnivec_core.modalities import View
 
@@ -41,6 +44,24 @@ def render(view: View, folder: Path, scale: int = 4, title: str = ""):
     if view.kind == "trace":
         return media.trace_figure(view.data, view.rate, view.channels, title)
     return view.data  # a caption
+
+
+def still(view: View, size: int = 64):
+    """A small PIL picture of a view for a hover thumbnail (an animation's middle frame), or None for a
+    sound or a caption, which have no picture."""
+    if view.kind == "animation":
+        view = View("picture", view.data[len(view.data) // 2])
+    drawn = {"picture": lambda: media.to_pil(view.data, 1), "heat": lambda: media.heat_map(view.data, 1),
+             "cloud": lambda: media.points_thumbnail(view.data, view.labels, size),
+             "trace": lambda: media.trace_thumbnail(view.data, size)}.get(view.kind)
+    return None if drawn is None else drawn().convert("RGB").resize((size, size), Image.NEAREST)
+
+
+def data_uri(picture) -> str:
+    """A PIL picture as an inline JPEG (what a Plotly figure can carry to the browser)."""
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def render_file(view: View, folder: Path, name: str) -> str:

@@ -28,6 +28,7 @@ TIME_PROFILES = ("none", "fine", "fine_and_coarse")
 SCHEDULES = ("continue", "own")
 ATTENTIONS = ("joint", "divided")
 REPLICABLE_OBJECTIVES = ("mae", "tasks")  # objectives without in-batch negatives: their stages may repeat events
+MAX_CAPTIONS_PER_EVENT = 10  # one per caption template of OmniShapes
 FORMAT_VERSION = 2  # of config.json; `omnivec_core.migrate` upgrades older ones (version 1 had no such key)
 
 # Settings every preset and every shipped model shares, so they are not config fields. A config.json
@@ -36,7 +37,6 @@ MLP_RATIO = 4.0                # hidden width of each transformer block's MLP (b
 TEXT_VOCAB = 4096              # hash buckets of the scratch text tokenizer
 TEXT_MAX_TOKENS = 24           # word pieces kept per caption
 TEMPERATURE = 0.07             # softmax temperature of the contrastive losses
-CAPTIONS_PER_EVENT = 3         # captions rendered per event: the MIL-NCE positives of its clip
 WEIGHT_DECAY = 0.05            # AdamW decay on matrices (not norms, biases, embeddings)
 GRAD_CLIP = 1.0                # max global gradient norm
 EVAL_SEED = 1_000_003          # held-out OmniShapes seed of the quick evals during training (never trained on)
@@ -194,6 +194,8 @@ class TrainConfig:
     momentum_queue: int = 0         # UniVLC also ranks this many recent clips (and their captions), encoded by a
                                     # momentum (EMA) copy of the model, positives by their labels (ALBEF, MoCo);
                                     # 0: in-batch only
+    captions_per_event: int = 3     # captions rendered per clip (1-10): its positives in MIL-NCE and UniVLC; more
+                                    # show more ways of naming one event in each step
     negative_captions: int = 0      # per clip, captions wrong about one attribute each (0-5; NegCLIP-style hard
                                     # negatives for video->text): without them a batch rarely asks the coarse
                                     # space to tell motion or speed apart
@@ -207,6 +209,9 @@ class TrainConfig:
         if self.momentum_queue < 0 or (self.momentum_queue and not self.univlc):
             raise ValueError(f"momentum_queue must be >= 0 and needs univlc on, got {self.momentum_queue} "
                              f"with univlc {self.univlc}")
+        if not 1 <= self.captions_per_event <= MAX_CAPTIONS_PER_EVENT:
+            raise ValueError(f"captions_per_event must be 1..{MAX_CAPTIONS_PER_EVENT} (the caption templates), "
+                             f"got {self.captions_per_event}")
         if not 0 <= self.negative_captions <= len(ATTRIBUTE_CLASSES):
             raise ValueError(f"negative_captions must be 0..{len(ATTRIBUTE_CLASSES)} (one per attribute), "
                              f"got {self.negative_captions}")

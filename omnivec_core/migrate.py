@@ -22,7 +22,7 @@ import copy
 import warnings
 from typing import Any
 
-from .config import (CAPTIONS_PER_EVENT, EVAL_SEED, FORMAT_VERSION, GRAD_CLIP, MLP_RATIO, TEMPERATURE,
+from .config import (EVAL_SEED, FORMAT_VERSION, GRAD_CLIP, MLP_RATIO, TEMPERATURE,
                      TEXT_MAX_TOKENS, TEXT_VOCAB, WEIGHT_DECAY)
 
 # Model settings that became constants: they shape the weights, so a model built with another value
@@ -30,8 +30,8 @@ from .config import (CAPTIONS_PER_EVENT, EVAL_SEED, FORMAT_VERSION, GRAD_CLIP, M
 MODEL_CONSTANTS = {"mlp_ratio": MLP_RATIO, "text_vocab": TEXT_VOCAB, "text_max_tokens": TEXT_MAX_TOKENS}
 # Training settings that became constants: they change only how a run continues, so a config with
 # another value still loads, with a warning that further training uses the constant.
-TRAIN_CONSTANTS = {"temperature": TEMPERATURE, "captions_per_event": CAPTIONS_PER_EVENT, "amp": True,
-                   "weight_decay": WEIGHT_DECAY, "grad_clip": GRAD_CLIP, "eval_seed": EVAL_SEED}
+TRAIN_CONSTANTS = {"temperature": TEMPERATURE, "amp": True, "weight_decay": WEIGHT_DECAY, "grad_clip": GRAD_CLIP,
+                   "eval_seed": EVAL_SEED}
 VERSION_1_MODALITIES = ("image", "video", "audio", "text", "depth", "points")  # all the code of version 1 knew
 # Settings of `train` that every stage now carries on its own.
 STAGE_SETTINGS = ("frozen", "mae_weights", "mae_relative", "modality_mixing", "sibling_events")

@@ -5,6 +5,7 @@ and its format, size, frame count or sample rate checked."""
 from __future__ import annotations
 
 import base64
+import io
 import inspect
 import json
 import re
@@ -353,6 +354,7 @@ def test_embedding_map(client, state, method, dims, colour_by, pair_lines):
             assert ((0 <= events) & (events < n_events)).all(), "a click hands back the event number"
         assert len(lines) == pair_lines, "one line per joined event"
         assert all(len(values(t["x"])) == len(modalities) and t["showlegend"] is False for t in lines)
+        hover_pictures(figure, n_events)
     assert "neighbours" in report and len(re.findall(r"\d+% of each point", report)) == 2, report
 
 
@@ -520,7 +522,7 @@ def monkeypatch_module():
         yield patch
 
 
-def test_a_folder_is_indexed_and_searched(client, my_folder):
+def test_a_folder_is_indexed_and_searched(client, state, my_folder):
     report, source = client.predict(str(my_folder), api_name="/index_folder")
     assert source == "my folder"
     assert "embedded 6 image, 6 video, 6 audio, 6 text" in report, report
@@ -542,10 +544,29 @@ def test_a_folder_is_indexed_and_searched(client, my_folder):
                                      api_name="/embedding_map")
     points = [t for t in plot(shared)["data"] if t["mode"] == "markers"]
     assert sorted(t["name"] for t in points) == sorted(FOLDER_CLASSES)
+    assert [p.size for p in hover_pictures(plot(shared), 6)] == [(64, 64)] * 6, "every clip's frame on hover"
+    out = client.predict("video", 0.5, "random", 0, 2, 0, None, "my folder", str(my_folder), api_name="/reconstruct")
+    check_reconstruction(state, out, "video", 0.5)
+    assert "item 2 of your folder" in out[-1] and ".mp4" in out[-1], "the report names the item reconstructed"
+    with pytest.raises(Exception, match=r"item 1 \(.*\) has no depth; it has "):
+        client.predict("depth", 0.5, "random", 0, 1, 0, None, "my folder", str(my_folder), api_name="/reconstruct")
+    with pytest.raises(Exception, match="items 0 to 5; there is no item 6"):
+        client.predict("image", 0.5, "random", 0, 6, 0, None, "my folder", str(my_folder), api_name="/reconstruct")
     assert sum(len(values(t["x"])) for t in points) == 6 * len(state_modalities_of_folder())
     with pytest.raises(Exception, match="not a folder"):
         client.predict(str(my_folder / "captions.csv"), api_name="/index_folder")
     alive(client)
+
+
+def hover_pictures(figure: dict, count: int) -> list:
+    """The map's hover thumbnails (layout.meta): one inline JPEG per event or item, decoded."""
+    from PIL import Image
+
+    sources = figure["layout"]["meta"]["thumbnails"]
+    assert len(sources) == count and all(s.startswith("data:image/jpeg;base64,") for s in sources)
+    pictures = [Image.open(io.BytesIO(base64.b64decode(s.split(",", 1)[1]))) for s in sources]
+    assert len({p.tobytes() for p in pictures}) > 1, "the thumbnails differ from event to event"
+    return pictures
 
 
 def state_modalities_of_folder() -> tuple[str, ...]:
@@ -649,7 +670,7 @@ def test_every_named_endpoint_is_tested(client):
 
 # ------------------------------------------------------------------ Train tab, bad inputs
 
-MORE_SWITCHES = ("shared", "joint", True, 0.8, 0.0, "tube", "", 1.0)  # backbone ... folder share: the tiny preset's
+MORE_SWITCHES = ("shared", "joint", True, 0.8, 0.0, "tube", "", 1.0, 3, 4)  # backbone ... captions: the tiny preset's
 
 
 def test_train_runs_in_the_background_one_at_a_time(client):
@@ -839,8 +860,9 @@ def test_train_tab_reaches_every_switch_and_shows_the_command_line(tmp_path):
     from omnivec_core.config import MODALITIES, ExperimentConfig
     base = ("tiny", 100, list(MODALITIES), list(train_tab.STAGES), 0.9, 0.95, 0.25, "fac", True, True)
     config = train_tab.build_config(*base, backbone="specific", attention="divided", univlc=False, audio_ratio=0.6,
-                                    audio_droptoken=0.3, video_mask="frame")
+                                    audio_droptoken=0.3, video_mask="frame", captions_per_clip=5, negative_captions=2)
     assert (config.model.backbone, config.model.attention, config.train.univlc) == ("specific", "divided", False)
+    assert (config.train.captions_per_event, config.train.negative_captions) == (5, 2)
     assert config.train.mask_ratio["image"] == 0.9 and config.train.mask_ratio["video"] == 0.95
     assert config.train.mask_ratio["audio"] == 0.6 and config.train.mask_type["video"] == "frame"
     assert config.train.droptoken == {"video": 0.25, "audio": 0.3}
@@ -848,7 +870,9 @@ def test_train_tab_reaches_every_switch_and_shows_the_command_line(tmp_path):
         train_tab.build_config(*base, video_mask="checkerboard")
     with pytest.raises(gr.Error, match="cannot train on"):
         train_tab.build_config(*base, folder=str(tmp_path / "missing"))
-    shown = train_tab.command_line(*base, "specific", "divided", False, 0.6, 0.3, "frame", "", 1.0)
+    with pytest.raises(gr.Error, match="captions_per_event must be 1..10"):
+        train_tab.build_config(*base, captions_per_clip=0)
+    shown = train_tab.command_line(*base, "specific", "divided", False, 0.6, 0.3, "frame", "", 1.0, 5, 2)
     assert "python -m omnivec_core.train --config plan.json --out runs/my-run" in shown
     plan = json.loads(shown.split("```json\n")[1].split("\n```")[0])
     assert ExperimentConfig.from_dict(plan) == config, "the file the command runs is the plan the knobs describe"
@@ -856,7 +880,7 @@ def test_train_tab_reaches_every_switch_and_shows_the_command_line(tmp_path):
 
 def test_train_command_reaches_the_client(client):
     shown = client.predict("tiny", 50, ["image", "video", "audio"], ["pretrain"], 0.75, 0.9, 0.0, "fac", True, True,
-                           "shared", "joint", True, 0.8, 0.0, "tube", "", 1.0, api_name="/train_command")
+                           *MORE_SWITCHES, api_name="/train_command")
     assert "--config plan.json" in shown and '"modalities"' in shown
 
 

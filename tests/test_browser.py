@@ -62,6 +62,15 @@ def click_a_map_point(driver, wait, by, event: int) -> None:
     assert images, "clicking a map point showed no image of the event"
 
 
+def hover_a_map_point(driver, event: int) -> None:
+    """Plotly's hover event on a point of the shared map shows that event's thumbnail beside the pointer."""
+    driver.execute_script("document.querySelector('#map-shared .js-plotly-plot').emit('plotly_hover', "
+                          "{points: [{customdata: arguments[0]}], event: {clientX: 300, clientY: 400}});", event)
+    shown = driver.execute_script("const img = document.getElementById('map-hover-thumbnail');"
+                                  "return img && [img.style.display, img.src.slice(0, 23), img.naturalWidth];")
+    assert shown and shown[:2] == ["block", "data:image/jpeg;base64,"], f"no thumbnail on hover: {shown}"
+
+
 def choose_radio(driver, by, value: str) -> None:
     """Click the visible radio button of that value (the Reconstruct tab's modality)."""
     label = next(e for e in driver.find_elements(by.XPATH, f"//label[.//input[@type='radio' and @value='{value}']]")
@@ -108,6 +117,8 @@ def test_every_tab_opens_without_console_errors(url, tmp_path):
             wait.until(lambda d: not BUSY.search(d.find_element(By.TAG_NAME, "body").text))
             time.sleep(1.5)  # let plotly draw
             if tab == "Embedding map":
+                hover_a_map_point(driver, event=5)
+                driver.save_screenshot(str(out / "map-hover.png"))
                 click_a_map_point(driver, wait, By, event=3)
             if tab == "Caption":
                 assert "the model says" in driver.find_element(By.TAG_NAME, "body").text, "no caption shown"

@@ -132,12 +132,24 @@ def test_loading_refuses_config_and_weights_that_disagree(tmp_path):
     ("stage", {"lr": 0.0}, "stage 'shapes': lr must be > 0"),
     ("train", {"attribute_weights": {"hue": 2.0}}, "attributes are"),
     ("train", {"attribute_weights": {"shape": -1.0}}, r"attribute_weights\['shape'\]"),
-    ("train", {"negative_captions": 6}, "one per attribute")])
+    ("train", {"negative_captions": 6}, "one per attribute"),
+    ("train", {"captions_per_event": 0}, "captions_per_event must be 1..10"),
+    ("train", {"captions_per_event": 11}, "captions_per_event must be 1..10")])
 def test_train_config_rejects_bad_values(section, bad, message):
     data = preset("tiny").to_dict()
     (data["train"] if section == "train" else data["train"]["stages"][1]).update(bad)
     with pytest.raises(ValueError, match=message):
         ExperimentConfig.from_dict(data)
+
+
+@pytest.mark.parametrize("captions", [1, 5])
+def test_captions_per_clip_set_how_many_captions_each_training_clip_has(tmp_path, captions):
+    config = tiny_config(1, {"contrastive": 1.0})
+    config.train.captions_per_event = captions
+    trainer = Trainer(config, tmp_path, "cpu")
+    batch = trainer.render_batch(0, config.train.stages[0])
+    assert {len(row) for row in batch.text} == {captions}
+    assert all(len(set(row)) == captions for row in batch.text), "each from its own template"
 
 
 def test_mae_weights_make_a_weighted_mean_of_the_modalities(monkeypatch):

@@ -29,7 +29,6 @@ import dataclasses
 import torch
 from torch import nn
 
-from ..config import CAPTIONS_PER_EVENT
 from ..data.omnishapes import OmniShapes, OmniShapesConfig
 from ..evaluate import HELD_OUT_SEED, linear_probe
 from ..modalities import CAPTIONS, REGISTRY, patches
@@ -204,7 +203,7 @@ def deflation_table(model: OmniVec, n_events: int = 256, seed: int = HELD_OUT_SE
     of OmniShapes `fit_seed` (a training stream)."""
     device, was_training = next(model.parameters()).device, model.training
     model.eval()
-    world = OmniShapes(OmniShapesConfig(captions_per_event=CAPTIONS_PER_EVENT))
+    world = OmniShapes(OmniShapesConfig())
     batch, fit_batch = render_stills(world, n_events, seed, device), render_stills(world, n_events, fit_seed, device)
     networks = {"n-def": deflate(model, "first"), "def": deflate(model), "def+corr": deflate(model)}
     history = fit_correction(model, networks["def+corr"], fit_batch.image, steps)

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from ..analysis.embeddings import embed_batch, recalibrate_batchnorm
 from ..analysis.retrieval import attribute_precision, recall_at
 from ..analysis.timeline import TimelineRecorder
-from ..config import CAPTIONS_PER_EVENT, EVAL_SEED, GRAD_CLIP, WEIGHT_DECAY, ExperimentConfig, StageConfig, TrainConfig
+from ..config import EVAL_SEED, GRAD_CLIP, WEIGHT_DECAY, ExperimentConfig, StageConfig, TrainConfig
 from ..data.folder_batches import FolderBatches
 from ..data.folders import scan_folder
 from ..data.omnishapes import ATTRIBUTES, OmniShapes, OmniShapesConfig, parse_caption
@@ -145,7 +145,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)  # same initial weights on every rank
         self.model = OmniVec(config.model).to(self.rt.device).train()
         self._check_frozen_parts()
-        self.world = OmniShapes(OmniShapesConfig(captions_per_event=CAPTIONS_PER_EVENT))
+        self.world = OmniShapes(OmniShapesConfig(captions_per_event=cfg.captions_per_event))
         self.folders: dict[str, FolderBatches] = {}  # a stage's folder of the user's media, read at its first step
         fused = self.rt.device.type == "cuda"
         # over every parameter some stage trains: a stage's held parts get no gradients, which AdamW skips
@@ -175,7 +175,7 @@ class Trainer:
             self._start_from(Path(init))
         self._hold_stage(stage_at(self.step, cfg), self.step)
         # momentum encoder and queues (not checkpointed: a resumed run starts them from its weights)
-        self.momentum = MomentumQueue(self.model, cfg.momentum_queue, CAPTIONS_PER_EVENT) if cfg.momentum_queue else None
+        self.momentum = MomentumQueue(self.model, cfg.momentum_queue, cfg.captions_per_event) if cfg.momentum_queue else None
         # snapshots of a fixed held-out probe in the shared space every N steps (OUT/timeline.safetensors)
         self.timeline = TimelineRecorder(self.out, self.model, timeline_every, self.step, resume) \
             if timeline_every and self.rt.is_main else None
@@ -247,7 +247,7 @@ class Trainer:
         if stage.folder not in self.folders:
             dataset = scan_folder(Path(stage.folder))
             self.folders[stage.folder] = FolderBatches(dataset, "train", self.config.model.modalities,
-                                                       CAPTIONS_PER_EVENT)
+                                                       self.config.train.captions_per_event)
             if self.rt.is_main:
                 print(f"training on {stage.folder}: {len(self.folders[stage.folder])} items, "
                       f"{', '.join(self.folders[stage.folder].modalities)}; {len(dataset.skipped)} files skipped")
