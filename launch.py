@@ -45,18 +45,16 @@ def build_state(checkpoint: Path, device: str):
 
 def warm_up(state) -> None:
     """In the background, so the page is up at once: first what the first query needs (the held-out
-    gallery, read from its cache beside the checkpoint when there is one, the video decoders, one pass
-    of every stem and head), then UMAP's just-in-time kernels in a low-priority process of its own, so
-    their compilation never holds this process's interpreter while a query waits (numba caches them on
-    disk for the map's first UMAP)."""
+    gallery, read from its cache beside the checkpoint when there is one, the media decoders and
+    librosa, one pass of every stem, head and text decoder), then UMAP's just-in-time kernels in a
+    low-priority process of its own, so their compilation never holds this process's interpreter while a
+    query waits (numba caches them on disk for the map's first UMAP)."""
     import subprocess
 
     if state.model is not None:
         warm_queries(state)
         if state.folder is not None:
             index_folder(state)
-    import librosa  # noqa: F401  (its first import compiles; the Reconstruct tab's Griffin-Lim needs it)
-
     umap = "import numpy as np; from omnivec_core.analysis.projections import project; " \
            "project(np.random.default_rng(0).normal(size=(200, 16)), 'umap')"
     subprocess.Popen([sys.executable, "-c", umap], cwd=Path(__file__).resolve().parent, stdout=subprocess.DEVNULL,
@@ -64,18 +62,22 @@ def warm_up(state) -> None:
 
 
 def warm_queries(state) -> None:
-    """Everything a first retrieval touches, once: the gallery, the readers' decoders, and every
-    modality's encoder, embedding and task heads on one event."""
+    """Everything a first retrieval touches, once: the readers' decoders and librosa, the gallery, and
+    every modality's encoder, embedding, task heads and caption on one event."""
     import av  # noqa: F401  (PyAV and decord load their codecs on first import)
     import decord  # noqa: F401
+    import librosa  # noqa: F401  (the audio reader resamples a clip's sound with it; its import loads numba kernels)
 
+    from omnivec_core.analysis.captioning import caption
     from omnivec_core.analysis.predictions import predict
-    from omnivec_core.modalities import REGISTRY
+    from omnivec_core.modalities import CAPTIONS, REGISTRY
 
     state.gallery()
     batch = state.world.render(1, seed=0, device=state.device)
     for m in state.model.cfg.modalities:
         predict(state.model, m, REGISTRY[m].batch_input(batch))
+        if state.model.language is not None and m != CAPTIONS:
+            caption(state.model, m, REGISTRY[m].batch_input(batch))
 
 
 def index_folder(state) -> None:

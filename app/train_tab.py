@@ -25,7 +25,8 @@ CLASSROOM_MODEL = preset("tiny").model
 def build_config(preset_name, steps, modalities, stages, image_ratio, video_ratio, droptoken, embed_space,
                  task_grouping, modality_mixing, backbone=None, attention=None, univlc=None, audio_ratio=None,
                  audio_droptoken=0.0, video_mask=None, folder="", folder_share=1.0, captions_per_clip=None,
-                 negative_captions=None):
+                 negative_captions=None, depth_ratio=None, points_ratio=None, imu_ratio=None, audio_mask=None,
+                 imu_mask=None):
     """The config the knobs describe; a knob left at None keeps the preset's value."""
     if preset_name not in PRESETS:
         raise gr.Error(f"unknown preset {preset_name!r}")
@@ -55,10 +56,12 @@ def build_config(preset_name, steps, modalities, stages, image_ratio, video_rati
     except ValueError as error:
         raise gr.Error(str(error)) from None
     config.train.mask_ratio.update(image=float(image_ratio), video=float(video_ratio))
-    if audio_ratio is not None:
-        config.train.mask_ratio["audio"] = float(audio_ratio)
-    if video_mask is not None:
-        config.train.mask_type["video"] = video_mask
+    for name, ratio in (("audio", audio_ratio), ("depth", depth_ratio), ("points", points_ratio), ("imu", imu_ratio)):
+        if ratio is not None:
+            config.train.mask_ratio[name] = float(ratio)
+    for name, kind in (("video", video_mask), ("audio", audio_mask), ("imu", imu_mask)):
+        if kind is not None:
+            config.train.mask_type[name] = kind
     rates = {"video": float(droptoken), "audio": float(audio_droptoken or 0.0)}
     config.train.droptoken = {m: r for m, r in rates.items() if r and m in config.model.modalities}
     config.train.task_grouping = bool(task_grouping)
@@ -170,8 +173,8 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
         task_grouping = gr.Checkbox(value=CLASSROOM.task_grouping, label="alternate simple / dense tasks")
         modality_mixing = gr.Checkbox(value=all(s.modality_mixing for s in CLASSROOM.stages),
                                       label="modality-mixed MAE batches")
-    with gr.Accordion("more switches: backbone, attention, UniVLC, captions, audio masking and DropToken, your own "
-                      "folder",
+    with gr.Accordion("more switches: backbone, attention, UniVLC, captions, every modality's masking, audio "
+                      "DropToken, your own folder",
                       open=False):
         with gr.Row():
             backbone = gr.Radio(["shared", "specific"], value=CLASSROOM_MODEL.backbone,
@@ -185,8 +188,13 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
             negative_captions = gr.Slider(0, len(ATTRIBUTE_CLASSES), value=CLASSROOM.negative_captions, step=1,
                                           label="counterfactual captions per clip (wrong about one attribute each)")
         with gr.Row():
-            audio_ratio = gr.Slider(0.0, 0.95, value=CLASSROOM.mask_ratio["audio"], step=0.05, label="audio mask ratio")
-            video_mask = gr.Radio(list(MASK_TYPES), value=CLASSROOM.mask_type["video"], label="video mask type")
+            audio_ratio, depth_ratio, points_ratio, imu_ratio = (
+                gr.Slider(0.0, 0.95, value=CLASSROOM.mask_ratio[m], step=0.05, label=f"{m} mask ratio")
+                for m in ("audio", "depth", "points", "imu"))
+        with gr.Row():  # the modalities with a time axis; image, depth and points are masked at random
+            video_mask, audio_mask, imu_mask = (
+                gr.Radio(list(MASK_TYPES), value=CLASSROOM.mask_type[m], label=f"{m} mask type")
+                for m in ("video", "audio", "imu"))
             audio_droptoken = gr.Slider(0.0, 0.75, value=CLASSROOM.droptoken.get("audio", 0.0), step=0.05,
                                         label="audio DropToken rate")
         with gr.Row():
@@ -220,7 +228,8 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
 
     knobs = [preset_name, steps, modalities, stages, image_ratio, video_ratio, droptoken, embed_space,
              task_grouping, modality_mixing, backbone, attention, univlc, audio_ratio, audio_droptoken, video_mask,
-             folder, folder_share, captions_per_clip, negative_captions]
+             folder, folder_share, captions_per_clip, negative_captions, depth_ratio, points_ratio, imu_ratio,
+             audio_mask, imu_mask]
     start.click(start_run, knobs, status, api_name="train")
     show.click(command_line, knobs, command, api_name="train_command")
     stop.click(manager.stop, None, status, api_name="train_stop")

@@ -7,6 +7,7 @@ With a second report (the validation seed), the summary table gives both seeds s
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -67,8 +68,14 @@ def summary(reports: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(paths: list[str]) -> None:
-    reports = [json.loads(Path(p).read_text()) for p in paths]
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("reports", nargs="+", type=Path, help="evaluate --json reports (evaluation seed first)")
+    paths = parser.parse_args(argv).reports
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        sys.exit(f"no such report: {', '.join(missing)}")
+    reports = [json.loads(p.read_text()) for p in paths]
     report = reports[0]
     modalities = list(report["linear_probe"])
     parts = [summary(reports),
@@ -84,6 +91,4 @@ def main(paths: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
     main(sys.argv[1:])

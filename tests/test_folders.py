@@ -75,7 +75,7 @@ def test_clips_layout_labels_inputs_captions(clips, tmp_path):
     assert ds.modalities() == ["image", "video", "audio", "text"]
     for item in ds.items:
         assert item.label == item.path.split("/")[0] and item.split in ("train", "test")
-        assert item.split == fl.hash_split(item.path)
+        assert item.split == "test" or fl.hash_split(item.path) == "train", "what the hash holds out stays out"
         v, a, im = item.inputs["video"], item.inputs["audio"], item.inputs["image"]
         assert v.shape == (8, 3, 64, 64) and v.dtype == torch.float32
         assert im.shape == (3, 64, 64) and torch.equal(im, v[0])  # the still is the clip's first frame
@@ -83,6 +83,7 @@ def test_clips_layout_labels_inputs_captions(clips, tmp_path):
         assert a.shape == (1, 64, 64) and torch.equal(a, REGISTRY["audio"].from_loaded(loaded)[0])
         assert torch.equal(v, loaded.tensor)
     assert ds.split("train") + ds.split("test") and len(ds.split("train")) + len(ds.split("test")) == 4
+    assert {item.label for item in ds.split("test")} == {"red_left", "blue_up"}, "each class of two clips is tested"
     assert _item(ds, "red_left/v_redleft_g00_c01.mp4").captions == ["a red square moving left",
                                                                     "a red box slides, to the left"]
     assert _item(ds, "blue_up/v_blueup_g01_c01.mp4").captions == ["a blue square moving up"]
@@ -225,6 +226,20 @@ def test_hash_split_is_about_a_fifth_and_keeps_clip_groups_together():
     assert 0.17 < share < 0.23
     for g in range(50):
         assert len({fl.hash_split(f"X/v_X_g{g:02d}_c{c:02d}.avi") for c in range(1, 6)}) == 1
+
+
+def test_a_class_the_hash_leaves_untested_holds_out_one_group():
+    from types import SimpleNamespace as Item
+
+    train = [n for n in (f"a/v_a_g{g:02d}_c01.mp4" for g in range(40)) if fl.hash_split(n) == "train"][:3]
+    items = [Item(path=n.replace("_c01", f"_c0{c}"), label="a", split="train") for n in train for c in (1, 2)]
+    items += [Item(path="solo/one.mp4", label="solo", split="train")]  # one group: nothing to hold out
+    fl.hold_out_every_class(items)
+    held = [item.path for item in items if item.split == "test"]
+    assert len(held) == 2 and len({fl.split_key(p) for p in held}) == 1, "one whole group, both its clips"
+    again = [Item(path=i.path, label=i.label, split="train") for i in items]
+    fl.hold_out_every_class(again)
+    assert [i.split for i in again] == [i.split for i in items], "deterministic"
 
 
 def test_missing_folder_and_default_cache(tmp_path, monkeypatch):

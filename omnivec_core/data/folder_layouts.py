@@ -73,13 +73,39 @@ def folder_split(rel: str) -> str | None:
     return None
 
 
-def hash_split(rel: str) -> str:
-    """A deterministic held-out split (~20 % "test") by the hash of the path; clips named like
-    UCF-101's (`v_X_g01_c02`) are hashed by their group, so one group never straddles the split."""
+def split_key(rel: str) -> str:
+    """What the hash split hashes: the path, or for clips named like UCF-101's (`v_X_g01_c02`) their group,
+    so one group never straddles the split."""
     p = PurePosixPath(rel)
     m = _GROUP.match(p.stem)
-    key = str(p.parent / m.group(1)) if m else rel
-    return "test" if int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 100 < HELD_OUT_PERCENT else "train"
+    return str(p.parent / m.group(1)) if m else rel
+
+
+def split_hash(rel: str) -> int:
+    return int(hashlib.sha256(split_key(rel).encode()).hexdigest()[:8], 16)
+
+
+def hash_split(rel: str) -> str:
+    """A deterministic held-out split (~20 % "test") by the hash of the path (see split_key)."""
+    return "test" if split_hash(rel) % 100 < HELD_OUT_PERCENT else "train"
+
+
+def hold_out_every_class(hashed: list) -> None:
+    """Items split by hash (`.path`, `.label`, `.split`, changed in place): a class the hash left without a
+    test item, but with at least two groups, gives its group of lowest hash to the test split, so a
+    small folder is still evaluated on every class."""
+    by_class: dict[str, list] = {}
+    for item in hashed:
+        if item.label is not None:
+            by_class.setdefault(item.label, []).append(item)
+    for items in by_class.values():
+        groups = {split_key(item.path) for item in items}
+        if len(groups) < 2 or any(item.split == "test" for item in items):
+            continue
+        chosen = min(groups, key=lambda key: (int(hashlib.sha256(key.encode()).hexdigest()[:8], 16), key))
+        for item in items:
+            if split_key(item.path) == chosen:
+                item.split = "test"
 
 
 def lookup_keys(rel: str) -> list[str]:
@@ -234,9 +260,13 @@ class Layout:
             return self.meta.find(rel, self.meta.labels)
         return folder_label(rel) if self.labelled else None
 
-    def split(self, rel: str) -> str:
+    def given_split(self, rel: str) -> str | None:
+        """The split a train/test folder or the CSV's split column gives; None: the hash decides."""
         from_meta = self.meta.find(rel, self.meta.splits) if self.meta is not None else None
-        return folder_split(rel) or from_meta or hash_split(rel)
+        return folder_split(rel) or from_meta
+
+    def split(self, rel: str) -> str:
+        return self.given_split(rel) or hash_split(rel)
 
 
 def detect_layout(media: list[str], meta: Metadata | None) -> Layout:

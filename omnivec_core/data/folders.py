@@ -21,7 +21,8 @@ Layout rules (first match wins; hidden files and folders are ignored):
 (train/test/val...) nor `depth`; at least two classes, and at least half the files of the most
 common kind have one. Split: an enclosing train/ or test/ (val/ and validation/ count as test)
 folder, else the CSV's split column, else a deterministic held-out split of ~20 % by the hash of
-the path (UCF-style names `v_X_g01_c02` by their group, so no group straddles the split).
+the path (UCF-style names `v_X_g01_c02` by their group, so no group straddles the split), in which a
+class the hash left untested but with two groups or more holds out its group of lowest hash.
 
 Items: a video gives video + audio (its sound track, when it has one) + image (its first frame);
 an audio file audio; an image image; a mesh or point file points; an IMU trace imu; each exactly as
@@ -141,8 +142,8 @@ class FolderDataset:
                 lines += ["", f"{unlabelled} items have no label"]
             untested = [c for c in self.classes if not per[c, "test"]]
             if untested and self.layout != "meshes":
-                lines += ["", f"{len(untested)} classes have no test item: the held-out split takes ~20 % of "
-                              "the files by the hash of their path, so a small class may have none"]
+                lines += ["", f"{len(untested)} classes have no test item: a class of one file (or one UCF group) "
+                              "is all training; a train/ and test/ folder or a split column decides otherwise"]
         if self.skipped:
             lines += ["", f"### Skipped files ({len(self.skipped)})", ""]
             lines += [f"- `{s.path}`: {s.reason}" for s in self.skipped[:max_listed]]
@@ -200,6 +201,7 @@ def scan_folder(root, *, cache_dir: Path | None = None, progress: Callable[[int,
         items.append(FolderItem(first, layout.label(first), layout.split(first), inputs, caps,
                                 [rel for rel, _, _ in group], item_notes))
     items.sort(key=lambda item: item.path)
+    fl.hold_out_every_class([item for item in items if layout.given_split(item.path) is None])
     used = {k for item in items for rel in item.files for k in fl.lookup_keys(rel)}
     unmatched = [k for k in captions if k not in used]
     if unmatched:
