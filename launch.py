@@ -45,10 +45,10 @@ def build_state(checkpoint: Path, device: str):
 
 def warm_up(state) -> None:
     """In the background, so the page is up at once: first what the first query needs (the held-out
-    gallery, read from its cache beside the checkpoint when there is one, the media decoders and
-    librosa, one pass of every stem, head and text decoder), then UMAP's just-in-time kernels in a
-    low-priority process of its own, so their compilation never holds this process's interpreter while a
-    query waits (numba caches them on disk for the map's first UMAP)."""
+    gallery, read from its cache beside the checkpoint when there is one, the media decoders, one pass
+    of every stem, head and text decoder), then UMAP's just-in-time kernels in a low-priority process of
+    its own, so their compilation never holds this process's interpreter while a query waits (numba
+    caches them on disk for the map's first UMAP)."""
     import subprocess
 
     if state.model is not None:
@@ -62,22 +62,23 @@ def warm_up(state) -> None:
 
 
 def warm_queries(state) -> None:
-    """Everything a first retrieval touches, once: the readers' decoders and librosa, the gallery, and
-    every modality's encoder, embedding, task heads and caption on one event."""
+    """Everything a first retrieval touches, once: the readers' decoders, the gallery, every
+    modality's encoder, embedding, task heads and caption on one event, and the gallery's pair matrix."""
     import av  # noqa: F401  (PyAV and decord load their codecs on first import)
     import decord  # noqa: F401
-    import librosa  # noqa: F401  (the audio reader resamples a clip's sound with it; its import loads numba kernels)
 
+    from app.predictions_view import pair_matrix_figure
     from omnivec_core.analysis.captioning import caption
     from omnivec_core.analysis.predictions import predict
     from omnivec_core.modalities import CAPTIONS, REGISTRY
 
-    state.gallery()
+    gallery = state.gallery()
     batch = state.world.render(1, seed=0, device=state.device)
     for m in state.model.cfg.modalities:
         predict(state.model, m, REGISTRY[m].batch_input(batch))
         if state.model.language is not None and m != CAPTIONS:
             caption(state.model, m, REGISTRY[m].batch_input(batch))
+    pair_matrix_figure(state.model, gallery)  # and plotly's figure classes, imported on first use
 
 
 def index_folder(state) -> None:
