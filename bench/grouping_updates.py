@@ -61,7 +61,7 @@ def main() -> None:
     print("| row | task-head updates | " + " | ".join(COLUMNS) + " |")
     print("|---" * (2 + len(COLUMNS)) + "|")
     for entry in committed:
-        grouped = "no task grouping" not in entry["setting"]
+        grouped = "task grouping" in entry["setting"] and "no task grouping" not in entry["setting"]
         print(f"| {entry['row']} | {'half the task steps each' if grouped else 'every task step'} | "
               + " | ".join(f"{entry['metrics'][c]:.3f}" for c in COLUMNS) + " |")
     print("| control: OmniVec-1, heads on even steps only | half the task steps | "
