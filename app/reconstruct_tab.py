@@ -89,7 +89,8 @@ def build(state: AppState) -> None:
                 "OmniMAE trains at 75-95% masking: push the slider and see how much survives.")
     with gr.Row():
         modality = gr.Radio(list(RECONSTRUCTED), value="image", label="modality")
-        kind = gr.Dropdown(list(MASK_TYPES), value="random", label="mask type (tube/frame/causal need time: video, audio, imu)")
+        kind = gr.Dropdown(list(MASK_TYPES), value="random",
+                           label="mask type (tube/frame/causal need time: video, audio, imu)")
         ratio = gr.Slider(0.0, 0.95, value=0.75, step=0.05, label="mask ratio")
     with gr.Row():
         source = gr.Radio([OMNISHAPES, FOLDER], value=OMNISHAPES, label="sample from")
