@@ -81,13 +81,13 @@ def split_key(rel: str) -> str:
     return str(p.parent / m.group(1)) if m else rel
 
 
-def split_hash(rel: str) -> int:
-    return int(hashlib.sha256(split_key(rel).encode()).hexdigest()[:8], 16)
+def key_hash(key: str) -> int:
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
 
 
 def hash_split(rel: str) -> str:
     """A deterministic held-out split (~20 % "test") by the hash of the path (see split_key)."""
-    return "test" if split_hash(rel) % 100 < HELD_OUT_PERCENT else "train"
+    return "test" if key_hash(split_key(rel)) % 100 < HELD_OUT_PERCENT else "train"
 
 
 def hold_out_every_class(hashed: list) -> None:
@@ -102,7 +102,7 @@ def hold_out_every_class(hashed: list) -> None:
         groups = {split_key(item.path) for item in items}
         if len(groups) < 2 or any(item.split == "test" for item in items):
             continue
-        chosen = min(groups, key=lambda key: (int(hashlib.sha256(key.encode()).hexdigest()[:8], 16), key))
+        chosen = min(groups, key=lambda key: (key_hash(key), key))
         for item in items:
             if split_key(item.path) == chosen:
                 item.split = "test"
