@@ -20,7 +20,6 @@ from .data_tab import EventPanel
 from .state import FOLDER, OMNISHAPES, AppState
 
 COLOUR_BY = ("modality", "class") + tuple(ATTRIBUTES)  # "class": a folder's labels
-HOVER_ORDER = ("image", "video", "depth", "audio", "points", "imu")  # the first a folder item has is its thumbnail
 # Gradio's Plot has no select event, so a small HTML bridge listens to Plotly's own click event
 # on both maps and hands the clicked point's event number (its customdata) to Python; on hover it
 # shows the event's thumbnail, which the figure carries.
@@ -116,18 +115,24 @@ def map_figure(data, gallery, colour_by: str, title: str, pair_lines: int, highl
     return figure
 
 
+def thumbnail_modality(names) -> str | None:
+    """Of `names`, the first in registry order whose inputs can be drawn small (not a caption)."""
+    return next((m for m in REGISTRY if m in names and REGISTRY[m].view_kind in views.STILLS), None)
+
+
 def hover_thumbnails(state: AppState, gallery) -> list[str]:
-    """One small inline picture per event or folder item ("" where it has none: a sound or caption only):
-    an OmniShapes event's image; a folder item's picture, clip frame, depth, spectrogram, points or trace."""
+    """One small inline picture per event or folder item ("" where it has none: captions only): an
+    OmniShapes event's picture; a folder item's picture, clip frame, spectrogram, depth, points or trace."""
     if isinstance(gallery, FolderGallery):
         pictures = []
         for item in gallery.dataset.items:
-            name = next((m for m in HOVER_ORDER if m in item.inputs), None)
-            picture = None if name is None else views.still(REGISTRY[name].view(torch.as_tensor(item.inputs[name])))
-            pictures.append("" if picture is None else views.data_uri(picture))
+            name = thumbnail_modality(item.inputs)
+            view = None if name is None else REGISTRY[name].view(torch.as_tensor(item.inputs[name]))
+            pictures.append("" if view is None else views.data_uri(views.still(view)))
         return pictures
-    images = state.world.render(gallery.n, seed=gallery.seed, modalities=("image",)).image  # (n, 3, H, W)
-    return [views.data_uri(views.still(REGISTRY["image"].view(image))) for image in images]
+    spec = REGISTRY[thumbnail_modality(REGISTRY)]
+    inputs = spec.batch_input(state.world.render(gallery.n, seed=gallery.seed, modalities=(spec.name,)))
+    return [views.data_uri(views.still(spec.view(x))) for x in inputs]
 
 
 def group_order(gallery, colour_by: str) -> list[str]:

@@ -16,6 +16,7 @@ from .components import StillAudio, StillImage
 
 PICTURES = ("picture", "heat", "animation")  # shown by an image component
 FIGURES = ("cloud", "trace")                 # shown by a plot
+STILLS = PICTURES + FIGURES                  # the kinds `still` draws small
 
 
 def component(kind: str, label: str):
@@ -47,14 +48,14 @@ def render(view: View, folder: Path, scale: int = 4, title: str = ""):
 
 
 def still(view: View, size: int = 64):
-    """A small PIL picture of a view for a hover thumbnail (an animation's middle frame), or None for a
-    sound or a caption, which have no picture."""
+    """A small PIL picture of a view for a hover thumbnail (an animation's middle frame); a view of a kind
+    not in STILLS (a sound, a caption) has none."""
     if view.kind == "animation":
         view = View("picture", view.data[len(view.data) // 2])
     drawn = {"picture": lambda: media.to_pil(view.data, 1), "heat": lambda: media.heat_map(view.data, 1),
              "cloud": lambda: media.points_thumbnail(view.data, view.labels, size),
-             "trace": lambda: media.trace_thumbnail(view.data, size)}.get(view.kind)
-    return None if drawn is None else drawn().convert("RGB").resize((size, size), Image.NEAREST)
+             "trace": lambda: media.trace_thumbnail(view.data, size)}[view.kind]
+    return drawn().convert("RGB").resize((size, size), Image.NEAREST)
 
 
 def data_uri(picture) -> str:
