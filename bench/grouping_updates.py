@@ -50,8 +50,8 @@ def main() -> None:
     from omnivec_core.objectives import plan
     from omnivec_core.train.checkpoint import load_model
 
-    row = next(r for r in OMNIVEC_GROUPING.parts[0].rows if r.name == "OmniVec-1")
-    config = row_config(OMNIVEC_GROUPING, row, "tiny", args.steps)
+    rows = {r.name: r for r in OMNIVEC_GROUPING.parts[0].rows}
+    config = row_config(OMNIVEC_GROUPING, rows["OmniVec-1"], "tiny", args.steps)
     plan.OBJECTIVES["tasks"] = even_steps_only(plan.OBJECTIVES["tasks"])
     device = torch.device("cpu")
     trained(config, args.out, "cpu", resume=False)
@@ -61,7 +61,7 @@ def main() -> None:
     print("| row | task-head updates | " + " | ".join(COLUMNS) + " |")
     print("|---" * (2 + len(COLUMNS)) + "|")
     for entry in committed:
-        grouped = "task grouping" in entry["setting"] and "no task grouping" not in entry["setting"]
+        grouped = row_config(OMNIVEC_GROUPING, rows[entry["row"]], "tiny", args.steps).train.task_grouping
         print(f"| {entry['row']} | {'half the task steps each' if grouped else 'every task step'} | "
               + " | ".join(f"{entry['metrics'][c]:.3f}" for c in COLUMNS) + " |")
     print("| control: OmniVec-1, heads on even steps only | half the task steps | "
