@@ -13,7 +13,7 @@ torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or min(2, os.cpu_cou
 TIERS = ("fast", "model", "app", "browser")
 TIER_OF_FILE = {
     "test_model.py": "model", "test_training.py": "model", "test_config.py": "model", "test_bundled.py": "model",
-    "test_folder_training.py": "model", "test_lab.py": "model",
+    "test_folder_training.py": "model", "test_lab.py": "model", "test_restart.py": "model",
     "test_app.py": "app",
     "test_browser.py": "browser",
 }

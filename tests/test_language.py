@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from omnivec_core.analysis.captioning import DECODINGS, caption, match_probabilities, sample
-from omnivec_core.config import StageConfig, preset
+from omnivec_core.config import TEXT_DECODER_READS, StageConfig, preset
 from omnivec_core.data.omnishapes import OmniShapes, OmniShapesConfig, caption_words, parse_caption
 from omnivec_core.model import OmniVec
-from omnivec_core.model.language import COMMA, DEC, ENC, EOS, PAD, UNK, CaptionVocabulary, memory_padding
+from omnivec_core.model.language import COMMA, DEC, ENC, EOS, PAD, UNK, CaptionVocabulary
 from omnivec_core.modalities import CAPTIONS, REGISTRY
 from omnivec_core.objectives import check_plan, stage_losses
 from omnivec_core.objectives.language import hard_negatives
@@ -53,13 +53,14 @@ def test_plan_without_text_decoders_is_refused():
         check_plan(config.model, config.train)
 
 
-@pytest.fixture(scope="module")
-def trained():
-    """The bundled model's encoder with fresh decoders (one block each) fitted to 16 events for 60 steps,
-    all else held: OmniVL trains its decoders on an encoder whose tokens already tell inputs apart."""
+@pytest.fixture(scope="module", params=TEXT_DECODER_READS)
+def trained(request):
+    """The bundled model's encoder with fresh decoders (one block each, reading what `params` says) fitted to
+    16 events for 60 steps, all else held: OmniVL trains its decoders on an encoder whose tokens already
+    tell inputs apart."""
     torch.manual_seed(0)
     bundled, config = load_model(BUNDLED)
-    config.model.text_decoder_depth = 1
+    config.model.text_decoder_depth, config.model.text_decoder_reads = 1, request.param
     model = OmniVec(config.model)
     model.load_state_dict(bundled.trainable_state_dict(), strict=False)
     model.hold([name for name, _ in model.named_children() if name != "language"])
@@ -106,14 +107,14 @@ def test_captions_depend_on_the_input_and_end_at_eos(trained):
     captions = [row[0] for row in batch.text]
     with torch.no_grad():
         encoded = model.encode("video", batch.video)
-        own = model.language.lm_loss(encoded.tokens, encoded.key_padding, captions)
-        others = model.language.lm_loss(encoded.tokens.roll(1, 0), encoded.key_padding, captions)
+        memory, padding = model.language_memory(encoded)
+        own = model.language.lm_loss(memory, padding, captions)
+        others = model.language.lm_loss(memory.roll(1, 0), padding, captions)
     assert own < 0.8 * others, "the generation decoder reads the input through its cross-attention"
     said = caption(model, "video", batch.video)
     right = [parse_caption(s).get("shape") == parse_caption(t[0])["shape"] for s, t in zip(said, batch.text)]
     assert sum(right) >= 12, "fitted captions name their events' shapes"
-    memory = model.language.memory(encoded.tokens)
-    ids = sample(model.language, memory, memory_padding(encoded.key_padding, encoded.tokens), 0.0, None)
+    ids = sample(model.language, memory, padding, 0.0, None)
     for row in ids.tolist():
         assert row[0] == DEC and EOS in row and all(t == PAD for t in row[row.index(EOS) + 1:]), row
         assert row[1] not in (EOS, COMMA), "a caption starts with a word"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..model import OmniVec
-from ..model.language import COMMA, DEC, EOS, MAX_CAPTION_TOKENS, PAD, memory_padding
+from ..model.language import COMMA, DEC, EOS, MAX_CAPTION_TOKENS, PAD
 
 DECODINGS = ("greedy", "beam", "nucleus")
 
@@ -24,9 +24,7 @@ def caption(model: OmniVec, modality: str, x, decoding: str = "greedy", beams: i
     if decoding not in DECODINGS:
         raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
     decoders = decoders_of(model)
-    encoded = model.encode(modality, x)
-    memory = decoders.memory(encoded.tokens)                                     # (B, 1+K, W)
-    padding = memory_padding(encoded.key_padding, encoded.tokens)
+    memory, padding = model.language_memory(model.encode(modality, x))          # (B, M, W)
     if decoding == "beam":
         ids = beam_search(decoders, memory, padding, beams)
     else:
@@ -93,9 +91,9 @@ def beam_search(decoders, memory, padding, beams: int) -> torch.Tensor:
 def match_probabilities(model: OmniVec, modality: str, x, captions: list[str]) -> torch.Tensor:
     """(N, C) probability that caption c describes input n, by the alignment decoder."""
     decoders = decoders_of(model)
-    encoded = model.encode(modality, x)
-    count, width = len(captions), encoded.tokens.shape[0]
-    tokens = encoded.tokens.repeat_interleave(count, 0)                           # (N*C, 1+K, D)
-    padding = None if encoded.key_padding is None else encoded.key_padding.repeat_interleave(count, 0)
-    logits = decoders.match_logits(tokens, padding, list(captions) * width)       # (N*C,)
+    memory, padding = model.language_memory(model.encode(modality, x))          # (N, M, W)
+    count, width = len(captions), memory.shape[0]
+    memory = memory.repeat_interleave(count, 0)                                   # (N*C, M, W)
+    padding = None if padding is None else padding.repeat_interleave(count, 0)
+    logits = decoders.match_logits(memory, padding, list(captions) * width)       # (N*C,)
     return logits.sigmoid().reshape(width, count)

@@ -13,6 +13,8 @@ from torch import nn
 
 from ..config import MLP_RATIO, ModelConfig
 from ..data.omnishapes import caption_words
+from ..modalities import REGISTRY
+from .heads import TIMED_MODALITIES, space_widths
 from .layers import Attention
 
 SPECIALS = ("[PAD]", "[DEC]", "[EOS]", "[ENC]", "[UNK]")
@@ -104,35 +106,61 @@ class TextDecoder(nn.Module):
 
 
 class LanguageDecoders(nn.Module):
-    """OmniVL's alignment decoder (`match`) and generation decoder (`caption`), reading the backbone's
-    tokens (B, 1+K, D) of any modality projected to the decoder width."""
+    """OmniVL's alignment decoder (`match`) and generation decoder (`caption`), reading what `read` makes of
+    an encoding of any modality: its backbone tokens projected to the decoder width and, with
+    `text_decoder_reads` "tokens_and_embeddings", one token per embedding space and one per time step."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.vocabulary = CaptionVocabulary()
         dim, heads, depth = cfg.decoder_width, cfg.decoder_heads, cfg.text_decoder_depth
         self.memory = nn.Linear(cfg.width, dim)
+        self.reads_embeddings = cfg.text_decoder_reads == "tokens_and_embeddings"
+        if self.reads_embeddings:
+            self.space_memory = nn.ModuleDict({space: nn.Linear(width, dim)
+                                               for space, width in space_widths(cfg).items()})
+            timed = [m for m in TIMED_MODALITIES if m in cfg.modalities and cfg.time_profile != "none"]
+            # where each time step lies: the profile's slots are otherwise an unordered set to attention
+            self.time_slots = nn.ParameterDict({m: nn.Parameter(torch.randn(REGISTRY[m].grid[0], dim) * 0.02)
+                                                for m in timed})
         self.aligner = TextDecoder(len(self.vocabulary), dim, heads, depth, causal=False)
         self.generator = TextDecoder(len(self.vocabulary), dim, heads, depth, causal=True)
         self.match_head = nn.Linear(dim, 2)                  # [ENC]'s output -> (no match, match)
         self.lm_head = nn.Linear(dim, len(self.vocabulary))  # each position -> the next token
 
-    def match_logits(self, tokens: torch.Tensor, padding: torch.Tensor | None, captions: list[str]) -> torch.Tensor:
-        """(B,) logit that caption i describes input i (tokens (B, 1+K, D), padding (B, K) or None)."""
-        ids = self.vocabulary.encode(captions, ENC).to(tokens.device)
-        states = self.aligner(ids, self.memory(tokens), memory_padding(padding, tokens))
+    def read(self, encoded, embeddings: dict[str, torch.Tensor] | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(memory (B, M, W), its padding (B, M) or None) of an encoding; `embeddings` (space -> (B, d)) is
+        needed when the decoders read embeddings."""
+        memory = [self.memory(encoded.tokens)]                                             # (B, 1+K, W)
+        if self.reads_embeddings:
+            if embeddings is None:
+                raise ValueError("these text decoders read the input's embeddings: pass them to read()")
+            memory += [self.space_memory[space](vector)[:, None] for space, vector in sorted(embeddings.items())]
+            if encoded.modality in self.time_slots:
+                steps = self.time_slots[encoded.modality]                                  # (T, W)
+                profile = encoded.time_profile.reshape(len(encoded.tokens), len(steps), -1)  # (B, T, D)
+                memory.append(self.memory(profile) + steps)
+        memory = torch.cat(memory, 1)                                                      # (B, M, W)
+        padding = memory_padding(encoded.key_padding, encoded.tokens)
+        if padding is not None:
+            padding = torch.cat([padding, padding.new_zeros(len(memory), memory.shape[1] - padding.shape[1])], 1)
+        return memory, padding
+
+    def match_logits(self, memory: torch.Tensor, padding: torch.Tensor | None, captions: list[str]) -> torch.Tensor:
+        """(B,) logit that caption i describes input i (memory and padding from `read`)."""
+        ids = self.vocabulary.encode(captions, ENC).to(memory.device)
+        states = self.aligner(ids, memory, padding)
         logits = self.match_head(states[:, 0])                                             # (B, 2)
         return logits[:, 1] - logits[:, 0]
 
-    def lm_loss(self, tokens: torch.Tensor, padding: torch.Tensor | None, captions: list[str]) -> torch.Tensor:
+    def lm_loss(self, memory: torch.Tensor, padding: torch.Tensor | None, captions: list[str]) -> torch.Tensor:
         """Teacher-forced next-token cross-entropy of each input's caption, [EOS] included."""
-        ids = self.vocabulary.encode(captions, DEC).to(tokens.device)                      # (B, L)
-        states = self.generator(ids[:, :-1], self.memory(tokens), memory_padding(padding, tokens))
-        logits = self.lm_head(states)                                                      # (B, L-1, V)
+        ids = self.vocabulary.encode(captions, DEC).to(memory.device)                      # (B, L)
+        logits = self.lm_head(self.generator(ids[:, :-1], memory, padding))                # (B, L-1, V)
         return F.cross_entropy(logits.flatten(0, 1), ids[:, 1:].flatten(), ignore_index=PAD)
 
     def next_token_logits(self, ids: torch.Tensor, memory: torch.Tensor, memory_pad) -> torch.Tensor:
-        """(B, V) logits of the token after `ids` (B, t); `memory` is already projected."""
+        """(B, V) logits of the token after `ids` (B, t); `memory` from `read`."""
         return self.lm_head(self.generator(ids, memory, memory_pad)[:, -1])
 
 

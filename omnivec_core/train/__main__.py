@@ -35,6 +35,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="start from the weights of the model directory DIR and run this config's plan from "
                              "step 0 with a fresh optimizer, e.g. to fine-tune further; the config may add parts "
                              "(such as model.time_profile), which start from their initialisation")
+    parser.add_argument("--from-stage", metavar="NAME",
+                        help="with --init DIR, a model trained by a plan whose stages before NAME are this "
+                             "config's: start this plan at stage NAME, as a full run would reach it (what the "
+                             "earlier stages train comes from DIR, the rest from initialisation), to change or "
+                             "insert a late stage without training the earlier ones again")
     parser.add_argument("--data", type=Path, metavar="DIR",
                         help="also train on a folder of your own media (class folders of clips, sounds with a "
                              "metadata CSV, meshes, images; a captions.csv): its train split, with a head for its "
@@ -70,7 +75,7 @@ def main(argv=None) -> int:
         if args.data and not args.resume:
             on_folder(config, args.data, read_folder(args.data).classes, args.data_share)
         trainer = Trainer(config, args.out, args.device, args.resume, args.tensorboard, args.log_every, args.init,
-                          args.compile, args.timeline_every)
+                          args.compile, args.timeline_every, args.from_stage)
         out = trainer.run()
     except (ValueError, CheckpointError, NonFiniteLoss) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -27,6 +27,7 @@ from ..model.mae import copy_shared_trunk
 from ..objectives import check_plan, stage_losses, stage_modalities
 from ..objectives.momentum import MomentumQueue
 from . import checkpoint
+from .restart import start_at_stage
 
 
 class NonFiniteLoss(RuntimeError):
@@ -135,7 +136,7 @@ def quick_eval(model: OmniVec, world: OmniShapes, cfg: TrainConfig, device: torc
 class Trainer:
     def __init__(self, config: ExperimentConfig, out: Path, device: str = "auto", resume: bool = False,
                  tensorboard: bool = False, log_every: int = 10, init: Path | None = None,
-                 compile_blocks: bool = False, timeline_every: int = 0):
+                 compile_blocks: bool = False, timeline_every: int = 0, from_stage: str | None = None):
         self.config, self.out, self.log_every = config, Path(out), log_every
         self.rt = start_runtime(device)
         cfg = config.train
@@ -171,7 +172,12 @@ class Trainer:
             except ImportError:
                 raise ValueError("--tensorboard needs the tensorboard package (pip install tensorboard)") from None
             self.writer = SummaryWriter(str(self.out / "tensorboard"))
-        if init is not None and not resume:
+        if from_stage is not None:
+            if init is None or resume:
+                raise ValueError("--from-stage starts a run at a stage from the model given by --init (not --resume)")
+            self.step = start_at_stage(self, Path(init), from_stage)
+            self.log({"step": self.step, "init": str(init), "from_stage": from_stage})
+        elif init is not None and not resume:
             self._start_from(Path(init))
         self._hold_stage(stage_at(self.step, cfg), self.step)
         # momentum encoder and queues (not checkpointed: a resumed run starts them from its weights)
