@@ -8,7 +8,7 @@ import gradio as gr
 import numpy as np
 import torch
 
-from omnivec_core.analysis.captioning import match_probabilities
+from omnivec_core.analysis.captioning import match_probabilities, rerank_scores
 from omnivec_core.analysis.folder_gallery import FolderGallery
 from omnivec_core.analysis.gallery import Gallery
 from omnivec_core.analysis.predictions import predict
@@ -127,7 +127,8 @@ def retrieve(state: AppState, upload: str | None, text: str, targets: list[str],
 
 def rerank_markdown(state: AppState, sentence: str, gallery, targets: list[str], k: int, pool: int = 10) -> str:
     """For a sentence query: each target's contrastive top `pool` re-ordered by the alignment decoder's match
-    probability; the table lists the new top-k with the rank each had before."""
+    logit plus the contrastive logit (BLIP's re-ranking); the table lists the new top-k with the rank each
+    had before."""
     model = state.require_model()
     query = model.embed(model.encode(CAPTIONS, [sentence]))
     rows = []
@@ -137,13 +138,17 @@ def rerank_markdown(state: AppState, sentence: str, gallery, targets: list[str],
         except ValueError:  # no shared space with text
             continue
         candidates = torch.cat([gallery_input(state, gallery, e, target) for e in events])
-        match = match_probabilities(model, target, candidates, [sentence])[:, 0].tolist()
-        order = sorted(range(len(events)), key=lambda j: (-match[j], -scores[j]))
+        match = match_probabilities(model, target, candidates, [sentence])[:, 0]
+        score = rerank_scores(match, torch.as_tensor(scores)).tolist()
+        order = sorted(range(len(events)), key=lambda j: -score[j])
+        match = match.tolist()
         rows += [f"| {target} | {new + 1} | {old + 1} | {events[old]} | {match[old]:.2f} | {scores[old]:.3f} | "
-                 f"{gallery.captions[events[old]]} |" for new, old in enumerate(order[:k])]
+                 f"{score[old]:.2f} | {gallery.captions[events[old]]} |" for new, old in enumerate(order[:k])]
     return ("**Re-ranked by the alignment decoder** (OmniVL's caption matching) from the contrastive top "
-            f"{pool}: new rank, rank before, match probability\n\n| target | rank | before | event | match | "
-            "similarity | caption of the event |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows))
+            f"{pool}, by its match logit plus the similarity over the contrastive temperature (as BLIP "
+            "re-ranks): new rank, rank before, match probability, similarity and the score ranked by\n\n"
+            "| target | rank | before | event | match | similarity | score | caption of the event |\n"
+            "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
 
 
 def heads_outputs(state: AppState, inputs: dict, queries: dict, gallery) -> list:

@@ -584,8 +584,8 @@ def check_reranking(markdown: str, kind: str | None, targets: list[str], k: int)
         mine = [r for r in rows if r[0] == target]
         assert [int(r[1]) for r in mine] == list(range(1, k + 1))
         assert len({int(r[2]) for r in mine}) == k and all(1 <= int(r[2]) <= 10 for r in mine)
-        match = [float(r[4]) for r in mine]
-        assert all(0 <= p <= 1 for p in match) and match == sorted(match, reverse=True), "best match first"
+        match, score = [float(r[4]) for r in mine], [float(r[6]) for r in mine]
+        assert all(0 <= p <= 1 for p in match) and score == sorted(score, reverse=True), "best score first"
 
 
 SAID = re.compile(r"- \*\*(\w+)\*\*: the model says \*“([^”]*)”\*")

@@ -232,10 +232,11 @@ def test_the_recipe_file_holds_the_bundled_models_whole_recipe():
     assert config == bundled, "the bundled model is what the recipe makes, by one command"
     stages = config.train.stages
     assert [s.name for s in stages] == ["pretrain", "align", "finetune", "polish", "reconstruct", "reconstruct-image",
-                                        "language"]
+                                        "language", "image-decoder"]
     assert all("bind" in s.objectives for s in stages[1:4]), "every modality meets the captions"
     encoder = {"stems", "meta", "backbone", "vectorizer", "embedding", "tasks"}
-    assert all(encoder <= set(s.frozen) and "decoder" not in s.frozen for s in stages[4:6]), "MAE decoders only"
+    decoders = stages[4:6] + stages[7:]
+    assert all(encoder <= set(s.frozen) and "decoder" not in s.frozen for s in decoders), "MAE decoders only"
     assert encoder | {"decoder"} <= set(stages[6].frozen) and set(stages[6].objectives) == {"matching", "captioning"}
     assert len(config.model.modalities) == 7 and config.model.text_decoder_depth > 0
 

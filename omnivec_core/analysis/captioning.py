@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ..config import TEMPERATURE
 from ..model import OmniVec
 from ..model.language import COMMA, DEC, EOS, MAX_CAPTION_TOKENS, PAD
 
@@ -90,10 +91,29 @@ def beam_search(decoders, memory, padding, beams: int) -> torch.Tensor:
 @torch.no_grad()
 def match_probabilities(model: OmniVec, modality: str, x, captions: list[str]) -> torch.Tensor:
     """(N, C) probability that caption c describes input n, by the alignment decoder."""
+    return match_logits(model, modality, x, captions).sigmoid()
+
+
+def rerank_scores(match: torch.Tensor, similarities: torch.Tensor) -> torch.Tensor:
+    """(N,) re-ranking scores: the alignment decoder's match logit plus the contrastive logit (similarity /
+    temperature), as BLIP re-ranks, so the decoder's verdict moves a candidate only as far as it is surer
+    than the contrastive ranking (`match`: (N,) probabilities; `similarities`: (N,) cosines)."""
+    return torch.logit(match.double(), eps=1e-6) + similarities.double() / TEMPERATURE
+
+
+def rerank_order(match: torch.Tensor, similarities: torch.Tensor) -> list[int]:
+    """Candidate positions, best first by `rerank_scores`."""
+    score = rerank_scores(match, similarities)
+    return sorted(range(len(score)), key=lambda j: -float(score[j]))
+
+
+@torch.no_grad()
+def match_logits(model: OmniVec, modality: str, x, captions: list[str]) -> torch.Tensor:
+    """(N, C) logit that caption c describes input n, by the alignment decoder."""
     decoders = decoders_of(model)
     memory, padding = model.language_memory(model.encode(modality, x))          # (N, M, W)
     count, width = len(captions), memory.shape[0]
     memory = memory.repeat_interleave(count, 0)                                   # (N*C, M, W)
     padding = None if padding is None else padding.repeat_interleave(count, 0)
     logits = decoders.match_logits(memory, padding, list(captions) * width)       # (N*C,)
-    return logits.sigmoid().reshape(width, count)
+    return logits.reshape(width, count)

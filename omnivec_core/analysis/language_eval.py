@@ -8,7 +8,7 @@ import torch
 from ..data.omnishapes import ATTRIBUTES, parse_caption
 from ..modalities import CAPTIONS, REGISTRY
 from ..model import OmniVec
-from .captioning import caption, match_probabilities
+from .captioning import caption, match_probabilities, rerank_order
 
 
 @torch.no_grad()
@@ -27,18 +27,16 @@ def caption_accuracy(model: OmniVec, batch, decoding: str = "greedy", chunk: int
 
 @torch.no_grad()
 def rerank(model: OmniVec, sentence: str, candidates, target: str, similarities: torch.Tensor) -> list[int]:
-    """Candidate positions (into `candidates`, the target's inputs) best match first by the alignment decoder;
-    ties keep the contrastive order given by `similarities`."""
-    match = match_probabilities(model, target, candidates, [sentence])[:, 0]
-    order = sorted(range(len(match)), key=lambda j: (-float(match[j]), -float(similarities[j])))
-    return order
+    """Candidate positions (into `candidates`, the target's inputs), best first by the alignment decoder's
+    match logit plus the contrastive logit (`rerank_order`)."""
+    return rerank_order(match_probabilities(model, target, candidates, [sentence])[:, 0], similarities)
 
 
 @torch.no_grad()
 def reranked_precision(model: OmniVec, batch, embedded: dict, target: str = "video", queries: int = 200,
                        top: int = 10) -> dict[str, float]:
     """Text->`target` attribute precision@1 over the first `queries` captions: by the contrastive ranking,
-    and after the alignment decoder re-ranks its top `top` candidates."""
+    and after the alignment decoder re-ranks its top `top` candidates (match logit + contrastive logit)."""
     space = model.embedding.pair_space(CAPTIONS, target)
     captions = [row[0] for row in batch.text]
     x = REGISTRY[target].batch_input(batch)
