@@ -46,7 +46,8 @@ def measure(directory: Path, seed: int, n: int) -> dict:
     batch = OmniShapes().render(n, seed=seed)
     with torch.no_grad():
         embedded = embed_batch(model, batch)
-        return {"reads": config.model.text_decoder_reads, "steps": config.train.stages[-1].steps,
+        steps = sum(s.steps for s in config.train.stages if "captioning" in s.objectives)
+        return {"reads": config.model.text_decoder_reads, "steps": steps,
                 "captioning": caption_accuracy(model, batch),
                 "reranking": reranked_precision(model, batch, embedded, "video")}
 
@@ -71,7 +72,7 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"seed {args.seed}, {args.n} events; captions: share of greedy captions naming the true class\n")
-    print("| model | reads | last stage steps | video shape / colour / motion / speed | audio motion | "
+    print("| model | reads | captioning steps | video shape / colour / motion / speed | audio motion | "
           "imu motion | text->video P@1 contrastive / re-ranked |")
     print("|---|---|---|---|---|---|---|")
     for directory, r in rows:
