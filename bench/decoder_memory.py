@@ -2,12 +2,19 @@
 text->video attribute P@1 before and after the alignment decoder re-ranks the contrastive top 10.
 
     python bench/decoder_memory.py MODEL_DIR [MODEL_DIR ...] [--seed 31337] [--n 1000]
-    python bench/decoder_memory.py --train tokens --out runs/language-tokens   # then measure it
+    python bench/decoder_memory.py --train tokens --init OLD --out runs/language-tokens   # then measure it
 
 Meant to compare decoders trained on one frozen encoder. `--train READS` trains one: the bundled recipe's
-language stage with `model.text_decoder_reads` READS, started from the bundled model at that stage
-(`train --from-stage language`), so only what the decoders read differs. The default seed is the
-validation seed; the measures are those `evaluate` reports under "captioning" and "reranking".
+stages through `language`, with `model.text_decoder_reads` READS, started at the language stage
+(`train --from-stage language`) from OLD, a model the recipe's earlier stages made and whose plan ends at
+the language stage, so only what the decoders read differs. The bundled model itself does not qualify
+(its plan trains the image decoder again after the language stage); its predecessor does:
+
+    mkdir OLD && for f in config.json model.safetensors; do
+        git show 2a0680f:checkpoints/omnivec-default/$f > OLD/$f; done
+
+The default seed is the validation seed; the measures are those `evaluate` reports under "captioning"
+and "reranking".
 """
 from __future__ import annotations
 
@@ -29,14 +36,17 @@ from omnivec_core.train.checkpoint import CheckpointError, load_model  # noqa: E
 from omnivec_core.train.plans import build_config  # noqa: E402
 from omnivec_core.train.trainer import Trainer  # noqa: E402
 
-BUNDLED, RECIPE = ROOT / "checkpoints" / "omnivec-default", ROOT / "configs" / "omnivec-default.json"
+RECIPE = ROOT / "configs" / "omnivec-default.json"
 
 
-def train_decoders(reads: str, out: Path) -> Path:
-    """The recipe's language stage with the decoders reading `reads`, from the bundled model's encoder."""
+def train_decoders(reads: str, init: Path, out: Path) -> Path:
+    """The recipe through its language stage with the decoders reading `reads`, started at that stage
+    from `init`."""
     config = build_config(RECIPE)
     config.model.text_decoder_reads = reads
-    return Trainer(config, out, init=BUNDLED, from_stage="language").run()
+    names = [s.name for s in config.train.stages]
+    config.train.stages = config.train.stages[:names.index("language") + 1]
+    return Trainer(config, out, init=init, from_stage="language").run()
 
 
 def measure(directory: Path, seed: int, n: int) -> dict:
@@ -57,15 +67,16 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="*", type=Path, help="model directories with text decoders")
     parser.add_argument("--train", choices=TEXT_DECODER_READS, help="train decoders reading this (needs --out)")
+    parser.add_argument("--init", type=Path, help="with --train: the model to start at the language stage from")
     parser.add_argument("--out", type=Path, help="where --train writes its model")
     parser.add_argument("--seed", type=int, default=VALIDATION_SEED, help=f"events' seed (default {VALIDATION_SEED})")
     parser.add_argument("--n", type=int, default=1000, help="events (default 1000)")
     args = parser.parse_args(argv)
-    if bool(args.train) != bool(args.out) or not (args.models or args.train):
-        parser.error("give model directories to measure, or --train READS with --out DIR")
+    if bool(args.train) != bool(args.out) or bool(args.train) != bool(args.init) or not (args.models or args.train):
+        parser.error("give model directories to measure, or --train READS with --init OLD and --out DIR")
     try:
         if args.train:
-            train_decoders(args.train, args.out)
+            train_decoders(args.train, args.init, args.out)
             return 0
         rows = [(d, measure(d, args.seed, args.n)) for d in args.models]
     except (CheckpointError, ValueError) as error:
