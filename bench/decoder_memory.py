@@ -63,7 +63,7 @@ def measure(directory: Path, seed: int, n: int) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="*", type=Path, help="model directories with text decoders")
     parser.add_argument("--train", choices=TEXT_DECODER_READS, help="train decoders reading this (needs --out)")
