@@ -8,7 +8,7 @@ import gradio as gr
 import numpy as np
 import torch
 
-from omnivec_core.analysis.captioning import match_probabilities, rerank_scores
+from omnivec_core.analysis.captioning import match_probabilities, rerank_order, rerank_scores
 from omnivec_core.analysis.folder_gallery import FolderGallery
 from omnivec_core.analysis.gallery import Gallery
 from omnivec_core.analysis.predictions import predict
@@ -139,9 +139,8 @@ def rerank_markdown(state: AppState, sentence: str, gallery, targets: list[str],
             continue
         candidates = torch.cat([gallery_input(state, gallery, e, target) for e in events])
         match = match_probabilities(model, target, candidates, [sentence])[:, 0]
-        score = rerank_scores(match, torch.as_tensor(scores)).tolist()
-        order = sorted(range(len(events)), key=lambda j: -score[j])
-        match = match.tolist()
+        score = rerank_scores(match, torch.as_tensor(scores))
+        order, match, score = rerank_order(score), match.tolist(), score.tolist()
         rows += [f"| {target} | {new + 1} | {old + 1} | {events[old]} | {match[old]:.2f} | {scores[old]:.3f} | "
                  f"{score[old]:.2f} | {gallery.captions[events[old]]} |" for new, old in enumerate(order[:k])]
     return ("**Re-ranked by the alignment decoder** (OmniVL's caption matching) from the contrastive top "

@@ -101,10 +101,9 @@ def rerank_scores(match: torch.Tensor, similarities: torch.Tensor) -> torch.Tens
     return torch.logit(match.double(), eps=1e-6) + similarities.double() / TEMPERATURE
 
 
-def rerank_order(match: torch.Tensor, similarities: torch.Tensor) -> list[int]:
-    """Candidate positions, best first by `rerank_scores`."""
-    score = rerank_scores(match, similarities)
-    return sorted(range(len(score)), key=lambda j: -float(score[j]))
+def rerank_order(scores: torch.Tensor) -> list[int]:
+    """Candidate positions, best first by their `rerank_scores`."""
+    return sorted(range(len(scores)), key=lambda j: -float(scores[j]))
 
 
 @torch.no_grad()

@@ -8,7 +8,7 @@ import torch
 from ..data.omnishapes import ATTRIBUTES, parse_caption
 from ..modalities import CAPTIONS, REGISTRY
 from ..model import OmniVec
-from .captioning import caption, match_probabilities, rerank_order
+from .captioning import caption, match_probabilities, rerank_order, rerank_scores
 
 
 @torch.no_grad()
@@ -29,7 +29,7 @@ def caption_accuracy(model: OmniVec, batch, decoding: str = "greedy", chunk: int
 def rerank(model: OmniVec, sentence: str, candidates, target: str, similarities: torch.Tensor) -> list[int]:
     """Candidate positions (into `candidates`, the target's inputs), best first by the alignment decoder's
     match logit plus the contrastive logit (`rerank_order`)."""
-    return rerank_order(match_probabilities(model, target, candidates, [sentence])[:, 0], similarities)
+    return rerank_order(rerank_scores(match_probabilities(model, target, candidates, [sentence])[:, 0], similarities))
 
 
 @torch.no_grad()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import torch
 
 from ..config import StageConfig
 from ..objectives import stage_losses
@@ -40,7 +39,7 @@ def trained_parameters(trainer, stages: list[StageConfig], first_step: int) -> s
     for stage in stages:
         model.hold(stage.frozen)
         for probe in (step, step + 1):
-            torch.manual_seed(cfg.seed * 1_000_003 + probe * 131)
+            trainer.seed_step(probe)
             loss, _ = stage_losses(model, trainer.render_batch(probe, stage), cfg, stage, probe)
             model.zero_grad(set_to_none=True)
             loss.backward()

@@ -210,7 +210,7 @@ class Trainer:
     # ---- one step --------------------------------------------------------------------------
     def train_step(self, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         cfg = self.config.train
-        torch.manual_seed(cfg.seed * 1_000_003 + step * 131 + self.rt.rank)  # masks/drops replay on --resume
+        self.seed_step(step)
         stage = stage_at(step, cfg)
         self._hold_stage(stage, step)
         batch = self.render_batch(step, stage)
@@ -231,6 +231,10 @@ class Trainer:
         if self.momentum is not None:
             self.momentum.follow(self.model)
         return loss.detach(), {k: v.detach() for k, v in named.items()}
+
+    def seed_step(self, step: int) -> None:
+        """Seed the masks and drops of `step`, so they replay on --resume."""
+        torch.manual_seed(self.config.train.seed * 1_000_003 + step * 131 + self.rt.rank)
 
     def render_batch(self, step: int, stage: StageConfig):
         """This step's training events. With the stage's replicas n (OmniMAE), batch_size / n events are rendered
