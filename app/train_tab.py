@@ -26,7 +26,7 @@ def build_config(preset_name, steps, modalities, stages, image_ratio, video_rati
                  task_grouping, modality_mixing, backbone=None, attention=None, univlc=None, audio_ratio=None,
                  audio_droptoken=0.0, video_mask=None, folder="", folder_share=1.0, captions_per_clip=None,
                  negative_captions=None, depth_ratio=None, points_ratio=None, imu_ratio=None, audio_mask=None,
-                 imu_mask=None):
+                 imu_mask=None, pairs=None):
     """The config the knobs describe; a knob left at None keeps the preset's value."""
     if preset_name not in PRESETS:
         raise gr.Error(f"unknown preset {preset_name!r}")
@@ -51,6 +51,10 @@ def build_config(preset_name, steps, modalities, stages, image_ratio, video_rati
                        f"(its stages: {', '.join(s.name for s in preset(preset_name).train.stages)})")
     config.train.stages = kept
     set_steps(config.train, steps)  # as `python -m omnivec_core.train --steps` does
+    if pairs:  # every contrastive stage also contrasts the other modalities pairwise, as strongly
+        for stage in config.train.stages:  # set_steps made them anew
+            if "contrastive" in stage.objectives:
+                stage.objectives["pairs"] = stage.objectives["contrastive"]
     try:  # here, not in the background process, where the error would be hidden
         check_plan(config.model, config.train)
     except ValueError as error:
@@ -182,6 +186,8 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
             attention = gr.Radio(list(ATTENTIONS), value=CLASSROOM_MODEL.attention,
                                  label="attention (joint, or divided space-time)")
             univlc = gr.Checkbox(value=CLASSROOM.univlc, label="UniVLC (OmniVL): captions that agree are positives")
+            pairs = gr.Checkbox(value=False, label="contrast every pair of modalities directly (off: each with "
+                                                   "video only, the rest by emergence, as ImageBind)")
         with gr.Row():
             captions_per_clip = gr.Slider(1, MAX_CAPTIONS_PER_EVENT, value=CLASSROOM.captions_per_event, step=1,
                                           label="captions per clip (each one a positive of its clip)")
@@ -229,7 +235,7 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
     knobs = [preset_name, steps, modalities, stages, image_ratio, video_ratio, droptoken, embed_space,
              task_grouping, modality_mixing, backbone, attention, univlc, audio_ratio, audio_droptoken, video_mask,
              folder, folder_share, captions_per_clip, negative_captions, depth_ratio, points_ratio, imu_ratio,
-             audio_mask, imu_mask]
+             audio_mask, imu_mask, pairs]
     start.click(start_run, knobs, status, api_name="train")
     show.click(command_line, knobs, command, api_name="train_command")
     stop.click(manager.stop, None, status, api_name="train_stop")

@@ -27,10 +27,9 @@ VECTOR_POOLS = ("mean", "mean_max")
 TIME_PROFILES = ("none", "fine", "fine_and_coarse")
 SCHEDULES = ("continue", "own")
 ATTENTIONS = ("joint", "divided")
-TEXT_DECODER_READS = ("tokens", "tokens_and_embeddings")
 REPLICABLE_OBJECTIVES = ("mae", "tasks")  # objectives without in-batch negatives: their stages may repeat events
 MAX_CAPTIONS_PER_EVENT = 10  # one per caption template of OmniShapes
-FORMAT_VERSION = 2  # of config.json; `omnivec_core.migrate` upgrades older ones (version 1 had no such key)
+FORMAT_VERSION = 3  # of config.json; `omnivec_core.migrate` upgrades older ones (version 1 had no such key)
 
 # Settings every preset and every shipped model shares, so they are not config fields. A config.json
 # written before they became constants still names them; `migrate` checks it names these values.
@@ -81,9 +80,6 @@ class ModelConfig:
                                    # shared trunk starts every modality's trunk as a copy of it
     text_decoder_depth: int = 0    # blocks of each of OmniVL's text decoders (alignment: caption matching;
                                    # generation: captioning), decoder_width wide; 0 builds neither
-    text_decoder_reads: str = "tokens"  # what the text decoders cross-attend to: "tokens" (the backbone's, as in
-                                   # OmniVL) or "tokens_and_embeddings" (also the input's embedding in each of its
-                                   # spaces and its time profile, where motion and speed are plainest)
     classes: tuple[str, ...] = ()  # a folder dataset's class names: a FOLDER_LABEL head beside the attribute heads
                                    # (set by `train --data DIR` from the folder's labels; empty: none)
 
@@ -96,8 +92,7 @@ class ModelConfig:
         if self.text_encoder not in ("minilm", "scratch"):
             raise ValueError(f"text_encoder must be 'minilm' or 'scratch', got {self.text_encoder!r}")
         for name, choices in (("vector_pool", VECTOR_POOLS), ("embed_space", EMBED_SPACES),
-                              ("time_profile", TIME_PROFILES), ("attention", ATTENTIONS),
-                              ("text_decoder_reads", TEXT_DECODER_READS)):
+                              ("time_profile", TIME_PROFILES), ("attention", ATTENTIONS)):
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
         if self.time_profile != "none" and self.embed_space != "fac":

@@ -15,6 +15,11 @@ Version 1 -> 2:
   `train` move into every stage;
 - settings that became constants (`config.MLP_RATIO` ...) must name the constant's value, `compile` is a
   command-line flag now.
+
+Version 2 -> 3:
+- `model.text_decoder_reads` is gone: the text decoders read the backbone's tokens alone ("tokens");
+  a model whose decoders also read its embeddings ("tokens_and_embeddings") is refused (its decoders
+  have weights this code does not build).
 """
 from __future__ import annotations
 
@@ -118,4 +123,15 @@ def _pop_constants(section: dict[str, Any], constants: dict[str, Any], where: st
                       f"further training uses {constant!r}", stacklevel=5)
 
 
-UPGRADES = {1: _version_1_to_2}  # version -> function that upgrades a config of that version by one
+def _version_2_to_3(data: dict[str, Any]) -> dict[str, Any]:
+    model = dict(data.get("model", {}))
+    reads = model.pop("text_decoder_reads", "tokens")
+    if reads != "tokens":
+        raise ValueError(f"model.text_decoder_reads {reads!r} is no longer built: the text decoders read the "
+                         f"backbone's tokens alone, and this model's decoders have weights this code does not "
+                         f"build. Train its language stage again (train --init <a model that has not trained it "
+                         f"yet> --from-stage language), or the model anew")
+    return {**data, "format_version": 3, "model": model}
+
+
+UPGRADES = {1: _version_1_to_2, 2: _version_2_to_3}  # version -> function that upgrades a config of that version by one

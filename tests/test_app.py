@@ -670,8 +670,8 @@ def test_every_named_endpoint_is_tested(client):
 
 # ------------------------------------------------------------------ Train tab, bad inputs
 
-MORE_SWITCHES = ("shared", "joint", True, 0.8, 0.0, "tube", "", 1.0, 3, 4, 0.75, 0.6, 0.5, "random", "random")
-# backbone ... imu mask type: the tiny preset's
+MORE_SWITCHES = ("shared", "joint", True, 0.8, 0.0, "tube", "", 1.0, 3, 4, 0.75, 0.6, 0.5, "random", "random", False)
+# backbone ... pairs: the tiny preset's
 
 
 def test_train_runs_in_the_background_one_at_a_time(client):
@@ -863,7 +863,7 @@ def test_train_tab_reaches_every_switch_and_shows_the_command_line(tmp_path):
     config = train_tab.build_config(*base, backbone="specific", attention="divided", univlc=False, audio_ratio=0.6,
                                     audio_droptoken=0.3, video_mask="frame", captions_per_clip=5, negative_captions=2,
                                     depth_ratio=0.5, points_ratio=0.4, imu_ratio=0.3, audio_mask="causal",
-                                    imu_mask="frame")
+                                    imu_mask="frame", pairs=True)
     assert [config.train.mask_ratio[m] for m in ("depth", "points", "imu")] == [0.5, 0.4, 0.3]
     assert [config.train.mask_type[m] for m in ("audio", "imu")] == ["causal", "frame"]
     assert (config.model.backbone, config.model.attention, config.train.univlc) == ("specific", "divided", False)
@@ -871,6 +871,11 @@ def test_train_tab_reaches_every_switch_and_shows_the_command_line(tmp_path):
     assert config.train.mask_ratio["image"] == 0.9 and config.train.mask_ratio["video"] == 0.95
     assert config.train.mask_ratio["audio"] == 0.6 and config.train.mask_type["video"] == "frame"
     assert config.train.droptoken == {"video": 0.25, "audio": 0.3}
+    assert all(s.objectives.get("pairs") == s.objectives["contrastive"]
+               for s in config.train.stages if "contrastive" in s.objectives)
+    assert not any("pairs" in s.objectives for s in train_tab.build_config(*base).train.stages)
+    with pytest.raises(gr.Error, match="the pairs objective"):
+        train_tab.build_config(*base[:7], "disjoint", *base[8:], pairs=True)
     with pytest.raises(gr.Error, match="mask_type"):
         train_tab.build_config(*base, video_mask="checkerboard")
     with pytest.raises(gr.Error, match="cannot train on"):
@@ -878,7 +883,7 @@ def test_train_tab_reaches_every_switch_and_shows_the_command_line(tmp_path):
     with pytest.raises(gr.Error, match="captions_per_event must be 1..10"):
         train_tab.build_config(*base, captions_per_clip=0)
     shown = train_tab.command_line(*base, "specific", "divided", False, 0.6, 0.3, "frame", "", 1.0, 5, 2, 0.5, 0.4, 0.3,
-                                   "causal", "frame")
+                                   "causal", "frame", True)
     assert "python -m omnivec_core.train --config plan.json --out runs/my-run" in shown
     plan = json.loads(shown.split("```json\n")[1].split("\n```")[0])
     assert ExperimentConfig.from_dict(plan) == config, "the file the command runs is the plan the knobs describe"

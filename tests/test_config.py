@@ -98,7 +98,7 @@ def test_the_bundled_checkpoint_loads():
     assert config.model.modalities == MODALITIES and config.model.text_decoder_depth == 2
     assert config.model.time_profile == "fine" and config.model.separate_decoders
     language = next(s for s in config.train.stages if s.name == "language")
-    assert "decoder" in language.frozen and config.model.text_decoder_reads == "tokens_and_embeddings"
+    assert "decoder" in language.frozen
     assert set(model.embedding.time_heads) == {"video", "audio", "imu"} and model.language is not None
 
 
@@ -145,6 +145,15 @@ def test_migrate_refuses_what_no_current_model_can_be():
     with pytest.raises(ValueError, match=r"model.mlp_ratio is 2.0, .*always uses 4.0"):
         ExperimentConfig.from_dict(version_1(mlp_ratio=2.0))
     assert ExperimentConfig.from_dict(version_1(mask_before_stem=False)) == ExperimentConfig.from_dict(version_1())
+
+
+def test_migrate_drops_what_the_text_decoders_read_and_refuses_decoders_that_read_more():
+    data = preset("tiny").to_dict()
+    data["format_version"], data["model"]["text_decoder_reads"] = 2, "tokens"
+    assert ExperimentConfig.from_dict(data) == preset("tiny")
+    data["model"]["text_decoder_reads"] = "tokens_and_embeddings"
+    with pytest.raises(ValueError, match="text_decoder_reads 'tokens_and_embeddings' is no longer built"):
+        ExperimentConfig.from_dict(data)
 
 
 def test_migrate_warns_of_training_settings_that_became_constants():
@@ -233,12 +242,15 @@ def test_the_recipe_file_holds_the_bundled_models_whole_recipe():
     assert config == bundled, "the bundled model is what the recipe makes, by one command"
     stages = config.train.stages
     assert [s.name for s in stages] == ["pretrain", "align", "finetune", "polish", "reconstruct", "reconstruct-image",
-                                        "language", "image-decoder"]
+                                        "pairs", "language", "image-decoder"]
     assert all("bind" in s.objectives for s in stages[1:4]), "every modality meets the captions"
     encoder = {"stems", "meta", "backbone", "vectorizer", "embedding", "tasks"}
-    decoders = stages[4:6] + stages[7:]
+    decoders = stages[4:6] + stages[8:]
     assert all(encoder <= set(s.frozen) and "decoder" not in s.frozen for s in decoders), "MAE decoders only"
-    assert encoder | {"decoder"} <= set(stages[6].frozen) and set(stages[6].objectives) == {"matching", "captioning"}
+    pairs = stages[6]
+    assert "pairs" in pairs.objectives and not encoder & set(pairs.frozen), "every pair met, by the encoder"
+    assert "decoder" in pairs.frozen, "the MAE decoders the reconstruct stages trained are kept"
+    assert encoder | {"decoder"} <= set(stages[7].frozen) and set(stages[7].objectives) == {"matching", "captioning"}
     assert len(config.model.modalities) == 7 and config.model.text_decoder_depth > 0
 
 

@@ -2,7 +2,12 @@
 task heads' predictions for one sample."""
 from __future__ import annotations
 
+import importlib.util
 import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -125,3 +130,43 @@ def test_bundled_model_beats_chance_on_every_pair():
             assert r["R@1"] > 5 / 200, f"{pair} instance R@1 {r['R@1']:.3f} is at chance"
     for pair, value in attributes.items():
         assert value > chance[pair] + 0.25, f"{pair} attribute P@1 {value:.3f} against {chance[pair]:.3f} by chance"
+
+
+PAIR_GAINS = Path(__file__).resolve().parents[1] / "bench" / "pair_gains.py"
+
+
+def _report(seed: int, r_at_1: float, p_at_1: float | None) -> dict:
+    scores = {"image->depth": {"R@1": r_at_1}, "image->imu": {"R@1": 0.0}}
+    return {"seed": seed, "n": 1000, "retrieval": scores,
+            "attribute_precision": {"image->depth": p_at_1, "image->imu": None}}
+
+
+def test_pair_gains_prints_each_pairs_difference_and_refuses_reports_of_other_events(tmp_path):
+    a, b, other = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "other.json"
+    a.write_text(json.dumps(_report(31337, 0.5, 0.8)))
+    b.write_text(json.dumps(_report(31337, 0.75, 0.95)))
+    other.write_text(json.dumps(_report(424242, 0.75, 0.95)))
+    run = subprocess.run([sys.executable, str(PAIR_GAINS), str(a), str(b)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "| image->depth | 0.500 | 0.750 | +0.250 | 0.800 | 0.950 | +0.150 |" in run.stdout
+    assert "| image->imu | 0.000 | 0.000 | +0.000 | - | - | - |" in run.stdout
+    assert "of 1 sharing an attribute: A 1, B 0" in run.stdout
+    refused = subprocess.run([sys.executable, str(PAIR_GAINS), str(a), str(other)], capture_output=True, text=True)
+    assert refused.returncode == 2 and "different events" in refused.stderr
+    unknown = subprocess.run([sys.executable, str(PAIR_GAINS), str(a), str(b), "--pairs", "image->dpth"],
+                             capture_output=True, text=True)
+    assert unknown.returncode == 2 and "'image->dpth'" in unknown.stderr
+
+
+def test_pairs_control_differs_from_the_recipe_only_in_the_pairs_objective():
+    spec = importlib.util.spec_from_file_location("pairs_control", PAIR_GAINS.with_name("pairs_control.py"))
+    control = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(control)
+    recipe = json.loads(control.RECIPE.read_text())
+    plans = control.plans(recipe)
+    with_pairs, anchor_only = plans["pairs"]["train"]["stages"], plans["anchor-only"]["train"]["stages"]
+    assert with_pairs[-1]["name"] == "pairs" and "pairs" in with_pairs[-1]["objectives"]
+    assert with_pairs == recipe["train"]["stages"][:len(with_pairs)]
+    assert anchor_only[:-1] == with_pairs[:-1] and "pairs" not in anchor_only[-1]["objectives"]
+    assert {**anchor_only[-1], "name": "pairs"} == {**with_pairs[-1], "objectives": anchor_only[-1]["objectives"]}
+    assert plans["anchor-only"]["model"] == recipe["model"]

@@ -16,7 +16,7 @@ def two_stage_plan(language_frozen=ENCODER) -> ExperimentConfig:
     config = preset("tiny")
     config.model.modalities = ("image", "video", "text")
     config.model.depth, config.model.text_encoder = 1, "scratch"
-    config.model.text_decoder_depth, config.model.text_decoder_reads = 1, "tokens_and_embeddings"
+    config.model.text_decoder_depth = 1
     config.train.batch_size, config.train.warmup_steps = 8, 1
     config.train.eval_every = config.train.save_every = 10_000
     config.train.stages = [StageConfig("align", 3, {"mae": 1.0, "contrastive": 1.0}),

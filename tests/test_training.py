@@ -18,7 +18,7 @@ from omnivec_core.data.omnishapes import ATTRIBUTES, OmniShapes, parse_caption
 from omnivec_core.model import MAEOutput, OmniVec
 from omnivec_core.objectives.losses import classification_loss, mae_loss, mean_of_visible, mil_nce, nce, univlc
 from omnivec_core.objectives.encodings import caption_agreement
-from omnivec_core.objectives.plan import task_objective
+from omnivec_core.objectives.plan import pairs_objective, task_objective
 from omnivec_core.train import checkpoint
 from omnivec_core.train.checkpoint import CheckpointError, load_model
 from omnivec_core.train.trainer import Trainer, learning_rate
@@ -58,6 +58,7 @@ def losses(path) -> list[dict]:
 
 @pytest.mark.parametrize("objective,key,relative", [("mae", "mae/image", False), ("mae", "mae/image", True),
                                                     ("contrastive", "nce/video-audio", False),
+                                                    ("pairs", "nce/image-depth", False),
                                                     ("tasks", "cls/video", False)])
 def test_short_runs_lower_their_losses(tmp_path, objective, key, relative):
     config = tiny_config(30, {objective: 1.0}, batch=16)
@@ -221,6 +222,22 @@ def test_stages_naming_modalities_are_checked_before_training(tmp_path):
     config.train.stages[0].modalities = ["video"]
     with pytest.raises(ValueError, match="'test': the contrastive objective needs a signal modality and one more"):
         Trainer(config, tmp_path, "cpu")
+
+
+def test_pairs_contrast_every_two_signal_modalities_but_the_anchor(tmp_path):
+    config = tiny_config(1, {"pairs": 1.0})
+    config.model.modalities = ("image", "video", "audio", "text", "depth")
+    trainer = Trainer(config, tmp_path, "cpu")
+    named = pairs_objective(trainer.model, trainer.world.render(4, seed=1), config.train, config.train.stages[0], 0, {})
+    assert set(named) == {"nce/image-audio", "nce/image-depth", "nce/audio-depth"}  # video pairs: contrastive's
+    assert all(torch.isfinite(loss) and loss > 0 for loss in named.values())
+    config.model.embed_space, config.model.time_profile = "disjoint", "none"
+    with pytest.raises(ValueError, match="'test': the pairs objective .* disjoint spaces pair each modality with video"):
+        Trainer(config, tmp_path / "disjoint", "cpu")
+    config = tiny_config(1, {"pairs": 1.0})
+    config.train.stages[0].modalities = ["video", "audio", "text"]
+    with pytest.raises(ValueError, match=r"other than the anchor \(video\) with each other; the stage has only"):
+        Trainer(config, tmp_path / "one", "cpu")
 
 
 def test_attribute_weights_make_a_weighted_mean_of_the_attributes():

@@ -45,15 +45,6 @@ def projection(width: int, dim: int) -> nn.Module:
     return nn.Sequential(nn.BatchNorm1d(width), nn.Linear(width, dim))
 
 
-def space_widths(cfg: ModelConfig) -> dict[str, int]:
-    """Every embedding space this design has -> its width."""
-    if cfg.embed_space == "fac":
-        return {"fine": cfg.fine_dim, "coarse": cfg.coarse_dim}
-    if cfg.embed_space == "shared":
-        return {"shared": cfg.coarse_dim}
-    return {f"{HUB}-{other}": cfg.coarse_dim for other in cfg.modalities if other != HUB}
-
-
 class EmbeddingHeads(nn.Module):
     """Projects a modality's vector into the embedding space(s) it takes part in (L2-normalised).
 

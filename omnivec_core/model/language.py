@@ -13,8 +13,6 @@ from torch import nn
 
 from ..config import MLP_RATIO, ModelConfig
 from ..data.omnishapes import caption_words
-from ..modalities import REGISTRY
-from .heads import TIMED_MODALITIES, space_widths
 from .layers import Attention
 
 SPECIALS = ("[PAD]", "[DEC]", "[EOS]", "[ENC]", "[UNK]")
@@ -107,44 +105,22 @@ class TextDecoder(nn.Module):
 
 class LanguageDecoders(nn.Module):
     """OmniVL's alignment decoder (`match`) and generation decoder (`caption`), reading what `read` makes of
-    an encoding of any modality: its backbone tokens projected to the decoder width and, with
-    `text_decoder_reads` "tokens_and_embeddings", one token per embedding space and one per time step."""
+    an encoding of any modality: its backbone tokens projected to the decoder width."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.vocabulary = CaptionVocabulary()
         dim, heads, depth = cfg.decoder_width, cfg.decoder_heads, cfg.text_decoder_depth
         self.memory = nn.Linear(cfg.width, dim)
-        self.reads_embeddings = cfg.text_decoder_reads == "tokens_and_embeddings"
-        if self.reads_embeddings:
-            self.space_memory = nn.ModuleDict({space: nn.Linear(width, dim)
-                                               for space, width in space_widths(cfg).items()})
-            timed = [m for m in TIMED_MODALITIES if m in cfg.modalities and cfg.time_profile != "none"]
-            # where each time step lies: the profile's slots are otherwise an unordered set to attention
-            self.time_slots = nn.ParameterDict({m: nn.Parameter(torch.randn(REGISTRY[m].grid[0], dim) * 0.02)
-                                                for m in timed})
         self.aligner = TextDecoder(len(self.vocabulary), dim, heads, depth, causal=False)
         self.generator = TextDecoder(len(self.vocabulary), dim, heads, depth, causal=True)
         self.match_head = nn.Linear(dim, 2)                  # [ENC]'s output -> (no match, match)
         self.lm_head = nn.Linear(dim, len(self.vocabulary))  # each position -> the next token
 
-    def read(self, encoded, embeddings: dict[str, torch.Tensor] | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(memory (B, M, W), its padding (B, M) or None) of an encoding; `embeddings` (space -> (B, d)) is
-        needed when the decoders read embeddings."""
-        memory = [self.memory(encoded.tokens)]                                             # (B, 1+K, W)
-        if self.reads_embeddings:
-            if embeddings is None:
-                raise ValueError("these text decoders read the input's embeddings: pass them to read()")
-            memory += [self.space_memory[space](vector)[:, None] for space, vector in sorted(embeddings.items())]
-            if encoded.modality in self.time_slots:
-                steps = self.time_slots[encoded.modality]                                  # (T, W)
-                profile = encoded.time_profile.reshape(len(encoded.tokens), len(steps), -1)  # (B, T, D)
-                memory.append(self.memory(profile) + steps)
-        memory = torch.cat(memory, 1)                                                      # (B, M, W)
-        padding = memory_padding(encoded.key_padding, encoded.tokens)
-        if padding is not None:
-            padding = torch.cat([padding, padding.new_zeros(len(memory), memory.shape[1] - padding.shape[1])], 1)
-        return memory, padding
+    def read(self, encoded) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(memory (B, 1+K, W), its padding (B, 1+K) or None) of an encoding: the backbone's tokens, meta
+        token first, projected to the decoder width."""
+        return self.memory(encoded.tokens), memory_padding(encoded.key_padding, encoded.tokens)
 
     def match_logits(self, memory: torch.Tensor, padding: torch.Tensor | None, captions: list[str]) -> torch.Tensor:
         """(B,) logit that caption i describes input i (memory and padding from `read`)."""

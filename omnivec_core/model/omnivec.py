@@ -246,13 +246,11 @@ class OmniVec(nn.Module):
         """L2-normalised embeddings in every space this modality takes part in."""
         return self.embedding(encoded.modality, encoded.vector, encoded.time_profile)
 
-    def language_memory(self, encoded: Encoded, embeddings: dict[str, torch.Tensor] | None = None):
-        """(memory, padding) the text decoders read of an encoding; `embeddings`: its `embed`, if at hand."""
+    def language_memory(self, encoded: Encoded) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(memory, padding) the text decoders read of an encoding."""
         if self.language is None:
             raise ValueError("this model has no text decoders (model.text_decoder_depth is 0)")
-        if self.language.reads_embeddings and embeddings is None:
-            embeddings = self.embed(encoded)
-        return self.language.read(encoded, embeddings)
+        return self.language.read(encoded)
 
     def classify(self, encoded: Encoded) -> dict[str, torch.Tensor]:
         return self.tasks.classification(encoded.vector)

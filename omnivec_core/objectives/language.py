@@ -29,8 +29,7 @@ def captioning_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageCo
                          ) -> dict[str, torch.Tensor]:
     """Teacher-forced captioning of each signal modality's inputs by the generation decoder."""
     decoders, captions = language_decoders(model), own_captions(batch, step)
-    embedded = signal_embeddings(model, batch, cfg, cache) if decoders.reads_embeddings else {}
-    return {f"lm/{m}": decoders.lm_loss(*model.language_memory(e, embedded.get(m)), captions)
+    return {f"lm/{m}": decoders.lm_loss(*model.language_memory(e), captions)
             for m, e in signal_encodings(model, batch, cfg, cache).items()}
 
 
@@ -64,7 +63,7 @@ def matching_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConf
         wrong_input = hard_negatives(similarity.t(), ~fits.t())      # per caption: an input it does not fit
         rows = torch.cat([torch.arange(len(batch), device=similarity.device)] * 2 + [wrong_input])
         texts = captions + [captions[i] for i in wrong_caption.tolist()] + captions
-        memory, padding = model.language_memory(encoded, signal_embeddings(model, batch, cfg, cache)[m])
+        memory, padding = model.language_memory(encoded)
         padding = None if padding is None else padding[rows]
         logits = decoders.match_logits(memory[rows], padding, texts)                            # (3B,)
         labels = torch.cat([torch.ones(len(batch)), torch.zeros(2 * len(batch))]).to(logits.device)

@@ -1,8 +1,11 @@
 """The OmniVec objective groups over one OmniShapes batch: masked pretraining on a modality-mixed
-minibatch (`mae`), cross-modal alignment to the anchor (`contrastive`), binding every other modality
-to captions (`bind`), multi-task (simple / dense) fine-tuning (`tasks`), and OmniVL's caption matching
-and captioning (`matching`, `captioning`: objectives/language.py)."""
+minibatch (`mae`), cross-modal alignment to the anchor (`contrastive`), instance contrast between every
+two other modalities (`pairs`), binding every other modality to captions (`bind`), multi-task (simple /
+dense) fine-tuning (`tasks`), and OmniVL's caption matching and captioning (`matching`, `captioning`:
+objectives/language.py)."""
 from __future__ import annotations
+
+import itertools
 
 import torch
 
@@ -103,6 +106,21 @@ def contrastive_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageC
     return out
 
 
+def pairs_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, step: int, cache: dict
+                    ) -> dict[str, torch.Tensor]:
+    """NCE between every two signal modalities but the anchor, in the space they share: the pairs that
+    ImageBind leaves to emergence through the anchor (image-depth, depth-points, audio-imu ...) are
+    contrasted directly, so an instance is told from its siblings in those pairs too."""
+    anchor = contrastive_anchor(batch_modalities(model, batch))
+    embedded = signal_embeddings(model, batch, cfg, cache)
+    out = {}
+    for a, b in itertools.combinations([m for m in embedded if m != anchor], 2):
+        space = shared_space(model, a, b)
+        if space is not None:
+            out[f"nce/{a}-{b}"] = losses.nce(embedded[a][space], embedded[b][space], TEMPERATURE)
+    return out
+
+
 def univlc_loss(model: OmniVec, batch, anchor: str, space: str, clips, pool, pool_captions: list[str],
                 momentum: MomentumQueue | None) -> torch.Tensor:
     """UniVLC of the anchor's clips against the caption pool, in-batch; with a momentum queue also against
@@ -158,11 +176,13 @@ def check_plan(model: ModelConfig, cfg: TrainConfig) -> None:
     """Fail before training, not when the plan reaches it, on a stage this model cannot run."""
     for stage in cfg.stages:
         present = stage_modalities(model.modalities, stage)
-        if {"contrastive", "bind"} & set(stage.objectives):
+        if {"contrastive", "pairs", "bind"} & set(stage.objectives):
             try:
                 contrastive_anchor(present)
             except ValueError as error:
                 raise ValueError(f"stage {stage.name!r}: {error}") from None
+        if "pairs" in stage.objectives:
+            check_pairs(model, stage, present)
         for name in {"bind", "matching", "captioning"} & set(stage.objectives):
             if CAPTIONS not in present:
                 raise ValueError(f"stage {stage.name!r}: the {name} objective pairs modalities with captions "
@@ -170,6 +190,19 @@ def check_plan(model: ModelConfig, cfg: TrainConfig) -> None:
         if {"matching", "captioning"} & set(stage.objectives) and not model.text_decoder_depth:
             raise ValueError(f"stage {stage.name!r}: matching and captioning train OmniVL's text decoders, which "
                              f"this model lacks: set model.text_decoder_depth (for example 2)")
+
+
+def check_pairs(model: ModelConfig, stage: StageConfig, present) -> None:
+    """The pairs objective needs two signal modalities besides the anchor, in a space they share."""
+    anchor = contrastive_anchor(present)
+    others = [m for m in present if m not in (anchor, CAPTIONS)]
+    if model.embed_space == "disjoint":
+        raise ValueError(f"stage {stage.name!r}: the pairs objective contrasts modalities in the space they share, "
+                         f"and disjoint spaces pair each modality with {anchor} alone; use embed_space 'fac' or "
+                         f"'shared', or leave the objective out")
+    if len(others) < 2:
+        raise ValueError(f"stage {stage.name!r}: the pairs objective contrasts signal modalities other than the "
+                         f"anchor ({anchor}) with each other; the stage has only {others}")
 
 
 def task_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, step: int, cache: dict
@@ -206,8 +239,9 @@ def task_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, 
     return out
 
 
-OBJECTIVES = {"mae": mae_objective, "contrastive": contrastive_objective, "bind": binding_objective,
-              "tasks": task_objective, "matching": matching_objective, "captioning": captioning_objective}
+OBJECTIVES = {"mae": mae_objective, "contrastive": contrastive_objective, "pairs": pairs_objective,
+              "bind": binding_objective, "tasks": task_objective, "matching": matching_objective,
+              "captioning": captioning_objective}
 
 
 def stage_losses(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, step: int,

@@ -1,0 +1,70 @@
+"""What OmniVL's text decoders say, model by model: caption accuracy per modality and attribute, and
+text->video attribute P@1 before and after the alignment decoder re-ranks the contrastive top 10.
+
+    python bench/text_decoders.py MODEL_DIR [MODEL_DIR ...] [--seed 31337] [--n 1000]
+
+Meant to compare decoders trained on one frozen encoder, for example language stages of different
+lengths, each trained with `train --config PLAN --init OLD --from-stage language --out DIR` from a model
+whose plan ends at the language stage, PLAN being OLD's config.json with the language stage changed (the
+bundled model of commit 2a0680f is such an OLD:
+`git show 2a0680f:checkpoints/omnivec-default/config.json > OLD/config.json`, and the same for
+model.safetensors). The default seed is the validation seed; the measures are those `evaluate` reports
+under "captioning" and "reranking".
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from omnivec_core.analysis.embeddings import embed_batch  # noqa: E402
+from omnivec_core.analysis.language_eval import caption_accuracy, reranked_precision  # noqa: E402
+from omnivec_core.evaluate import VALIDATION_SEED  # noqa: E402
+from omnivec_core.data.omnishapes import OmniShapes  # noqa: E402
+from omnivec_core.train.checkpoint import CheckpointError, load_model  # noqa: E402
+
+
+def measure(directory: Path, seed: int, n: int) -> dict:
+    model, config = load_model(directory)
+    if model.language is None:
+        raise CheckpointError(f"{directory} has no text decoders (model.text_decoder_depth is 0)")
+    batch = OmniShapes().render(n, seed=seed)
+    with torch.no_grad():
+        embedded = embed_batch(model, batch)
+        steps = sum(s.steps for s in config.train.stages if "captioning" in s.objectives)
+        return {"steps": steps,
+                "captioning": caption_accuracy(model, batch),
+                "reranking": reranked_precision(model, batch, embedded, "video")}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="+", type=Path, help="model directories with text decoders")
+    parser.add_argument("--seed", type=int, default=VALIDATION_SEED, help=f"events' seed (default {VALIDATION_SEED})")
+    parser.add_argument("--n", type=int, default=1000, help="events (default 1000)")
+    args = parser.parse_args(argv)
+    try:
+        rows = [(d, measure(d, args.seed, args.n)) for d in args.models]
+    except (CheckpointError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"seed {args.seed}, {args.n} events; captions: share of greedy captions naming the true class\n")
+    print("| model | captioning steps | video shape / colour / motion / speed | audio motion | "
+          "imu motion | text->video P@1 contrastive / re-ranked |")
+    print("|---|---|---|---|---|---|")
+    for directory, r in rows:
+        video, rank = r["captioning"]["video"], r["reranking"]
+        print(f"| {directory} | {r['steps']:,} | {video['shape']:.3f} / {video['colour']:.3f} / "
+              f"{video['motion']:.3f} / {video['speed']:.3f} | {r['captioning']['audio']['motion']:.3f} | "
+              f"{r['captioning']['imu']['motion']:.3f} | {rank['contrastive']:.3f} / {rank['reranked']:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
