@@ -58,7 +58,9 @@ const hook = () => {
       img.style.top = ((at.clientY || 0) + 18) + 'px';
       img.style.display = 'block';
     });
-    plot.on('plotly_unhover', () => { tip().style.display = 'none'; });
+    const hide = () => { tip().style.display = 'none'; };
+    plot.on('plotly_unhover', hide);
+    plot.addEventListener('mouseleave', hide);  // Plotly sends no unhover when the plot is redrawn under the pointer
   });
 };
 new MutationObserver(hook).observe(element.ownerDocument.body, {childList: true, subtree: true});

@@ -177,9 +177,8 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
         task_grouping = gr.Checkbox(value=CLASSROOM.task_grouping, label="alternate simple / dense tasks")
         modality_mixing = gr.Checkbox(value=all(s.modality_mixing for s in CLASSROOM.stages),
                                       label="modality-mixed MAE batches")
-    with gr.Accordion("more switches: backbone, attention, UniVLC, captions, every modality's masking, audio "
-                      "DropToken, your own folder",
-                      open=False):
+    with gr.Accordion("more switches: backbone, attention, UniVLC, pairs contrasted, captions, every modality's "
+                      "masking, audio DropToken, your own folder", open=False):
         with gr.Row():
             backbone = gr.Radio(["shared", "specific"], value=CLASSROOM_MODEL.backbone,
                                 label="backbone (VATT: modality-agnostic or -specific)")

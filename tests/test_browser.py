@@ -71,6 +71,14 @@ def hover_a_map_point(driver, event: int) -> None:
     assert shown and shown[:2] == ["block", "data:image/jpeg;base64,"], f"no thumbnail on hover: {shown}"
 
 
+def leave_the_map(driver) -> None:
+    """Leaving the plot hides the thumbnail, so it does not linger over other tabs."""
+    driver.execute_script("document.querySelector('#map-shared .js-plotly-plot')"
+                          ".dispatchEvent(new MouseEvent('mouseleave'));")
+    shown = driver.execute_script("return document.getElementById('map-hover-thumbnail').style.display;")
+    assert shown == "none", f"the hover thumbnail stays after the pointer left the map: {shown!r}"
+
+
 def choose_radio(driver, by, value: str) -> None:
     """Click the visible radio button of that value (the Reconstruct tab's modality)."""
     label = next(e for e in driver.find_elements(by.XPATH, f"//label[.//input[@type='radio' and @value='{value}']]")
@@ -119,6 +127,7 @@ def test_every_tab_opens_without_console_errors(url, tmp_path):
             if tab == "Embedding map":
                 hover_a_map_point(driver, event=5)
                 driver.save_screenshot(str(out / "map-hover.png"))
+                leave_the_map(driver)
                 click_a_map_point(driver, wait, By, event=3)
             if tab == "Caption":
                 assert "the model says" in driver.find_element(By.TAG_NAME, "body").text, "no caption shown"
