@@ -12,7 +12,7 @@ import torch
 import torch.multiprocessing as mp
 
 from omnivec_core.evaluate import evaluate
-from omnivec_core.config import ExperimentConfig, StageConfig, preset
+from omnivec_core.config import FORMAT_VERSION, ExperimentConfig, StageConfig, preset
 from omnivec_core.modalities import REGISTRY
 from omnivec_core.data.omnishapes import ATTRIBUTES, OmniShapes, parse_caption
 from omnivec_core.model import MAEOutput, OmniVec
@@ -373,7 +373,7 @@ def test_a_plan_runs_each_stage_with_its_own_parts_weights_and_schedule(tmp_path
     expected = cosine(1e-3, 2, 6, floor) + cosine(5e-4, 1, 3, floor) + cosine(2e-3, 1, 3, floor)
     assert rates == pytest.approx(expected, rel=1e-12)
     saved = json.loads((tmp_path / "straight" / "config.json").read_text())
-    assert saved["format_version"] == 2 and saved["train"]["stages"][2]["frozen"] == ENCODER
+    assert saved["format_version"] == FORMAT_VERSION and saved["train"]["stages"][2]["frozen"] == ENCODER
     assert ExperimentConfig.load(tmp_path / "straight" / "config.json") == config
     mae = {}  # the MAE losses each stage logged, over all its steps
     for record in losses(tmp_path / "straight"):
