@@ -115,9 +115,8 @@ def pairs_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig,
     embedded = signal_embeddings(model, batch, cfg, cache)
     out = {}
     for a, b in itertools.combinations([m for m in embedded if m != anchor], 2):
-        space = shared_space(model, a, b)
-        if space is not None:
-            out[f"nce/{a}-{b}"] = losses.nce(embedded[a][space], embedded[b][space], TEMPERATURE)
+        space = model.embedding.pair_space(a, b)  # check_pairs refused the designs that pair them nowhere
+        out[f"nce/{a}-{b}"] = losses.nce(embedded[a][space], embedded[b][space], TEMPERATURE)
     return out
 
 
@@ -178,11 +177,11 @@ def check_plan(model: ModelConfig, cfg: TrainConfig) -> None:
         present = stage_modalities(model.modalities, stage)
         if {"contrastive", "pairs", "bind"} & set(stage.objectives):
             try:
-                contrastive_anchor(present)
+                anchor = contrastive_anchor(present)
             except ValueError as error:
                 raise ValueError(f"stage {stage.name!r}: {error}") from None
-        if "pairs" in stage.objectives:
-            check_pairs(model, stage, present)
+            if "pairs" in stage.objectives:
+                check_pairs(model, stage, anchor, present)
         for name in {"bind", "matching", "captioning"} & set(stage.objectives):
             if CAPTIONS not in present:
                 raise ValueError(f"stage {stage.name!r}: the {name} objective pairs modalities with captions "
@@ -192,9 +191,8 @@ def check_plan(model: ModelConfig, cfg: TrainConfig) -> None:
                              f"this model lacks: set model.text_decoder_depth (for example 2)")
 
 
-def check_pairs(model: ModelConfig, stage: StageConfig, present) -> None:
+def check_pairs(model: ModelConfig, stage: StageConfig, anchor: str, present) -> None:
     """The pairs objective needs two signal modalities besides the anchor, in a space they share."""
-    anchor = contrastive_anchor(present)
     others = [m for m in present if m not in (anchor, CAPTIONS)]
     if model.embed_space == "disjoint":
         raise ValueError(f"stage {stage.name!r}: the pairs objective contrasts modalities in the space they share, "
