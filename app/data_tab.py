@@ -9,6 +9,7 @@ import torch
 
 from omnivec_core.analysis.predictions import predict
 from omnivec_core.data.omnishapes import OmniShapes
+from omnivec_core.data.omnishapes.preview import looks_sheet
 from omnivec_core.modalities import REGISTRY
 from omnivec_core.modalities.patches import farthest_point_sample, nearest_centre
 
@@ -37,9 +38,7 @@ class EventPanel:
         self.outputs = self.components + [self.summary]
 
     def show(self, seed: int, index: int) -> list:
-        seed, index = int(seed), int(index)
-        if not 0 <= index <= MAX_INDEX or not 0 <= seed <= MAX_INDEX:
-            raise gr.Error(f"seed and index must be between 0 and {MAX_INDEX}")
+        seed, index = _checked(seed, index), int(index)
         batch = self.world.render(1, seed=seed, start=index)
         folder = media.scratch_folder()
         values = [views.render(dict(m.event_views(batch, 0))[label], folder) for m, label, _ in self.views]
@@ -72,6 +71,21 @@ def tokenization(world: OmniShapes, seed: int, index: int, patch: int = 8, tubel
     owner = nearest_centre(points, centres[None])[0]
     figure = media.point_figure(points[0], owner % 12, f"{groups} point groups (farthest-point centres)")
     return image, tubelets, spectrogram, figure
+
+
+def event_looks(world: OmniShapes, seed, index, count):
+    """The Data tab's looks sheet of one event, with the same range checks as showing it."""
+    seed, index, count = _checked(seed, index), int(index), int(count)
+    if not 2 <= count <= 10:
+        raise gr.Error(f"looks must be between 2 and 10, got {count}")
+    return looks_sheet(world, seed, index, count)
+
+
+def _checked(seed, index) -> int:
+    """The seed as an int, once seed and index are known to be in range (else a message saying so)."""
+    if seed is None or index is None or not 0 <= int(index) <= MAX_INDEX or not 0 <= int(seed) <= MAX_INDEX:
+        raise gr.Error(f"seed and index must be between 0 and {MAX_INDEX}")
+    return int(seed)
 
 
 def predict_event(state: AppState, seed: int, index: int) -> list:
@@ -115,6 +129,15 @@ def build(demo: gr.Blocks, state: AppState) -> None:
         explain = gr.Button("Show tokenization")
     explain.click(lambda s, i: tokenization(world, s, i), [seed, index], [grid, tubes, spec_grid, groups],
                   api_name=False)
+    with gr.Accordion("The same event under varied looks (what training varies so the model reads any picture)",
+                      open=False):
+        gr.Markdown("A column per look: the plain world's first, then looks drawn at random as training draws them "
+                    "(background, fill or stroke, outline, zoom, resolution, blur, compression; a turned cloud "
+                    "with or without its ground). The event's shape, colour, motion, size and speed never change.")
+        looks_count = gr.Slider(2, 10, value=6, step=1, label="looks")
+        looks_button = gr.Button("Show looks")
+        looks_picture = StillImage(label="one event, several looks: picture, a late frame, depth, points", type="pil")
+    looks_button.click(partial(event_looks, world), [seed, index, looks_count], looks_picture, api_name="looks")
     with gr.Accordion("What the loaded model predicts for this event: task heads, zero-shot labels, segmentation",
                       open=False):
         predict_button = gr.Button("Predict")

@@ -135,6 +135,9 @@ class StageConfig:
                                     # instance contrast must use timing, speed and size (1: all independent)
     folder: str = ""                # a folder of the user's media to draw steps from (data/folders.py; "": none)
     folder_share: float = 1.0       # share of this stage's steps drawn from `folder`, the rest from OmniShapes
+    varied_looks: float = 0.0       # share of this stage's OmniShapes events drawn with a varied look (other
+                                    # backgrounds, styles, sizes, cameras, turned clouds, noisy sound; data/
+                                    # omnishapes/looks.py), so the model reads media any program made (0: plain)
     replicas: int = 1               # OmniMAE's sample replication: a step renders batch_size / replicas events and
                                     # repeats each this many times in a row, every copy under its own random mask,
                                     # so batch size and steps stay while rendering shrinks (MAE and tasks only: a
@@ -157,6 +160,8 @@ class StageConfig:
             raise ValueError(f"{where}sibling_events must be >= 1, got {self.sibling_events}")
         if not 0.0 <= self.folder_share <= 1.0:
             raise ValueError(f"{where}folder_share must be in [0, 1], got {self.folder_share}")
+        if not 0.0 <= self.varied_looks <= 1.0:
+            raise ValueError(f"{where}varied_looks must be in [0, 1], got {self.varied_looks}")
         if self.replicas < 1:
             raise ValueError(f"{where}replicas must be >= 1, got {self.replicas}")
         paired = sorted(set(self.objectives) - set(REPLICABLE_OBJECTIVES))

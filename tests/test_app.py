@@ -218,6 +218,18 @@ def test_sample(client, state):
     assert summary.count("•") == state.world.config.captions_per_event == 3
 
 
+def test_looks(client):
+    """The Data tab's looks sheet: one column per look, four rows of views under a header."""
+    path = client.predict(3, 7, 4, api_name="/looks")
+    path = path["path"] if isinstance(path, dict) else path
+    with Image.open(path) as picture:
+        width, height = picture.size
+        columns = np.asarray(picture.convert("RGB"), dtype=np.float32)[60:, :, :]
+    assert width == 4 * 128 and height > 4 * 128
+    plain, varied = columns[:, :128], columns[:, 128:256]
+    assert np.abs(plain - varied).mean() > 5, "a varied look differs from the plain one"
+
+
 def heads_table(markdown: str, modality: str) -> dict[str, str]:
     """The heads' table of one modality in a predictions Markdown -> attribute: "class (probability)"."""
     part = markdown.split(f"**{modality}**", 1)[1].split("\n\n**", 1)[0]
@@ -657,7 +669,7 @@ def test_refresh(client, state):
     assert len(figure["layout"]["shapes"]) == 2 * len(cfg.modalities) + 7, "boxes: two per modality, seven shared"
 
 
-TESTED = {"/sample", "/predict_event", "/reconstruct", "/reconstruct_sweep", "/embedding_map", "/activations",
+TESTED = {"/sample", "/looks", "/predict_event", "/reconstruct", "/reconstruct_sweep", "/embedding_map", "/activations",
           "/retrieve", "/caption", "/droptoken", "/train", "/train_stop", "/train_load", "/refresh", "/index_folder",
           "/train_command", "/papers_table", "/timeline_load", "/timeline_map", "/compare_models"}
 
@@ -751,6 +763,7 @@ BAD_CALLS = [
     ("/activations", ("video", 99, 0, 0, 4), "layer|maximum"),
     ("/droptoken", (0.95, 0.0, False, 32), "between|maximum"),
     ("/sample", (0, -1), "between|minimum"),
+    ("/looks", (0, 0, 20), "looks|between|maximum"),
     ("/caption", (None, 0, 0, "topk"), "decoding|choices"),
     ("/caption", (None, -5, 0, "greedy"), "between|minimum"),
     ("/embedding_map", ("kmeans", 2, "modality", 50, 30, 15, 0.1, 0, 5), "method|choices|kmeans"),

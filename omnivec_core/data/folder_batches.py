@@ -54,9 +54,10 @@ class FolderBatches:
             picks[chosen] = permutation[positions[chosen] % len(self)]
         return picks
 
-    def render(self, n: int, seed: int = 0, start: int = 0, modalities=None, device=None, siblings: int = 1
-               ) -> EventBatch:
-        """A batch of n items of the stream (`siblings` is OmniShapes'; a folder has no sibling events)."""
+    def render(self, n: int, seed: int = 0, start: int = 0, modalities=None, device=None, siblings: int = 1,
+               varied: float = 0.0) -> EventBatch:
+        """A batch of n items of the stream (`siblings` and `varied` are OmniShapes'; a folder's items are as
+        they are: no sibling events, no looks drawn)."""
         picks = self.order(seed, start, n)
         wanted = [m for m in (modalities or self.modalities) if m in self.modalities]
         fields = {m: self.inputs[m][picks] for m in wanted if m != CAPTIONS}

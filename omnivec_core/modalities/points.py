@@ -11,6 +11,14 @@ from . import patches
 from .base import Modality, View
 
 
+def normalize_cloud(points: torch.Tensor) -> torch.Tensor:
+    """(..., N, 3) -> the same clouds centred at their mean, the farthest point at distance 1: the one frame
+    every cloud enters the model in, whether the renderer drew it or a reader loaded a mesh file."""
+    centred = points - points.mean(-2, keepdim=True)
+    radius = torch.linalg.vector_norm(centred, dim=-1).amax(-1, keepdim=True)  # (..., 1)
+    return centred / radius.clamp(min=1e-12)[..., None]
+
+
 def chamfer(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Symmetric Chamfer distance between point sets (..., k, 3) -> (...)."""
     distance = torch.cdist(prediction, target).square()  # (..., k, k)
@@ -93,6 +101,8 @@ class Points(Modality):
         return "FPS + kNN + PointNet"
 
 
-POINTS = Points("points", "points", 3, 1, 1, 1, 1024, 64, (1, 64), ("shape", "size"), dense=True, anchor_rank=3,
+# A cloud enters centred and scaled to unit radius (`normalize_cloud`), as a mesh file of any units must:
+# its size is not observable.
+POINTS = Points("points", "points", 3, 1, 1, 1, 1024, 64, (1, 64), ("shape",), dense=True, anchor_rank=3,
                 mask_ratio=0.6, view_kind="cloud", reads=("points",), queries=("points",),
                 label="point cloud (drag to rotate)")

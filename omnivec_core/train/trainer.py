@@ -247,7 +247,8 @@ class Trainer:
         batch = self.source(step, stage).render(distinct, seed=cfg.seed * 1000 + self.rt.rank,
                                                 start=step * cfg.batch_size,
                                                 modalities=stage_modalities(self.config.model.modalities, stage),
-                                                device=self.rt.device, siblings=stage.sibling_events)
+                                                device=self.rt.device, siblings=stage.sibling_events,
+                                                varied=stage.varied_looks)
         return batch.repeated(stage.replicas) if stage.replicas > 1 else batch
 
     def source(self, step: int, stage: StageConfig):

@@ -19,7 +19,9 @@ from .captions import describe as _describe
 from .captions import caption_words, class_prompts, counterfactual_captions, make_captions, parse_caption
 from .imu import render_imu
 from .points import sample_points
-from .sound import log_mel, mel_filterbank, synth_waveform
+from .camera import through_camera
+from .looks import BACKGROUNDS, STYLES
+from .sound import log_mel, mel_filterbank, recorded, synth_waveform
 from .visual import render_depth, render_frames
 from ...modalities import MODALITIES  # the renderer draws every registered modality
 from .world import (ATTRIBUTES, COLOURS, MOTIONS, SHAPES, SIZES, SOLIDS, SPEEDS, Events,
@@ -28,7 +30,7 @@ from .world import (ATTRIBUTES, COLOURS, MOTIONS, SHAPES, SIZES, SOLIDS, SPEEDS,
 __all__ = [
     "SHAPES", "SOLIDS", "COLOURS", "MOTIONS", "SIZES", "SPEEDS", "ATTRIBUTES", "MODALITIES",
     "OmniShapesConfig", "EventBatch", "OmniShapes", "parse_caption", "counterfactual_captions", "class_prompts",
-    "caption_words",
+    "caption_words", "BACKGROUNDS", "STYLES",
     "log_mel",
     "mel_filterbank",
 ]
@@ -126,35 +128,40 @@ class OmniShapes:
         self.config = config
 
     def render(self, n: int, seed: int, start: int = 0, modalities=MODALITIES, device="cpu",
-               siblings: int = 1) -> EventBatch:
+               siblings: int = 1, varied: float = 0.0, look_seed: int = 0) -> EventBatch:
         """Render events ``start .. start+n-1`` of ``seed`` in the requested modalities.
 
         Masks and labels come with their modality (image_mask with image, depth_mask with
         depth, point_labels with points, waveform with audio); labels and params always.
         ``siblings`` > 1 makes runs of that many consecutive events share shape, colour and
-        motion (see ``world.sample_events``); training uses it for hard negatives.
+        motion (see ``world.sample_events``); training uses it for hard negatives. A share ``varied``
+        (0-1) of the events is drawn with a varied look (``looks.py``: backgrounds, styles, zoom, camera,
+        turned clouds, noisy sound), the rest as the plain world; ``look_seed`` redraws those looks.
         """
         mods = self._check(n, seed, start, modalities, siblings)
+        if isinstance(varied, bool) or not isinstance(varied, numbers.Real) or not 0.0 <= float(varied) <= 1.0:
+            raise ValueError(f"varied must be a share between 0 and 1, got {varied!r}")
         n, seed, start = int(n), int(seed), int(start)
         cfg = self.config
         dev = torch.device(device)
         index = torch.arange(start, start + n, device=dev, dtype=torch.long)
-        ev = sample_events(seed, index, cfg.frames, int(siblings))
+        ev = sample_events(seed, index, cfg.frames, int(siblings), float(varied), int(look_seed))
         out = EventBatch(index=index, seed=int(seed), labels=_labels(ev), params={
             "size": ev.radius, "speed": ev.speed, "position": ev.position, "rotation": ev.angle,
-            "onsets": ev.flash,
+            "onsets": ev.flash, "varied": ev.look.varied,
         })
         if "video" in mods:
             out.video, cov = render_frames(ev, cfg.image_size, range(cfg.frames))
+            out.video = through_camera(out.video, ev.look, ev.rng)
             if "image" in mods:
                 out.image = out.video[:, 0].clone()
         elif "image" in mods:
             frame, cov = render_frames(ev, cfg.image_size, [0])
-            out.image = frame[:, 0]
+            out.image = through_camera(frame, ev.look, ev.rng)[:, 0]
         if "image" in mods:
             out.image_mask = torch.where(cov[:, 0] > 0.5, ev.shape[:, None, None] + 1, 0)
         if "audio" in mods:
-            out.waveform = synth_waveform(ev, cfg.sample_rate, cfg.duration_s)
+            out.waveform = recorded(synth_waveform(ev, cfg.sample_rate, cfg.duration_s), ev)
             out.audio = log_mel(out.waveform, cfg)
         if "text" in mods:
             out.text = make_captions(ev, cfg.captions_per_event)

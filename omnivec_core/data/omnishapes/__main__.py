@@ -17,12 +17,20 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
     parser.add_argument("--n", type=int, default=8, help="number of events, starting at index 0 (default 8)")
     parser.add_argument("--device", default="cpu", help="torch device to render on (default cpu)")
+    parser.add_argument("--looks", type=int, default=0, metavar="K",
+                        help="also write looks_sheet.png: event 0 under K looks, the plain one and K-1 varied ones "
+                             "(backgrounds, styles, zoom, camera, turned clouds; default 0: none)")
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error("--n must be >= 1")
-    from .preview import write_preview
+    if args.looks < 0:
+        parser.error("--looks must be >= 0")
+    from . import OmniShapes
+    from .preview import looks_sheet, write_preview
 
     out = write_preview(args.preview, seed=args.seed, n=args.n, device=args.device)
+    if args.looks:
+        looks_sheet(OmniShapes(), args.seed, 0, args.looks).save(out / "looks_sheet.png")
     print(f"wrote {args.n} events (seed {args.seed}) to {out}/: contact_sheet.png, events.json, "
           f"event_000..{args.n - 1:03d} .gif/.wav/.ply")
     return 0

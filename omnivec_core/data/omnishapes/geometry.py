@@ -144,6 +144,13 @@ def rotation_z(angle: torch.Tensor) -> torch.Tensor:
     return torch.stack((c, -s, o, s, c, o, o, o, i), dim=-1).view(*angle.shape, 3, 3)
 
 
+def rotation_y(angle: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) rotations about y (the vertical axis) by ``angle`` (...)."""
+    c, s = torch.cos(angle), torch.sin(angle)
+    o, i = torch.zeros_like(c), torch.ones_like(c)
+    return torch.stack((c, o, s, o, i, o, -s, o, c), dim=-1).view(*angle.shape, 3, 3)
+
+
 def camera_tilt(device) -> torch.Tensor:
     """Fixed mild tilt of the depth camera: object top towards the viewer, a little yaw."""
     a, b = math.radians(24.0), math.radians(-22.0)

@@ -99,7 +99,7 @@ def render_imu(ev: Events, rate: int = 100, duration_s: float = 1.0) -> torch.Te
     # Pose on the fine grid; at rest (clip start / end pose) outside the clip.
     u_fine = (tau / duration_s).clamp(0.0, 1.0).float()
     centre, scale, angle = ev.trajectory(u_fine)  # (B, F, 2), (B, F), (B, F)
-    z = CAMERA_DISTANCE * (1.0 - ev.radius[:, None] / scale)  # towards the camera: + for grow
+    z = CAMERA_DISTANCE * (1.0 - ev.visual_radius[:, None] / scale)  # towards the camera: + for grow
     pos = torch.cat((centre, z[..., None]), dim=-1).to(f64) * SCENE_M  # (B, F, 3) metres
     pos = pos - pos[:, :1]  # smaller numbers for the quadrature (constants have zero 2nd derivative)
     acc = torch.einsum("bfc,tf->btc", pos, k2)  # (B, T, 3) m/s^2, world frame (x right, y up, z out)
@@ -141,5 +141,7 @@ def render_imu(ev: Events, rate: int = 100, duration_s: float = 1.0) -> torch.Te
     noise = _gaussian(rng, "imu_noise", n_out, 6) * scale_ch
     bias = (2.0 * rng.uniform("imu_bias", 6) - 1.0) * bias_ch
     trace += noise + bias[:, None, :]
+    trace = trace * ev.look.imu_gain[:, None, None] + ev.look.imu_noise[:, None, None] * _gaussian(
+        rng, "look_imu_noise", n_out, 6)
     assert trace.shape == (b, n_out, 6)
     return trace.contiguous()

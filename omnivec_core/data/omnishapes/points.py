@@ -1,10 +1,12 @@
-"""Point clouds: points on each event's solid (Newton projection onto its SDF) plus a
-ground plane under it, in scene coordinates (x right, y up, z towards the viewer)."""
+"""Point clouds: points on each event's solid (Newton projection onto its SDF) plus a ground plane under
+it, posed in scene coordinates (x right, y up, z towards the viewer), then centred and scaled as every
+reader's cloud is."""
 from __future__ import annotations
 
 import torch
 
-from .geometry import SOLID_BOX, rotation_z, sdf3d
+from ...modalities.points import normalize_cloud
+from .geometry import SOLID_BOX, rotation_y, rotation_z, sdf3d
 from .world import Events, shape_groups
 
 NEWTON_STEPS = 5
@@ -26,31 +28,54 @@ def project_to_surface(shape: int, p: torch.Tensor, steps: int = NEWTON_STEPS, h
     return p
 
 
+def _surface(ev: Events, n: int) -> torch.Tensor:
+    """(B, n, 3) points on each event's solid in object units (frame-0 pose not yet applied)."""
+    box = torch.tensor(SOLID_BOX, device=ev.radius.device)[ev.shape]
+    p = (ev.rng.uniform("pt_init", n, 3) * 2.0 - 1.0) * box[:, None, :]
+    for g, idx in shape_groups(ev.shape):
+        p[idx] = project_to_surface(g, p[idx].reshape(-1, 3)).view(-1, n, 3)
+    return p
+
+
+def _thinned(ev: Events, n: int) -> torch.Tensor:
+    """(B, n) indices into n surface points: a varied look keeps only its first `surface_points` of them and
+    fills the cloud by drawing again among those, as a reader fills a small cloud."""
+    keep = torch.where(ev.look.surface_points > 0, ev.look.surface_points, float(n)).clamp(max=n).long()
+    slot = torch.arange(n, device=keep.device)[None, :]
+    again = (ev.rng.uniform("pt_refill", n) * keep[:, None]).long()
+    return torch.where(slot < keep[:, None], slot, again)
+
+
 def sample_points(ev: Events, n_points: int, ground_fraction: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, N, 3) points and (B, N) labels (0 ground, 1+shape on the object), frame-0 pose,
-    shuffled per event."""
+    """(B, N, 3) points and (B, N) labels (0 ground, 1+shape on the object), frame-0 pose, shuffled per
+    event, in the readers' frame (``normalize_cloud``: centred, farthest point at 1). A cloud without a
+    ground plane (a varied look's choice) has all N points on its solid."""
     dev = ev.radius.device
     b = len(ev)
     n_ground = int(round(n_points * ground_fraction))
-    n_obj = n_points - n_ground
     rng = ev.rng
-    box = torch.tensor(SOLID_BOX, device=dev)[ev.shape]
-    p = (rng.uniform("pt_init", n_obj, 3) * 2.0 - 1.0) * box[:, None, :]
-    for g, idx in shape_groups(ev.shape):
-        p[idx] = project_to_surface(g, p[idx].reshape(-1, 3)).view(-1, n_obj, 3)
+    p = _surface(ev, n_points)
+    p = torch.gather(p, 1, _thinned(ev, n_points)[..., None].expand(-1, -1, 3))
+    p = p + (ev.look.point_jitter[:, None, None] * (rng.uniform("pt_look_jitter", n_points, 3) * 2.0 - 1.0))
+    turn = ev.look.tumble @ rotation_y(ev.look.yaw) @ rotation_z(ev.angle)  # (B, 3, 3)
 
     s = ev.radius[:, None, None]
     centre = torch.cat((ev.position, torch.zeros(b, 1, device=dev)), 1)[:, None, :]
-    obj = torch.matmul(p, rotation_z(ev.angle).transpose(1, 2)) * s + centre
+    obj = torch.matmul(p, turn.transpose(1, 2)) * s + centre
 
     gu = rng.uniform("pt_ground", n_ground, 2) * 2.0 - 1.0
     gx = centre[..., 0] + GROUND_HALF * s[..., 0] * gu[..., 0]
     gz = GROUND_HALF * s[..., 0] * gu[..., 1]
     gy = (centre[..., 1] - GROUND_DROP * s[..., 0]).expand_as(gx)
     ground = torch.stack((gx, gy, gz), -1)
+    with_ground = ev.look.ground[:, None, None]
+    tail = torch.where(with_ground, ground, obj[:, n_points - n_ground:])
 
-    pts = torch.cat((obj, ground), 1)
-    labels = torch.cat(((ev.shape + 1)[:, None].expand(b, n_obj), torch.zeros(b, n_ground, dtype=torch.long, device=dev)), 1)
+    pts = torch.cat((obj[:, :n_points - n_ground], tail), 1)
+    shape_label = (ev.shape + 1)[:, None]
+    labels = torch.cat((shape_label.expand(b, n_points - n_ground),
+                        torch.where(with_ground[..., 0], 0, shape_label).expand(b, n_ground)), 1)
     pts = pts + JITTER * (rng.uniform("pt_jitter", n_points, 3) * 2.0 - 1.0)
     order = torch.argsort(rng.bits("pt_order", n_points), dim=1, stable=True)
-    return torch.gather(pts, 1, order[..., None].expand(-1, -1, 3)), torch.gather(labels, 1, order)
+    pts = torch.gather(pts, 1, order[..., None].expand(-1, -1, 3))
+    return normalize_cloud(pts), torch.gather(labels, 1, order)

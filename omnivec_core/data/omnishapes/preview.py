@@ -12,7 +12,8 @@ import numpy as np
 
 from . import COLOURS, MOTIONS, SHAPES, SIZES, SPEEDS, OmniShapes, OmniShapesConfig
 from .geometry import camera_tilt
-from .world import COLOUR_RGB
+from .looks import describe_look
+from .world import COLOUR_RGB, sample_events
 
 CELL = 128  # contact sheet cell size in pixels
 TEXT_W = 440  # width of the caption column
@@ -159,3 +160,30 @@ def write_preview(out_dir, seed: int = 0, n: int = 8, config: OmniShapesConfig |
     meta = {"seed": seed, "n": n, "config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}, "events": events}
     (out / "events.json").write_text(json.dumps(meta, indent=2) + "\n")
     return out
+
+
+def looks_sheet(world: OmniShapes, seed: int, index: int, looks: int = 6):
+    """One event under ``looks`` looks, a column each (the plain world's first, then varied looks of look
+    seeds 1, 2, ...): its picture, a late video frame, depth map and point cloud, the look named on top."""
+    from PIL import Image, ImageDraw
+
+    header, font = 46, _font(11)
+    rows = ("image", "frame", "depth", "points")
+    sheet = Image.new("RGB", (looks * CELL, header + len(rows) * CELL), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    for j in range(looks):
+        share = 0.0 if j == 0 else 1.0
+        batch = world.render(1, seed=seed, start=index, varied=share, look_seed=j,
+                             modalities=("image", "video", "depth", "points"))
+        look = sample_events(seed, batch.index, world.config.frames, 1, share, j).look
+        depth = batch.depth[0, 0].numpy()
+        colour = COLOUR_RGB[int(batch.labels["colour"][0])]
+        cells = [_cell(_to_uint8(batch.image[0].numpy())), _cell(_to_uint8(batch.video[0, -2].numpy())),
+                 _cell(np.where(depth[..., None] > 0, colormap(depth), 0).astype(np.uint8)),
+                 Image.fromarray(_points_image(batch.points[0].numpy(), batch.point_labels[0].numpy(), colour))]
+        for r, cell in enumerate(cells):
+            sheet.paste(cell, (j * CELL, header + r * CELL))
+        words = describe_look(look, 0).split(", ")
+        lines = "\n".join(", ".join(words[k:k + 2]) for k in range(0, min(len(words), 6), 2))
+        draw.text((j * CELL + 4, 2), lines, fill=(0, 0, 0), font=font)
+    return sheet

@@ -127,6 +127,17 @@ def synth_waveform(ev: Events, sample_rate: int, duration_s: float) -> torch.Ten
     return wave.clamp_(-1.0, 1.0)
 
 
+def recorded(wave: torch.Tensor, ev: Events) -> torch.Tensor:
+    """A varied look's recording of the (B, S) waveform: its gain and white noise at its sound-to-noise
+    ratio (the plain world's gain 0 dB and infinite ratio leave it as it is)."""
+    look = ev.look
+    gain = torch.pow(10.0, look.gain_db / 20.0)[:, None]
+    rms = wave.square().mean(1, keepdim=True).sqrt()
+    noise_rms = torch.where(torch.isinf(look.snr_db), 0.0, rms[:, 0] * torch.pow(10.0, -look.snr_db / 20.0))
+    noise = (ev.rng.uniform("look_sound_noise", wave.shape[1]) - 0.5) * math.sqrt(12.0)
+    return (wave * gain + noise * (noise_rms * gain[:, 0])[:, None]).clamp_(-1.0, 1.0)
+
+
 def _hz_to_mel(f: np.ndarray) -> np.ndarray:
     """Slaney mel scale (as librosa with htk=False)."""
     f = np.asarray(f, dtype=np.float64)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import torch
 
-from .geometry import camera_tilt, rotation_z, sdf2d, sdf3d
+from .camera import varied_background
+from .geometry import camera_tilt, rotation_y, rotation_z, sdf2d, sdf3d
+from .looks import OUTLINES, STYLES
 from .world import Events, shape_groups
 
 BOUND_R = 1.12  # bounding sphere of every solid (object units)
@@ -20,10 +22,37 @@ def pixel_grid(size: int, device):
 
 
 def background(ev: Events, size: int) -> torch.Tensor:
-    """(B, 3, H, W) dark, slightly tinted background with a mild linear gradient."""
+    """(B, 3, H, W): the plain world's dark, slightly tinted background with a mild linear gradient, or a
+    varied look's own."""
     xs, ys = pixel_grid(size, ev.radius.device)
     ramp = ev.bg_grad[:, 0, None, None] * xs[None, None, :] + ev.bg_grad[:, 1, None, None] * ys[None, :, None]
-    return (ev.bg_base[:, :, None, None] + ramp[:, None]).clamp_(0.0, 1.0)
+    dark = (ev.bg_base[:, :, None, None] + ramp[:, None]).clamp_(0.0, 1.0)
+    if not bool(ev.look.varied.any()):
+        return dark
+    plain = (ev.look.background == 0)[:, None, None, None]
+    return torch.where(plain, dark, varied_background(ev.look, ev.rng, xs, ys))
+
+
+def _style_weights(ev: Events, dist: torch.Tensor, shade: torch.Tensor):
+    """Per-pixel weights of the object's colour and of its outline colour (B, F, H, W) from the signed
+    distance in pixels and the shading gradient, by each event's style."""
+    look = ev.look
+    per_event = lambda t: t[:, None, None, None]  # noqa: E731
+    cov = (0.5 - dist).clamp(0.0, 1.0)
+    half = per_event(look.stroke_px) * 0.5
+    stroke = (half + 0.5 - dist.abs()).clamp(0.0, 1.0)
+    style = per_event(look.style)
+    drawn = torch.where(style == STYLES.index("stroke"), stroke, cov)
+    lit = torch.where(style == STYLES.index("shaded"), shade, torch.ones_like(shade))
+    rim = cov - (0.5 - dist - half).clamp(0.0, 1.0)  # a band half the stroke's width inside the edge
+    rim = torch.where((per_event(look.outline) > 0) & (style != STYLES.index("stroke")), rim, torch.zeros_like(rim))
+    return drawn, (drawn - rim) * lit, rim
+
+
+def _outline_rgb(ev: Events) -> torch.Tensor:
+    """(B, 3) colour of each event's outline: near black, or a darker shade of its own colour."""
+    black = torch.full_like(ev.rgb, 0.06)
+    return torch.where((ev.look.outline == OUTLINES.index("darker"))[:, None], 0.45 * ev.rgb, black)
 
 
 def render_frames(ev: Events, size: int, frame_ids) -> tuple[torch.Tensor, torch.Tensor]:
@@ -51,17 +80,20 @@ def render_frames(ev: Events, size: int, frame_ids) -> tuple[torch.Tensor, torch
             dist[idx] = sdf2d(g, ax[idx] + bx[idx], ay[idx] + by[idx]).mul_(px_per_unit[idx])
     ox_all = ax + bx  # object x coordinate, for the shading gradient
 
-    cov = (0.5 - dist).clamp_(0.0, 1.0)
+    shade = ox_all.clamp_(-1.0, 1.0).mul_(SHADE).add_(1.0 - SHADE)
+    cov, w_col, w_rim = _style_weights(ev, dist, shade)
     flash = ev.flash[:, fid].to(torch.float32)
     halo = (HALO_PX + 0.5 - dist).clamp_(0.0, 1.0).mul_(flash[..., None, None])
+    stroked = (ev.look.style == STYLES.index("stroke"))[:, None, None, None]
+    halo = torch.where(stroked, halo * (0.5 + dist).clamp(0.0, 1.0), halo)  # a stroke's inside stays background
     inv_cov = 1.0 - cov
     w_white = halo.mul_(inv_cov)  # white rim layer, under the object
     w_bg = inv_cov.sub_(w_white)  # (1 - halo) * (1 - cov)
-    w_col = ox_all.clamp_(-1.0, 1.0).mul_(SHADE).add_(1.0 - SHADE).mul_(cov)
-    rgb = ev.rgb[:, None, :]
+    rgb = (ev.rgb * ev.look.brightness[:, None]).clamp(0.0, 1.0)[:, None, :]
     col = torch.where(flash[..., None] > 0, rgb * (1.0 - FLASH_WHITE) + FLASH_WHITE, rgb)  # (B, F, 3)
     video = torch.addcmul(w_white[:, :, None], background(ev, size)[:, None], w_bg[:, :, None])
     video.addcmul_(col[..., None, None], w_col[:, :, None])
+    video.addcmul_(_outline_rgb(ev)[:, None, :, None, None], w_rim[:, :, None])
     return video, cov
 
 
@@ -75,9 +107,9 @@ def render_depth(ev: Events, size: int, steps: int = 28) -> tuple[torch.Tensor, 
     dev = ev.radius.device
     b = len(ev)
     xs, ys = pixel_grid(size, dev)
-    m = camera_tilt(dev) @ rotation_z(ev.angle)  # (B, 3, 3) object -> camera rotation
+    m = camera_tilt(dev) @ rotation_y(ev.look.yaw) @ rotation_z(ev.angle)  # (B, 3, 3) object -> camera rotation
     mt = m.transpose(1, 2)
-    inv_s = (1.0 / ev.radius)[:, None]
+    inv_s = (1.0 / ev.visual_radius)[:, None]
     e0, e1, e2 = mt[:, :, 0] * inv_s, mt[:, :, 1] * inv_s, mt[:, :, 2] * inv_s  # (B, 3)
     direction = -mt[:, :, 2]  # unit ray direction in object space
     ex = (xs[None, :] - ev.position[:, 0:1])[:, :, None] * e0[:, None, :]  # (B, W, 3)
@@ -109,7 +141,7 @@ def render_depth(ev: Events, size: int, steps: int = 28) -> tuple[torch.Tensor, 
             t_g.add_(step)
         dist[sl] = sdf3d(g, torch.addcmul(o_g, t_g[:, None], d_g))
     hit = (dist.abs() < 0.01) & (t <= t_exit)
-    z_cam = CAMERA_Z - t * ev.radius[bi]
+    z_cam = CAMERA_Z - t * ev.visual_radius[bi]
     value = (0.5 + z_cam).clamp(0.02, 1.0)
     flat = (bi * size + ii) * size + ji
     depth = torch.zeros(b * size * size, device=dev)

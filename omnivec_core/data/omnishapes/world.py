@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .looks import Look, sample_look
+
 SHAPES = ("circle", "square", "triangle", "ring", "diamond", "hexagon", "cross", "pill")
 SOLIDS = ("sphere", "cube", "cone", "torus", "octahedron", "hexagonal prism", "cross prism", "capsule")
 COLOURS = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink")
@@ -35,6 +37,7 @@ SPEED_RANGES = ((0.45, 0.75), (1.05, 1.40))  # unitless speed multiplier
 MAX_ROTATION = math.radians(30.0)  # frame-0 rotation is uniform in [-30, 30] degrees
 EXTENT = 1.05  # every silhouette / solid fits in this radius (object units)
 FRAME_LIMIT = 0.90  # the object (plus its 2.5-pixel flash rim) stays inside [-0.9, 0.9]^2
+ZOOMED_REACH = 0.72  # a zoomed object's widest reach: leaves room for every motion's path in the frame
 
 MASK32 = 0xFFFFFFFF
 _GOLDEN = 0x9E3779B9
@@ -126,6 +129,12 @@ class Events:
     rgb: torch.Tensor  # (B, 3) object colour
     bg_base: torch.Tensor  # (B, 3) background tint
     bg_grad: torch.Tensor  # (B, 2) background gradient along x and y
+    look: Look  # how the event is drawn and recorded (looks.py); the plain world's unless varied
+
+    @property
+    def visual_radius(self) -> torch.Tensor:
+        """(B,) frame-0 radius as pictures show it: the size class's radius times the look's zoom."""
+        return self.radius * self.look.zoom
 
     def __len__(self) -> int:
         return self.index.shape[0]
@@ -136,7 +145,7 @@ class Events:
         centre = self.position[:, None, :] + self.velocity[:, None, :] * u[..., None]
         hop = self.hop_height[:, None] * torch.sin(math.pi * self.hop_rate[:, None] * u).abs()
         centre = torch.stack((centre[..., 0], centre[..., 1] + hop), dim=-1)
-        scale = self.radius[:, None] * torch.exp(self.log_growth[:, None] * u)
+        scale = self.visual_radius[:, None] * torch.exp(self.log_growth[:, None] * u)
         angle = self.angle[:, None] + (2.0 * math.pi) * self.spin_rate[:, None] * u
         return centre, scale, angle
 
@@ -146,7 +155,8 @@ def _lerp_table(table, cls: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     return t[:, 0] + u * (t[:, 1] - t[:, 0])
 
 
-def sample_events(seed: int, index: torch.Tensor, frames: int, siblings: int = 1) -> Events:
+def sample_events(seed: int, index: torch.Tensor, frames: int, siblings: int = 1, varied: float = 0.0,
+                  look_seed: int = 0) -> Events:
     """Draw every parameter of the events ``index`` (B,) under ``seed``, batched.
 
     With ``siblings`` > 1, each run of ``siblings`` consecutive indices shares its shape, colour
@@ -170,17 +180,21 @@ def sample_events(seed: int, index: torch.Tensor, frames: int, siblings: int = 1
     f32 = torch.float32
     is_ = lambda k: (m == MOTIONS.index(k)).to(f32)  # noqa: E731
     u_last = (frames - 1) / frames
-    room = (2.0 * FRAME_LIMIT - 2.0 * EXTENT * radius) / u_last - 0.02  # longest path that fits
+    log_growth = (is_("grow") - is_("shrink")) * torch.log1p(0.25 + 0.30 * speed)
+    widest = EXTENT * radius * torch.exp(log_growth.clamp(min=0.0) * u_last)
+    look_rng = rng if look_seed == 0 else CounterRNG(int(seed) + (int(look_seed) << 40), index)
+    look = sample_look(look_rng, varied, max_zoom=(ZOOMED_REACH / widest).clamp(min=1.0))
+    radius_seen = radius * look.zoom
+    room = (2.0 * FRAME_LIMIT - 2.0 * EXTENT * radius_seen) / u_last - 0.02  # longest path that fits
     travel = torch.minimum(0.75 * speed, room)
     velocity = torch.stack(((is_("right") - is_("left")) * travel, (is_("up") - is_("down")) * travel), dim=-1)
     hop_rate = is_("bounce") * (1.0 + speed)
     hop_height = is_("bounce") * (0.30 + 0.10 * speed)
     spin_sign = torch.where(rng.integers("spin_dir", 2) == 1, 1.0, -1.0)
     spin_rate = is_("spin") * spin_sign * (0.15 + 0.35 * speed)
-    log_growth = (is_("grow") - is_("shrink")) * torch.log1p(0.25 + 0.30 * speed)
 
     # Frame-0 position such that the whole clip stays inside the frame.
-    s_max = radius * torch.exp(log_growth.clamp(min=0.0) * u_last)
+    s_max = radius_seen * torch.exp(log_growth.clamp(min=0.0) * u_last)
     reach = EXTENT * s_max
     disp = velocity * u_last
     dmin = disp.clamp(max=0.0)
@@ -208,7 +222,7 @@ def sample_events(seed: int, index: torch.Tensor, frames: int, siblings: int = 1
         seed=int(seed), index=index, rng=rng, frames=frames, shape=shape, colour=colour, motion=motion,
         size_cls=size_cls, speed_cls=speed_cls, radius=radius, speed=speed, position=position, angle=angle,
         velocity=velocity, hop_rate=hop_rate, hop_height=hop_height, spin_rate=spin_rate,
-        log_growth=log_growth, flash=flash, rgb=rgb, bg_base=bg_base, bg_grad=bg_grad,
+        log_growth=log_growth, flash=flash, rgb=rgb, bg_base=bg_base, bg_grad=bg_grad, look=look,
     )
 
 

@@ -7,6 +7,7 @@ import io
 import numpy as np
 import torch
 
+from ...modalities.points import normalize_cloud
 from .common import (LIMITS, ReaderLimits, basename, check_content, check_file, extension, load_number_array,
                      run_with_timeout)
 from .errors import Loaded, MediaError
@@ -154,11 +155,8 @@ def normalize_points(pts: np.ndarray, name: str, notes: list[str]) -> torch.Tens
     elif n < N_POINTS:
         pts = pts[np.concatenate([np.arange(n), rng.choice(n, N_POINTS - n, replace=True)])]
         notes.append(f"{n} points; resampled with replacement to {N_POINTS}")
-    pts = pts - pts.mean(axis=0)
-    radius = float(np.sqrt((pts ** 2).sum(axis=1)).max())
-    if radius <= 1e-12:
-        raise MediaError(f"{name}: all points are identical (degenerate point cloud)", code="degenerate", name=name)
-    return torch.from_numpy((pts / radius).astype(np.float32))
+    centred = pts - pts.mean(axis=0)  # in float64 first: a mesh far from its origin keeps its detail
+    return normalize_cloud(torch.from_numpy(centred.astype(np.float32)))
 
 
 def farthest_point_sample(pts: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
