@@ -63,6 +63,7 @@ def test_every_option_is_drawn():
     assert torch.isinf(look.snr_db).any() and torch.isfinite(look.snr_db).any()
     assert look.zoom.min() < 0.9 and look.zoom.max() > 1.5 and (look.gain_db.abs() > 1).any()
     assert (look.imu_gain != 1).all() and (look.surface_points < 1024).any()
+    assert look.stretch.min() < 0.85 and look.stretch.max() > 1.15
 
 
 def test_another_look_seed_redraws_looks_but_not_events():
@@ -108,11 +109,15 @@ def _reach_quantiles(points: torch.Tensor) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("solid", ["sphere", "cube"])
-def test_a_mesh_file_and_the_rendered_solid_share_one_frame(tmp_path, solid):
+def test_a_mesh_file_and_the_rendered_solid_share_one_frame(tmp_path, monkeypatch, solid):
     """The normalisation test: a solid read from a mesh file (other units, other place) and the same solid
-    drawn by the world without its ground plane land at the same centre and scale."""
+    drawn by the world without its ground plane (and with its own proportions) land at the same centre and
+    scale."""
     trimesh = pytest.importorskip("trimesh")
+    from omnivec_core.data.omnishapes import looks
     from omnivec_core.data.readers import read_points
+
+    monkeypatch.setattr(looks, "STRETCH", 0.0)
 
     mesh = trimesh.creation.icosphere(4, radius=37.0) if solid == "sphere" else trimesh.creation.box((5.0,) * 3)
     mesh.apply_translation((120.0, -40.0, 8.0))

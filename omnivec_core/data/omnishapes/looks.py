@@ -20,6 +20,7 @@ BACKGROUNDS = ("dark", "white", "paper", "light grey", "mid grey", "gradient", "
 STYLES = ("shaded", "flat", "stroke")  # shaded as the plain world; flat fill; only a coloured outline
 OUTLINES = ("none", "black", "darker")  # a dark rim around a shaded or flat object
 RESOLUTIONS = (24, 32, 40, 48, 64)  # a varied picture is drawn at 64 px, seen at one of these, shown at 64
+STRETCH = 0.25  # each axis of a varied object scaled by exp(+-STRETCH) at most: proportions as people make them
 ZOOM_RANGE = (0.75, 2.1)  # apparent size multiplier (log-uniform), capped so the whole clip stays in frame
 PLAIN = 0  # index of the plain look in BACKGROUNDS / STYLES / OUTLINES / RESOLUTIONS[-1]
 
@@ -45,6 +46,8 @@ class Look:
     pixel_noise: torch.Tensor  # (B,) sensor noise std
     yaw: torch.Tensor         # (B,) turn of depth camera and cloud about the vertical axis (radians)
     tumble: torch.Tensor      # (B, 3, 3) a cloud's rotation beyond the yaw (identity unless tumbled)
+    stretch: torch.Tensor     # (B, 3) scale of the object along its own x, y, z (pictures use x and y): a
+                              # drawn square is never quite square, a mesh file's cone has its own height
     ground: torch.Tensor      # (B,) bool: a cloud has its ground plane
     surface_points: torch.Tensor  # (B,) points sampled on the surface before resampling to the cloud size
     point_jitter: torch.Tensor  # (B,) jitter of each point, in object radii
@@ -76,7 +79,10 @@ def sample_look(rng, varied_share: float, max_zoom: torch.Tensor) -> Look:
     dev = rng.device
     varied = u("look_varied") < varied_share
     keep = lambda value, plain: torch.where(varied, value, torch.as_tensor(plain, device=dev, dtype=value.dtype))  # noqa: E731
+    stretch = torch.where(varied[:, None], torch.exp((u("look_stretch", 3) * 2.0 - 1.0) * STRETCH),
+                          torch.ones(b, 3, device=dev))
     zoom = torch.exp(_between(u("look_zoom"), math.log(ZOOM_RANGE[0]), math.log(ZOOM_RANGE[1])))
+    zoom = torch.minimum(zoom, max_zoom / stretch[:, :2].amax(1))  # the stretched outline stays in frame too
     yaw = _between(u("look_yaw"), -math.pi, math.pi)
     tumbled = (u("look_tumble_on") < 0.5) & varied
     tumble = torch.where(tumbled[:, None, None], random_rotation(rng), torch.eye(3, device=dev).expand(b, 3, 3))
@@ -91,13 +97,14 @@ def sample_look(rng, varied_share: float, max_zoom: torch.Tensor) -> Look:
         outline=keep((u("look_outline") * len(OUTLINES)).long(), PLAIN),
         stroke_px=_between(u("look_stroke"), 1.0, 3.5),
         brightness=keep(_between(u("look_bright"), 0.8, 1.08), 1.0),
-        zoom=keep(torch.minimum(zoom, max_zoom), 1.0),
+        zoom=keep(zoom, 1.0),
         blur_px=keep(torch.where(u("look_blur_on") < 0.4, _between(u("look_blur"), 0.3, 1.3), 0.0), 0.0),
         resolution=keep(_pick(u("look_res"), RESOLUTIONS), RESOLUTIONS[-1]),
         quality=keep(torch.where(u("look_jpeg_on") < 0.4, _between(u("look_jpeg"), 0.02, 0.12), 0.0), 0.0),
         pixel_noise=keep(torch.where(u("look_pix_on") < 0.4, _between(u("look_pix"), 0.005, 0.04), 0.0), 0.0),
         yaw=keep(yaw, 0.0),
         tumble=tumble,
+        stretch=stretch,
         ground=~varied | (u("look_ground") < 0.4),
         surface_points=keep(_pick(u("look_npts"), (256, 384, 512, 768, 1024, 2048)), 0.0),
         point_jitter=keep(_between(u("look_pjit"), 0.0, 0.03), 0.0),

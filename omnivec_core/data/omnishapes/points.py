@@ -55,7 +55,7 @@ def sample_points(ev: Events, n_points: int, ground_fraction: float) -> tuple[to
     n_ground = int(round(n_points * ground_fraction))
     rng = ev.rng
     p = _surface(ev, n_points)
-    p = torch.gather(p, 1, _thinned(ev, n_points)[..., None].expand(-1, -1, 3))
+    p = torch.gather(p, 1, _thinned(ev, n_points)[..., None].expand(-1, -1, 3)) * ev.look.stretch[:, None, :]
     p = p + (ev.look.point_jitter[:, None, None] * (rng.uniform("pt_look_jitter", n_points, 3) * 2.0 - 1.0))
     turn = ev.look.tumble @ rotation_y(ev.look.yaw) @ rotation_z(ev.angle)  # (B, 3, 3)
 

@@ -67,10 +67,13 @@ def render_frames(ev: Events, size: int, frame_ids) -> tuple[torch.Tensor, torch
     c, s = torch.cos(angle) * inv, torch.sin(angle) * inv  # (B, F)
     dx = xs[None, None, :] - centre[..., 0:1]  # (B, F, W)
     dy = ys[None, None, :] - centre[..., 1:2]  # (B, F, H)
-    # Object coordinates: ox = c*dx + s*dy, oy = -s*dx + c*dy, as sums of two broadcasts.
-    ax, bx = (c[..., None] * dx)[:, :, None, :], (s[..., None] * dy)[:, :, :, None]
-    ay, by = (-s[..., None] * dx)[:, :, None, :], (c[..., None] * dy)[:, :, :, None]
-    px_per_unit = (scale * (size / 2.0))[..., None, None]
+    # Object coordinates: ox = c*dx + s*dy, oy = -s*dx + c*dy, as sums of two broadcasts, each divided by the
+    # look's stretch of that axis.
+    sx, sy = (1.0 / ev.look.stretch[:, 0])[:, None, None], (1.0 / ev.look.stretch[:, 1])[:, None, None]
+    ax, bx = (c[..., None] * dx * sx)[:, :, None, :], (s[..., None] * dy * sx)[:, :, :, None]
+    ay, by = (-s[..., None] * dx * sy)[:, :, None, :], (c[..., None] * dy * sy)[:, :, :, None]
+    stretch = ev.look.stretch[:, :2].prod(1).sqrt()[:, None]  # distances in pixels, near enough when stretched
+    px_per_unit = (scale * stretch * (size / 2.0))[..., None, None]
 
     dist = torch.empty(b, f, size, size, device=dev)  # signed distance in pixels
     for g, idx in shape_groups(ev.shape):  # each event evaluates only its own shape's SDF
