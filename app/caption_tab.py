@@ -8,17 +8,22 @@ from functools import partial
 import gradio as gr
 
 from omnivec_core.analysis.captioning import DECODINGS, match_probabilities
+from omnivec_core.analysis.embeddings import embed_modality
 from omnivec_core.modalities import CAPTIONS, REGISTRY
 
 from .data_tab import MAX_INDEX
-from .inputs import query_inputs, read_upload
+from . import own_inputs
+from .inputs import query_inputs
+from .own_inputs import OwnQuery, own_query
 from .predictions_view import captions_markdown
 from .state import AppState
 
 
-def run_caption(state: AppState, upload: str | None, seed: int, index: int, decoding: str) -> str:
-    """Caption an upload (every modality it queries as) or, without one, event `index` of `seed` in every
-    modality the model has; for an event also the alignment decoder's match of its own captions."""
+def run_caption(state: AppState, upload: str | None, seed: int, index: int, decoding: str, sketch=None,
+                webcam: str | None = None, microphone: str | None = None) -> str:
+    """Caption an upload, drawing, webcam snapshot or recording (the first given; every modality it queries
+    as), with its out-of-world score, or, without one, event `index` of `seed` in every modality the model
+    has; for an event also the alignment decoder's match of its own captions."""
     model = state.require_model()
     if model.language is None:
         raise gr.Error("the loaded model has no text decoders (text_decoder_depth 0): it cannot caption. Load a "
@@ -26,12 +31,11 @@ def run_caption(state: AppState, upload: str | None, seed: int, index: int, deco
     if decoding not in DECODINGS:
         raise gr.Error(f"decoding must be one of {', '.join(DECODINGS)}, got {decoding!r}")
     signals = [m for m in model.cfg.modalities if m != CAPTIONS]
-    if upload:
-        inputs, notes = query_inputs(read_upload(upload))
-        inputs = {m: x[None].to(state.device) for m, x in inputs.items() if m in signals}
-        if not inputs:
-            raise gr.Error(f"this model reads none of the modalities this file gives; it has {signals}")
-        return "\n".join([captions_markdown(model, inputs, decoding)] + [f"- note: {n}" for n in notes])
+    given = own_query(upload, sketch, webcam, microphone)
+    if given.loaded is not None:
+        return caption_own(state, given, decoding, signals)
+    if given.empty_sketch:  # an empty canvas asked for nothing: say so instead of captioning an event unasked
+        given.require()
     seed, index = int(seed), int(index)
     if not (0 <= seed <= MAX_INDEX and 0 <= index <= MAX_INDEX):
         raise gr.Error(f"seed and index must be between 0 and {MAX_INDEX}")
@@ -45,10 +49,25 @@ def run_caption(state: AppState, upload: str | None, seed: int, index: int, deco
             + captions_markdown(model, inputs, decoding) + table)
 
 
+def caption_own(state: AppState, own: OwnQuery, decoding: str, signals: list[str]) -> str:
+    """The captions of the student's input in every modality it gives, and how unlike the world it is."""
+    model = state.require_model()
+    inputs, notes = query_inputs(own.loaded)
+    inputs = {m: x[None].to(state.device) for m, x in inputs.items() if m in signals}
+    if not inputs:
+        raise gr.Error(f"this model reads none of the modalities {own.source} gives; it has {signals}")
+    familiar = state.out_of_world().markdown({m: embed_modality(model, m, x) for m, x in inputs.items()})
+    return "\n".join([captions_markdown(model, inputs, decoding), "", familiar, ""]
+                     + [f"- note: {n}" for n in own.notes + notes])
+
+
 def build(state: AppState) -> None:
     gr.Markdown("OmniVL's generation decoder reads the transformer's tokens of one input and writes a caption, "
                 "for any modality the model encodes: a clip, an image, a sound, a depth map, a point cloud, an "
-                "IMU trace. Upload a file, or leave it empty to caption an OmniShapes event.")
+                "IMU trace. Upload a file, draw a shape (pick the brush; it offers the world's 8 colours first), "
+                "take a webcam snapshot or record a sound (the first "
+                "given is captioned, with how unlike the training world it is), or leave them all empty to caption "
+                "an OmniShapes event.")
     with gr.Row():
         upload = gr.File(label="file to caption (optional)", type="filepath")
         with gr.Column():
@@ -57,7 +76,8 @@ def build(state: AppState) -> None:
             decoding = gr.Radio(list(DECODINGS), value="greedy", label="decoding",
                                 info="greedy: the likeliest word each time; beam: the likeliest caption of 4 "
                                      "kept; nucleus: sampled from the top 90% of probability")
+    own = own_inputs.build("caption")
     go = gr.Button("Caption", variant="primary")
     said = gr.Markdown()
-    go.click(partial(run_caption, state), [upload, seed, index, decoding], said, api_name="caption")
+    go.click(partial(run_caption, state), [upload, seed, index, decoding, *own.list()], said, api_name="caption")
 

@@ -19,13 +19,14 @@ def allowed_roots() -> list[Path]:
     return [Path(tempfile.gettempdir()).resolve(), ASSETS]
 
 
-def read_upload(path: str, kind: str | None = None) -> readers.Loaded:
+def read_upload(path: str, kind: str | None = None, source: str = "") -> readers.Loaded:
     """Read any supported file (its content decides its kind, or `kind` where its extension may hold
-    several); a bad file becomes a clear gr.Error."""
+    several); a bad file becomes a clear gr.Error, which names `source` (such as "your recording") when given,
+    since the file's own name is then one Gradio chose."""
     try:
         return readers.read_any(path, allowed_roots=allowed_roots(), kind=kind)
     except readers.MediaError as error:
-        raise gr.Error(str(error)) from None
+        raise gr.Error(f"{source}: {error}" if source else str(error)) from None
 
 
 def load_upload(path: str, modality: str) -> tuple[object, list[str]]:

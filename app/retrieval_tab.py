@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from omnivec_core.analysis.captioning import match_probabilities, rerank_order, rerank_scores
+from omnivec_core.analysis.embeddings import embed_modality
 from omnivec_core.analysis.folder_gallery import FolderGallery
 from omnivec_core.analysis.gallery import Gallery
 from omnivec_core.analysis.predictions import predict
@@ -18,24 +19,28 @@ from omnivec_core.data.omnishapes import OmniShapes
 from omnivec_core.modalities import CAPTIONS, REGISTRY
 from omnivec_core.modalities.audio import SAMPLE_RATE
 
-from . import media, predictions_view, views
+from . import media, own_inputs, predictions_view, views
 from .activations_tab import heat_figure
 from .components import StillAudio, StillImage
-from .inputs import ASSETS, query_inputs as inputs_of, read_upload
+from .inputs import ASSETS, query_inputs as inputs_of
+from .own_inputs import OwnQuery, own_query
 from .state import FOLDER, OMNISHAPES, AppState
 
 DEFAULT_TARGETS = ("video", "audio", "text", "points")
 
 
-def query_inputs(path: str | None, text: str | None) -> tuple[dict[str, object], list[str]]:
-    """The model inputs a query gives: a caption, or an upload read by its content (a clip gives frames and sound)."""
-    if path:
-        inputs, notes = inputs_of(read_upload(path))
-        return {m: x[None] for m, x in inputs.items()}, notes
+def query_inputs(own: OwnQuery, text: str | None) -> tuple[dict[str, object], list[str]]:
+    """The model inputs a query gives: an upload, drawing, snapshot or recording read by its content (a clip
+    gives frames and sound), else a caption."""
+    if own.loaded is not None:
+        inputs, notes = inputs_of(own.loaded)
+        return {m: x[None] for m, x in inputs.items()}, own.notes + notes
+    if own.empty_sketch and not (text or "").strip():
+        own.require()  # says the sketch is empty, rather than that the sentence is
     try:
         loaded = readers.read_text(text)
     except readers.MediaError as error:
-        raise gr.Error(f"{error} (or upload a file)") from None
+        raise gr.Error(f"{error} (or upload a file, draw a shape, take a webcam snapshot or record a sound)") from None
     return {CAPTIONS: [loaded.tensor]}, []
 
 
@@ -75,7 +80,10 @@ def gallery_input(state: AppState, gallery, event: int, modality: str):
 
 
 def retrieve(state: AppState, upload: str | None, text: str, targets: list[str], k: int, n_events: int,
-             source: str = OMNISHAPES, folder: str = "", progress=gr.Progress()):
+             source: str = OMNISHAPES, folder: str = "", sketch=None, webcam: str | None = None,
+             microphone: str | None = None, progress=gr.Progress()):
+    """The nearest gallery events to one query: the first of upload, sketch, webcam snapshot and microphone
+    recording given (a blank sketch counts as none), else the sentence; with its out-of-world score."""
     model = state.require_model()
     targets = [t for t in (targets or []) if t in model.cfg.modalities]
     if not targets:
@@ -83,13 +91,13 @@ def retrieve(state: AppState, upload: str | None, text: str, targets: list[str],
     k, n_events = int(k), int(n_events)
     if not 1 <= k <= 10 or not 50 <= n_events <= 2000:
         raise gr.Error("top-k must be 1-10 and the gallery 50-2000 events")
-    inputs, notes = query_inputs(upload, text)
+    inputs, notes = query_inputs(own_query(upload, sketch, webcam, microphone), text)
     progress(0.1, desc="embedding the gallery (cached after the first time)")
     gallery = state.pick_gallery(source, folder, n_events,
                                  lambda share, text: progress(0.1 + 0.5 * share, desc=text))
     inputs = {m: x.to(state.device) if torch.is_tensor(x) else x for m, x in inputs.items()}
-    with torch.no_grad():
-        queries = {m: model.embed(model.encode(m, x)) for m, x in inputs.items() if m in model.cfg.modalities}
+    # every space, and the vectorizer output the out-of-world score reads
+    queries = {m: embed_modality(model, m, x) for m, x in inputs.items() if m in model.cfg.modalities}
     if not queries:
         raise gr.Error(f"this model has no {' or '.join(inputs)} input; it was built for {list(model.cfg.modalities)}")
     visuals, sounds, rows, heat = [], [], [], []
@@ -109,7 +117,8 @@ def retrieve(state: AppState, upload: str | None, text: str, targets: list[str],
             elif not REGISTRY[target].language:
                 visuals.append((preview(state, gallery, e, target), f"{target} #{rank + 1}: event {e}, score {s:.2f}"))
     table = "| target | rank | event | score | caption of the event |\n|---|---|---|---|---|\n" + "\n".join(rows)
-    query_note = "Query: " + " + ".join(queries) + ("\n\n" + "\n".join(f"- {n}" for n in notes) if notes else "")
+    query_note = "Query: " + " + ".join(queries) + "\n\n" + state.out_of_world().markdown(queries) \
+        + ("\n\n" + "\n".join(f"- {n}" for n in notes) if notes else "")
     width = max((len(s) for _, s in heat), default=1)
     matrix = np.array([s + [np.nan] * (width - len(s)) for _, s in heat]) if heat else np.zeros((1, 1))
     figure = heat_figure(matrix, [f"#{i + 1}" for i in range(width)], [h for h, _ in heat] or ["-"],
@@ -180,12 +189,15 @@ def examples() -> list[list]:
 
 def build(state: AppState) -> None:
     gr.Markdown("Upload a clip (its frames and its sound track both query), an image, a sound, a point cloud "
-                "or an IMU trace (CSV or .npy), "
+                "or an IMU trace (CSV or .npy), draw a shape (pick the brush; it offers the world's 8 colours first), "
+                "take a webcam snapshot, record a sound, "
                 "or type a sentence. The model embeds it and finds the nearest held-out events in each target "
-                "modality; it has never seen them.")
+                "modality; it has never seen them. One input at a time: the first of file, drawing, snapshot and "
+                "recording, else the sentence. Beside the results: how unlike the training world the input is.")
     with gr.Row():
         upload = gr.File(label="query file", type="filepath")
         text = gr.Textbox(label="or a sentence", placeholder="a large green triangle moving left")
+    own = own_inputs.build("retrieval")
     with gr.Row():
         targets = gr.CheckboxGroup(list(REGISTRY), value=list(DEFAULT_TARGETS), label="search in")
         k = gr.Slider(1, 10, value=5, step=1, label="top-k")
@@ -213,7 +225,7 @@ def build(state: AppState) -> None:
     reranked = gr.Markdown()
     outputs = [note, found, *sounds, table, heat, heads, probabilities, segmentation, segmented_points, pairs,
                reranked]
-    go.click(partial(retrieve, state), [upload, text, targets, k, n_events, source, folder], outputs,
+    go.click(partial(retrieve, state), [upload, text, targets, k, n_events, source, folder, *own.list()], outputs,
              api_name="retrieve")
     index.click(partial(index_folder, state), [folder], [folder_report, source], api_name="index_folder")
     gr.Examples(examples(), [upload, text], outputs, label="examples: click one to query it", run_on_click=True,

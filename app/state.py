@@ -11,6 +11,7 @@ import torch
 
 from omnivec_core.analysis.folder_gallery import FolderGallery, load_folder_gallery
 from omnivec_core.analysis.gallery import Gallery, load_or_build_gallery
+from omnivec_core.analysis.out_of_world import OutOfWorld
 from omnivec_core.config import ExperimentConfig
 from omnivec_core.data.omnishapes import OmniShapes
 from omnivec_core.model import OmniVec
@@ -31,6 +32,7 @@ class AppState:
     galleries: dict[int, Gallery] = field(default_factory=dict)
     folder: Path | None = None                                       # the user's media folder (--gallery DIR)
     folder_galleries: dict[Path, FolderGallery] = field(default_factory=dict)
+    familiar: tuple[Gallery, OutOfWorld] | None = None  # out-of-world reference and the gallery it was built from
     lock: threading.Lock = field(default_factory=threading.Lock)
     scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="omnivec-previews-")))  # cached thumbnails
 
@@ -39,7 +41,7 @@ class AppState:
         model, config = load_model(checkpoint, self.device)
         with self.lock:
             self.model, self.config, self.checkpoint, self.load_error = model, config, Path(checkpoint), None
-            self.galleries, self.folder_galleries = {}, {}
+            self.galleries, self.folder_galleries, self.familiar = {}, {}, None
 
     def require_model(self) -> OmniVec:
         import gradio as gr
@@ -56,6 +58,16 @@ class AppState:
             if n not in self.galleries:
                 self.galleries[n] = load_or_build_gallery(model, self.checkpoint, n)
             return self.galleries[n]
+
+    def out_of_world(self) -> OutOfWorld:
+        """What a query's out-of-world score compares it with: the held-out OmniShapes events of the default
+        gallery (whatever gallery a tab searches, the training world is what a query is measured against;
+        one fixed size, so a score does not move with the gallery slider). Built once per model."""
+        gallery = self.gallery(DEFAULT_GALLERY)
+        with self.lock:
+            if self.familiar is None or self.familiar[0] is not gallery:  # a model loaded since: build anew
+                self.familiar = gallery, OutOfWorld(gallery.embeddings, key=gallery.key)
+            return self.familiar[1]
 
     def folder_gallery(self, root: str | Path | None = None, progress=None) -> FolderGallery:
         """The user's folder embedded by the loaded model (cached on disk and in memory); `root` also

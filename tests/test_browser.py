@@ -87,13 +87,10 @@ def choose_radio(driver, by, value: str) -> None:
     time.sleep(1)  # the modality's change event swaps the picture row for the plot row
 
 
-@pytest.mark.timeout(600)  # the fixture trains a model, then every tab runs once
-def test_every_tab_opens_without_console_errors(url, tmp_path):
+def chromium():
+    """Headless Chromium under chromedriver, its console log kept."""
     assert CHROMIUM and DRIVER, "install Debian's chromium and chromium-driver (.ci/run does)"
     from selenium import webdriver
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ready
-    from selenium.webdriver.support.ui import WebDriverWait
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -101,7 +98,16 @@ def test_every_tab_opens_without_console_errors(url, tmp_path):
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,2400"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=DRIVER), options=options)
+    return webdriver.Chrome(service=webdriver.ChromeService(executable_path=DRIVER), options=options)
+
+
+@pytest.mark.timeout(600)  # the fixture trains a model, then every tab runs once
+def test_every_tab_opens_without_console_errors(url, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = chromium()
     out = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -142,6 +148,61 @@ def test_every_tab_opens_without_console_errors(url, tmp_path):
             path = out / f"tab-{tab.lower().replace(' ', '-')}.png"
             driver.save_screenshot(str(path))
             assert path.stat().st_size > 10_000, f"the {tab} screenshot is blank"
+        errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    finally:
+        driver.quit()
+    assert not errors, f"console errors: {errors}"
+
+
+def draw_a_triangle(driver, by, sketchpad) -> None:
+    """Pick the brush and draw a triangle's outline on the canvas, as a student does with the mouse."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    sketchpad.find_element(by.CSS_SELECTOR, "button[aria-label='Brush']").click()
+    time.sleep(0.5)
+    canvas = next(c for c in sketchpad.find_elements(by.TAG_NAME, "canvas") if c.is_displayed())
+    strokes = ActionChains(driver).move_to_element_with_offset(canvas, 0, -60).click_and_hold()
+    for dx, dy in ((50, 100), (-100, 0), (50, -100)):
+        strokes.move_by_offset(dx, dy)
+    strokes.release().perform()
+    time.sleep(1)
+
+
+@pytest.mark.timeout(600)
+def test_own_inputs_draw_snap_and_record(url, tmp_path):
+    """The Retrieval and Caption tabs show a drawing canvas with the brush, a webcam and a microphone input;
+    a shape drawn on the canvas is the query, and its out-of-world score is shown beside the results."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = chromium()
+    out = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        driver.get(url)
+        wait = WebDriverWait(driver, 300)  # the first query embeds the gallery: minutes on two busy cores
+        for tab, run in (("Retrieval", "Retrieve"), ("Caption", "Caption")):
+            xpath = f"//button[@role='tab' and normalize-space()='{tab}']"
+            button = wait.until(lambda d: d.find_element(By.XPATH, xpath))
+            button.click()
+            wait.until(lambda d: button.get_attribute("aria-selected") == "true")
+            prefix = tab.lower()
+            # a tab's components render after it opens: wait for the canvas and the two sources' buttons
+            canvases = f"#{prefix}-sketch canvas"
+            wait.until(lambda d: any(c.is_displayed() for c in d.find_elements(By.CSS_SELECTOR, canvases)))
+            for element, label in (("webcam", "Capture from camera"), ("microphone", "Record audio")):
+                wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f"#{prefix}-{element} button[aria-label='{label}']"))
+            draw_a_triangle(driver, By, driver.find_element(By.ID, f"{prefix}-sketch"))
+            next(b for b in driver.find_elements(By.XPATH, f"//button[not(@role='tab') and normalize-space()='{run}']")
+                 if b.is_displayed()).click()
+            time.sleep(1)
+            wait.until(lambda d: "out-of-world score" in d.find_element(By.TAG_NAME, "body").text)
+            body = driver.find_element(By.TAG_NAME, "body").text
+            assert "image: out-of-world score" in body and "Error" not in body, body[:2000]
+            if tab == "Retrieval":
+                assert "the query is your sketch" in body
+            time.sleep(1.5)
+            driver.save_screenshot(str(out / f"tab-{prefix}-sketch.png"))
         errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
     finally:
         driver.quit()
