@@ -36,10 +36,11 @@ test-browser: $(STAMP) debs
 	$(PY) -m pytest -m browser $(PYTEST_ARGS)
 
 # the Debian programs the tests need, installed once if one is missing (needs root): headless Chromium for
-# the browser test; ffmpeg and espeak-ng draw the clips and spoken sounds of the folder-dataset tests
-DEBS := chromium chromium-driver ffmpeg espeak-ng
+# the browser test; ffmpeg and espeak-ng draw the clips and spoken sounds of the folder-dataset tests; ImageMagick
+# and sox draw pictures and tones of the foreign-media benchmark
+DEBS := chromium chromium-driver ffmpeg espeak-ng imagemagick sox
 debs:
-	@(for tool in chromium chromedriver ffmpeg espeak-ng; do command -v $$tool >/dev/null || exit 1; done) || \
+	@(for tool in chromium chromedriver ffmpeg espeak-ng identify sox; do command -v $$tool >/dev/null || exit 1; done) || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null)
 
 train-tiny: $(STAMP)

@@ -12,7 +12,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from ..data.omnishapes import OmniShapes
+from ..data.omnishapes import WORLD_VERSION, OmniShapes
 from ..model import OmniVec
 from ..io import atomic_write
 from .embeddings import embed_batch
@@ -46,7 +46,8 @@ class Gallery:
 
 
 def weights_fingerprint(checkpoint: Path) -> str:
-    digest = hashlib.sha256()
+    """The weights' hash and the world's version: what a cache of rendered events embedded by them depends on."""
+    digest = hashlib.sha256(f"world {WORLD_VERSION}".encode())
     with open(Path(checkpoint) / "model.safetensors", "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)

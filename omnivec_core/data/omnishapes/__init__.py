@@ -30,10 +30,13 @@ from .world import (ATTRIBUTES, COLOURS, MOTIONS, SHAPES, SIZES, SOLIDS, SPEEDS,
 __all__ = [
     "SHAPES", "SOLIDS", "COLOURS", "MOTIONS", "SIZES", "SPEEDS", "ATTRIBUTES", "MODALITIES",
     "OmniShapesConfig", "EventBatch", "OmniShapes", "parse_caption", "counterfactual_captions", "class_prompts",
-    "caption_words", "BACKGROUNDS", "STYLES",
+    "caption_words", "BACKGROUNDS", "STYLES", "WORLD_VERSION",
     "log_mel",
     "mel_filterbank",
 ]
+
+
+WORLD_VERSION = 2  # raised whenever the plain world renders differently; caches of rendered events key on it
 
 
 @dataclass(frozen=True)
