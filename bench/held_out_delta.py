@@ -15,6 +15,8 @@ import json
 import sys
 from pathlib import Path
 
+from pair_gains import check_same_events  # a script's own folder is on its path
+
 # Figures where higher is better, by report section; MAE gains (dB over the mean-of-visible guess) too.
 SECTIONS = ("attribute_precision", "zero_shot", "linear_probe", "captioning")
 
@@ -72,9 +74,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         a, b = load(args.a), load(args.b)
-        if (a["seed"], a["n"]) != (b["seed"], b["n"]):
-            raise ValueError(f"the reports score different events: seed {a['seed']} n {a['n']} against "
-                             f"seed {b['seed']} n {b['n']}")
+        check_same_events(a, b)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -26,6 +26,13 @@ def load_report(path: Path) -> dict:
         raise ValueError(f"{path} is not a report of evaluate --json ({error!r})") from None
 
 
+def check_same_events(a: dict, b: dict) -> None:
+    """Two reports compare only when they score the same events."""
+    if (a["seed"], a["n"]) != (b["seed"], b["n"]):
+        raise ValueError(f"the reports score different events: seed {a['seed']} n {a['n']} against "
+                         f"seed {b['seed']} n {b['n']}")
+
+
 def pair_rows(a: dict, b: dict, pairs: list[str]) -> list[tuple]:
     """(pair, R@1 A, R@1 B, P@1 A, P@1 B) for the pairs both reports score; P@1 None where no attribute
     is shared."""
@@ -61,9 +68,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         a, b = load_report(args.a), load_report(args.b)
-        if (a["seed"], a["n"]) != (b["seed"], b["n"]):
-            raise ValueError(f"the reports score different events: seed {a['seed']} n {a['n']} against "
-                             f"seed {b['seed']} n {b['n']}")
+        check_same_events(a, b)
         rows = pair_rows(a, b, args.pairs or list(a["retrieval"]))
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

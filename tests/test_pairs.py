@@ -158,6 +158,25 @@ def test_pair_gains_prints_each_pairs_difference_and_refuses_reports_of_other_ev
     assert unknown.returncode == 2 and "'image->dpth'" in unknown.stderr
 
 
+def test_held_out_delta_flags_gated_figures_below_tolerance_and_lists_one_sided_ones(tmp_path):
+    a, b = _report(31337, 0.5, 0.95), _report(31337, 0.2, 0.90)  # P@1 0.05 below: flagged; R@1 never gated
+    a["zero_shot"] = {"points": {"shape": 1.0, "size": 1.0}}
+    b["zero_shot"] = {"points": {"shape": 0.99}}
+    paths = [tmp_path / "a.json", tmp_path / "b.json", tmp_path / "other.json"]
+    for path, report in zip(paths, (a, b, {**b, "seed": 424242})):
+        path.write_text(json.dumps(report))
+    script = str(PAIR_GAINS.with_name("held_out_delta.py"))
+    run = subprocess.run([sys.executable, script, str(paths[0]), str(paths[1])], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "| attribute_precision/image->depth | 0.950 | 0.900 | -0.050 | below |" in run.stdout
+    assert "| retrieval R@1/image->depth | 0.500 | 0.200 | -0.300 |  |" in run.stdout
+    assert "| zero_shot/points/shape | 1.000 | 0.990 | -0.010 |  |" in run.stdout
+    assert "zero_shot/points/size (A only)" in run.stdout
+    assert run.stdout.rstrip().endswith("1 of 2 gated figures more than 0.02 below A")
+    refused = subprocess.run([sys.executable, script, str(paths[0]), str(paths[2])], capture_output=True, text=True)
+    assert refused.returncode == 2 and "different events" in refused.stderr
+
+
 def test_pairs_control_differs_from_the_recipe_only_in_the_pairs_objective():
     spec = importlib.util.spec_from_file_location("pairs_control", PAIR_GAINS.with_name("pairs_control.py"))
     control = importlib.util.module_from_spec(spec)

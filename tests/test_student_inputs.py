@@ -5,7 +5,6 @@ out-of-world reference is built once however many queries come."""
 from __future__ import annotations
 
 import re
-import socket
 
 import numpy as np
 import pytest
@@ -13,40 +12,13 @@ from gradio_client import Client, handle_file
 from PIL import Image, ImageDraw
 
 import media_factory as mf
-from app.main import build_app
-from app.training import TrainingManager
-from launch import build_state
+from test_app import client, state  # noqa: F401 - the app tests' tiny model with OmniVL's decoders, served
 from omnivec_core.analysis import out_of_world
-from omnivec_core.config import StageConfig, preset
 from omnivec_core.modalities import CAPTIONS
-from omnivec_core.train.trainer import Trainer
 
 pytestmark = pytest.mark.app
 TARGETS = ["video", "audio", "image", "text"]
 SCORE = re.compile(r"- \*\*(\w+)\*\*: out-of-world score \*\*([0-9.]+)\*\*: (this [^(]+)\(")
-
-
-@pytest.fixture(scope="module")
-def state(tmp_path_factory):
-    root = tmp_path_factory.mktemp("app")
-    config = preset("tiny")
-    config.train.batch_size = 8
-    config.model.text_decoder_depth = 1  # the Caption tab needs OmniVL's decoders
-    config.train.stages = [StageConfig("smoke", 2, {"mae": 1.0, "contrastive": 1.0, "captioning": 1.0})]
-    Trainer(config, root / "model", "cpu").run()
-    return build_state(root / "model", "cpu")
-
-
-@pytest.fixture(scope="module")
-def client(state, tmp_path_factory):
-    demo = build_app(state, TrainingManager(tmp_path_factory.mktemp("runs")))
-    demo.queue()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield Client(f"http://127.0.0.1:{port}/", verbose=False)
-    demo.close()
 
 
 @pytest.fixture(scope="module")
