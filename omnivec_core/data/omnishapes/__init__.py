@@ -30,13 +30,15 @@ from .world import (ATTRIBUTES, COLOURS, MOTIONS, SHAPES, SIZES, SOLIDS, SPEEDS,
 __all__ = [
     "SHAPES", "SOLIDS", "COLOURS", "MOTIONS", "SIZES", "SPEEDS", "ATTRIBUTES", "MODALITIES",
     "OmniShapesConfig", "EventBatch", "OmniShapes", "parse_caption", "counterfactual_captions", "class_prompts",
-    "caption_words", "BACKGROUNDS", "STYLES", "WORLD_VERSION",
+    "caption_words", "BACKGROUNDS", "STYLES", "WORLD_VERSION", "RENDER_CHANGES",
     "log_mel",
     "mel_filterbank",
 ]
 
 
 WORLD_VERSION = 2  # raised whenever the plain world renders differently; caches of rendered events key on it
+# world version -> the modalities it renders otherwise than the version before (2: clouds in the readers' frame)
+RENDER_CHANGES = {2: ("points",)}
 
 
 @dataclass(frozen=True)
