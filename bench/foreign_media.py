@@ -4,7 +4,7 @@ ImageMagick, matplotlib, trimesh, ffmpeg, sox), not OmniShapes' renderer.
     python bench/foreign_media.py [--checkpoint DIR] [--seed 31337] [--per-group 24] [--out DIR] [--json PATH]
     python bench/foreign_media.py --small          # 2 items a group: a smoke run well under a minute
 
-The files (bench/foreign_generators.py draws them) fall in groups, a medium and what varies most in it:
+The files (bench/foreign_generators.py and foreign_mesh_clip_tone.py draw them) fall in groups, a medium and what varies most in it:
   pictures by background: dark, white, paper, light grey, mid grey, gradient, noise, pattern (stripes or checks);
            drawn in turn by PIL, ImageMagick and matplotlib, filled or outlined, 25-80 % of the frame, PNG or JPEG
   mesh files by format: .ply .obj .stl .off .glb, of the 8 solids from trimesh.creation, scaled 0.01-100, as
@@ -46,8 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from foreign_generators import (BACKGROUNDS, CLIP_BACKGROUNDS, MESH_FORMATS, TONE_KINDS, ForeignItem,  # noqa: E402
-                                find_tools, make_clip, make_mesh, make_picture, make_tone)
+from foreign_generators import BACKGROUNDS, ForeignItem, find_tools, make_picture  # noqa: E402
+from foreign_mesh_clip_tone import CLIP_BACKGROUNDS, MESH_FORMATS, TONE_KINDS, make_clip, make_mesh, make_tone  # noqa: E402
 
 from app.inputs import query_inputs  # noqa: E402
 from omnivec_core.analysis import pairs  # noqa: E402
