@@ -37,7 +37,7 @@ def varied_background(look: Look, rng, xs: torch.Tensor, ys: torch.Tensor) -> to
     warm = torch.tensor([0.02, 0.0, -0.03], device=xs.device)[None, :, None, None]
     texture = look.bg_noise[:, None, None, None] * (0.6 * pixels + 0.4 * pixels.mean(1, keepdim=True) + coarse)
     kinds = {
-        "white": 0.93 + 0.07 * grey0 + 0.0 * c0,
+        "white": 0.93 + 0.07 * grey0,
         "paper": 0.86 + 0.1 * grey0 + warm + 0.03 * pixels.mean(1, keepdim=True) + 0.05 * coarse.mean(1, keepdim=True),
         "light grey": 0.62 + 0.23 * grey0 + 0.25 * (c0 - grey0),
         "mid grey": 0.33 + 0.25 * grey0 + 0.25 * (c0 - grey0),
@@ -63,7 +63,7 @@ def through_camera(video: torch.Tensor, look: Look, rng) -> torch.Tensor:
     flat = seen.reshape(b, f * c, h, w)  # every frame of an event through one camera
     flat = _resample(flat, look.resolution[rows])
     flat = _blur(flat, look.blur_px[rows])
-    noise = (rng.uniform("look_pixel_noise", f * c, h, w)[rows] - 0.5) * math.sqrt(12.0)
+    noise = (rng.rows(rows).uniform("look_pixel_noise", f * c, h, w) - 0.5) * math.sqrt(12.0)
     flat = flat + look.pixel_noise[rows, None, None, None] * noise
     flat = _compress(flat.reshape(b * f, c, h, w), look.quality[rows].repeat_interleave(f)).reshape(b, f * c, h, w)
     out = video.clone()

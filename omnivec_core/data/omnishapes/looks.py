@@ -12,7 +12,7 @@ counter RNG, so a look is deterministic per ``(seed, index, look_seed)`` like ev
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 
@@ -55,6 +55,11 @@ class Look:
     snr_db: torch.Tensor      # (B,) sound-to-noise ratio of added white noise (inf = none)
     imu_gain: torch.Tensor    # (B,) multiplies the IMU trace
     imu_noise: torch.Tensor   # (B,) extra white noise on the IMU trace (g and rad/s)
+
+
+def looks_of(look: Look, rows: torch.Tensor) -> Look:
+    """The looks of a subset of the events."""
+    return Look(**{f.name: getattr(look, f.name)[rows] for f in fields(look)})
 
 
 def _pick(u: torch.Tensor, values) -> torch.Tensor:

@@ -54,9 +54,11 @@ def sample_points(ev: Events, n_points: int, ground_fraction: float) -> tuple[to
     b = len(ev)
     n_ground = int(round(n_points * ground_fraction))
     rng = ev.rng
-    p = _surface(ev, n_points)
-    p = torch.gather(p, 1, _thinned(ev, n_points)[..., None].expand(-1, -1, 3)) * ev.look.stretch[:, None, :]
-    p = p + (ev.look.point_jitter[:, None, None] * (rng.uniform("pt_look_jitter", n_points, 3) * 2.0 - 1.0))
+    grounded = bool(ev.look.ground.all())
+    n_surface = n_points - n_ground if grounded else n_points  # every counter stream gives a prefix of itself
+    p = _surface(ev, n_surface)
+    p = torch.gather(p, 1, _thinned(ev, n_surface)[..., None].expand(-1, -1, 3)) * ev.look.stretch[:, None, :]
+    p = p + (ev.look.point_jitter[:, None, None] * (rng.uniform("pt_look_jitter", n_surface, 3) * 2.0 - 1.0))
     turn = ev.look.tumble @ rotation_y(ev.look.yaw) @ rotation_z(ev.angle)  # (B, 3, 3)
 
     s = ev.radius[:, None, None]
@@ -69,7 +71,7 @@ def sample_points(ev: Events, n_points: int, ground_fraction: float) -> tuple[to
     gy = (centre[..., 1] - GROUND_DROP * s[..., 0]).expand_as(gx)
     ground = torch.stack((gx, gy, gz), -1)
     with_ground = ev.look.ground[:, None, None]
-    tail = torch.where(with_ground, ground, obj[:, n_points - n_ground:])
+    tail = ground if grounded else torch.where(with_ground, ground, obj[:, n_points - n_ground:])
 
     pts = torch.cat((obj[:, :n_points - n_ground], tail), 1)
     shape_label = (ev.shape + 1)[:, None]

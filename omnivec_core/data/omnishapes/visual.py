@@ -5,7 +5,7 @@ import torch
 
 from .camera import varied_background
 from .geometry import camera_tilt, rotation_y, rotation_z, sdf2d, sdf3d
-from .looks import OUTLINES, STYLES
+from .looks import OUTLINES, PLAIN, STYLES, looks_of
 from .world import Events, shape_groups
 
 BOUND_R = 1.12  # bounding sphere of every solid (object units)
@@ -27,10 +27,10 @@ def background(ev: Events, size: int) -> torch.Tensor:
     xs, ys = pixel_grid(size, ev.radius.device)
     ramp = ev.bg_grad[:, 0, None, None] * xs[None, None, :] + ev.bg_grad[:, 1, None, None] * ys[None, :, None]
     dark = (ev.bg_base[:, :, None, None] + ramp[:, None]).clamp_(0.0, 1.0)
-    if not bool(ev.look.varied.any()):
-        return dark
-    plain = (ev.look.background == 0)[:, None, None, None]
-    return torch.where(plain, dark, varied_background(ev.look, ev.rng, xs, ys))
+    rows = (ev.look.background != PLAIN).nonzero().flatten()  # only those events draw a varied background
+    if rows.numel():
+        dark[rows] = varied_background(looks_of(ev.look, rows), ev.rng.rows(rows), xs, ys)
+    return dark
 
 
 def _style_weights(ev: Events, dist: torch.Tensor, shade: torch.Tensor):

@@ -95,6 +95,10 @@ class CounterRNG:
         x = hash32((e[:, None] + ((j * _GOLDEN) & MASK32)[None, :]) & MASK32)
         return x.view(-1, *shape)
 
+    def rows(self, rows: torch.Tensor) -> "CounterRNG":
+        """The same streams for a subset of the events (their numbers depend only on seed and index)."""
+        return CounterRNG(self.seed, self.index[rows])
+
     def uniform(self, stream: str, *shape: int) -> torch.Tensor:
         """Floats in [0, 1) with 24 random bits."""
         return (self.bits(stream, *shape) >> 8).to(torch.float32) * (1.0 / 16777216.0)
