@@ -66,7 +66,7 @@ class AppState:
         gallery = self.gallery(DEFAULT_GALLERY)
         with self.lock:
             if self.familiar is None or self.familiar[0] is not gallery:  # a model loaded since: build anew
-                self.familiar = gallery, OutOfWorld(gallery.embeddings, key=gallery.key)
+                self.familiar = gallery, OutOfWorld(gallery.embeddings)
             return self.familiar[1]
 
     def folder_gallery(self, root: str | Path | None = None, progress=None) -> FolderGallery:

@@ -112,8 +112,7 @@ class OutOfWorld:
     """The references of every modality of one gallery, built once (per model and gallery) and then only read."""
 
     def __init__(self, embeddings: dict[str, dict[str, torch.Tensor]], space: str | None = DEFAULT_SPACE,
-                 k: int = DEFAULT_K, key: str = ""):
-        self.key = key  # names the gallery it was built from, so a cache can tell a stale one
+                 k: int = DEFAULT_K):
         self.references = {}
         for modality, spaces in embeddings.items():
             chosen = space_of(spaces, space)
