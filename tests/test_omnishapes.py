@@ -118,6 +118,21 @@ def test_masks_and_labels_consistent(batch):
     assert ((pl == 0).sum(1) == n_ground).all()
 
 
+def test_points_spread_evenly_over_faces():
+    """A cloud covers its solid evenly by area, as a mesh reader's surface sampling does: on a cube, a face's
+    central quarter holds about a quarter of the face's points (projecting points drawn throughout the box
+    would put half of them there)."""
+    from omnivec_core.data.omnishapes.geometry import CUBE_HALF
+    from omnivec_core.data.omnishapes.points import _surface
+    from omnivec_core.data.omnishapes.world import sample_events
+
+    ev = sample_events(31337, torch.arange(64), CFG.frames, 1, 0.0, 0)
+    cubes = _surface(ev, 1024)[ev.shape == SHAPES.index("square")].reshape(-1, 3)
+    on_x_face = cubes[cubes[:, 0].abs() > CUBE_HALF - 1e-3]
+    central = (on_x_face[:, 1:].abs().amax(1) < CUBE_HALF / 2).float().mean()
+    assert len(on_x_face) > 500 and 0.2 < central < 0.31
+
+
 def test_points_match_pose(batch):
     """Clouds come centred with the farthest point at 1 (the readers' frame); the object sits on its ground
     plane, its extent a fixed share of the scene's whatever the size."""

@@ -36,9 +36,9 @@ __all__ = [
 ]
 
 
-WORLD_VERSION = 2  # raised whenever the plain world renders differently; caches of rendered events key on it
+WORLD_VERSION = 3  # raised whenever the plain world renders differently; caches of rendered events key on it
 # world version -> the modalities it renders otherwise than the version before (2: clouds in the readers' frame)
-RENDER_CHANGES = {2: ("points",)}
+RENDER_CHANGES = {2: ("points",), 3: ("points",)}
 
 
 @dataclass(frozen=True)

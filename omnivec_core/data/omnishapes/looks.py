@@ -89,7 +89,7 @@ def sample_look(rng, varied_share: float, max_zoom: torch.Tensor) -> Look:
     zoom = torch.exp(_between(u("look_zoom"), math.log(ZOOM_RANGE[0]), math.log(ZOOM_RANGE[1])))
     zoom = torch.minimum(zoom, max_zoom / stretch[:, :2].amax(1))  # the stretched outline stays in frame too
     yaw = _between(u("look_yaw"), -math.pi, math.pi)
-    tumbled = (u("look_tumble_on") < 0.5) & varied
+    tumbled = (u("look_tumble_on") < 0.75) & varied
     tumble = torch.where(tumbled[:, None, None], random_rotation(rng), torch.eye(3, device=dev).expand(b, 3, 3))
     return Look(
         varied=varied,

@@ -1,6 +1,6 @@
-"""Point clouds: points on each event's solid (Newton projection onto its SDF) plus a ground plane under
-it, posed in scene coordinates (x right, y up, z towards the viewer), then centred and scaled as every
-reader's cloud is."""
+"""Point clouds: points spread evenly over each event's solid (drawn near its surface, then Newton-projected
+onto its SDF) plus a ground plane under it, posed in scene coordinates (x right, y up, z towards the
+viewer), then centred and scaled as every reader's cloud is."""
 from __future__ import annotations
 
 import torch
@@ -13,6 +13,8 @@ NEWTON_STEPS = 5
 JITTER = 0.005  # scene units
 GROUND_HALF = 1.4  # ground patch half-size, in object radii
 GROUND_DROP = 1.1  # ground height below the object centre, in object radii
+SHELL = 0.06  # thickness of the skin inside a solid's surface that its points are drawn from, object units
+CANDIDATES = 24  # candidates drawn per surface point: at least 1.4 of them lie in the skin for every solid
 _TETRA = ((1.0, -1.0, -1.0), (-1.0, -1.0, 1.0), (-1.0, 1.0, -1.0), (1.0, 1.0, 1.0))
 
 
@@ -29,9 +31,20 @@ def project_to_surface(shape: int, p: torch.Tensor, steps: int = NEWTON_STEPS, h
 
 
 def _surface(ev: Events, n: int) -> torch.Tensor:
-    """(B, n, 3) points on each event's solid in object units (frame-0 pose not yet applied)."""
-    box = torch.tensor(SOLID_BOX, device=ev.radius.device)[ev.shape]
-    p = (ev.rng.uniform("pt_init", n, 3) * 2.0 - 1.0) * box[:, None, :]
+    """(B, n, 3) points on each event's solid in object units (frame-0 pose not yet applied), spread evenly by
+    area as a mesh reader's surface sampling spreads them: candidates drawn uniformly in the solid's box, the
+    first n inside the solid within SHELL of its surface, projected onto it. A skin of even thickness holds a
+    share of candidates proportional to the area over it; projecting points drawn anywhere in the box would
+    crowd them where the solid's bulk is (a cube's face centres), a look no mesh file has. The skin is inside
+    only: from outside an edge, Newton steps on a max-of-planes distance can leave the surface."""
+    box = torch.tensor(SOLID_BOX, device=ev.radius.device)[ev.shape]  # (B, 3)
+    candidates = (ev.rng.uniform("pt_shell", n * CANDIDATES, 3) * 2.0 - 1.0) * box[:, None, :]  # (B, K, 3)
+    distance = torch.empty(candidates.shape[:2], device=candidates.device)  # (B, K)
+    for g, idx in shape_groups(ev.shape):
+        distance[idx] = sdf3d(g, candidates[idx])
+    in_skin = (distance <= 0) & (distance > -SHELL)
+    near_first = torch.argsort((~in_skin).to(torch.uint8), dim=1, stable=True)[:, :n]  # (B, n), in draw order
+    p = torch.gather(candidates, 1, near_first[..., None].expand(-1, -1, 3))
     for g, idx in shape_groups(ev.shape):
         p[idx] = project_to_surface(g, p[idx].reshape(-1, 3)).view(-1, n, 3)
     return p
