@@ -1,4 +1,6 @@
-# make run / make test do all set-up from a fresh clone: a .venv, the pinned requirements, then the command.
+# make run / make test do all set-up from a fresh clone: a .venv, the pinned requirements, the project itself
+# installed editable (its packages and console scripts: omnivec-app, omnivec-train, omnivec-eval, omnivec-lab,
+# omnivec-world), then the command.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,9 +8,10 @@ STAMP := $(VENV)/.requirements-installed
 
 .PHONY: run test test-fast test-model test-app test-browser debs train-tiny bench clean-venv
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -47,7 +50,7 @@ train-tiny: $(STAMP)
 	$(PY) -m omnivec_core.train --preset tiny --out runs/tiny
 
 bench: $(STAMP)
-	$(PY) bench/omnishapes_speed.py
+	$(PY) -m bench.omnishapes_speed
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,6 +1,6 @@
 """App latency through gradio_client on this machine, with the bundled model (or --checkpoint).
 
-    python bench/app_latency.py [--checkpoint DIR] [--repeats 5]
+    python -m bench.app_latency [--checkpoint DIR] [--repeats 5]
 
 Starts `python launch.py` in a subprocess, measures the time until it serves, then the median
 latency of /retrieve with an uploaded 2-second clip (video + AAC audio), /reconstruct of an image,
@@ -19,8 +19,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 
 def free_port() -> int:
@@ -47,7 +45,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "omnivec-default")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    import media_factory as mf
+    from bench import media_factory as mf
     from gradio_client import Client, handle_file
 
     folder = Path(tempfile.mkdtemp())

@@ -2,26 +2,23 @@
 also under bf16 autocast), what each modality costs a training step, encode latency at batch 1 and 64,
 and peak memory.
 
-    python bench/cpu_footprint.py [--threads 2] [--preset tiny]
+    python -m bench.cpu_footprint [--threads 2] [--preset tiny]
 """
 from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
-from omnivec_core.config import MODALITIES, preset  # noqa: E402
-from omnivec_core.data.omnishapes import OmniShapes  # noqa: E402
-from omnivec_core.model import OmniVec  # noqa: E402
-from omnivec_core.objectives import stage_losses  # noqa: E402
-from omnivec_core.modalities import CAPTIONS, REGISTRY  # noqa: E402
-from omnivec_core.objectives.plan import stage_modalities  # noqa: E402
+from omnivec_core.config import MODALITIES, preset
+from omnivec_core.data.omnishapes import OmniShapes
+from omnivec_core.model import OmniVec
+from omnivec_core.objectives import stage_losses
+from omnivec_core.modalities import CAPTIONS, REGISTRY
+from omnivec_core.objectives.plan import stage_modalities
 
 
 def median_seconds(call, repeats: int) -> float:

@@ -1,7 +1,7 @@
 """Markdown tables of an `evaluate --json` report, as the model card shows them.
 
   python -m omnivec_core.evaluate --checkpoint DIR --seed 424242 --n 1000 --json > eval.json
-  python bench/eval_tables.py eval.json [validation.json]
+  python -m bench.eval_tables eval.json [validation.json]
 
 With a second report (the validation seed), the summary table gives both seeds side by side.
 """

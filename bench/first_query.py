@@ -1,6 +1,6 @@
 """How long the first retrieval takes after the app starts, as a user meets it.
 
-    python bench/first_query.py [--checkpoint DIR] [--runs 3]
+    python -m bench.first_query [--checkpoint DIR] [--runs 3]
 
 Starts `python launch.py` in a subprocess, polls its page until it answers HTTP 200, sends at once a
 /retrieve of an uploaded 2-second clip (frames and sound track, video/audio/text/points targets, top 5
@@ -19,8 +19,6 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 
 def wait_for_page(url: str, timeout: float = 300) -> float:
@@ -36,7 +34,7 @@ def wait_for_page(url: str, timeout: float = 300) -> float:
 
 
 def one_run(checkpoint: Path, clip) -> tuple[float, float]:
-    from app_latency import free_port
+    from bench.app_latency import free_port
     from gradio_client import Client
 
     port = free_port()
@@ -58,7 +56,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "omnivec-default")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    import media_factory as mf
+    from bench import media_factory as mf
     from gradio_client import handle_file
 
     clip = handle_file(str(mf.make_mp4_with_aac(Path(tempfile.mkdtemp()) / "clip.mp4", seconds=2.0)))

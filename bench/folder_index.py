@@ -1,8 +1,8 @@
 """How long indexing a folder of your own media takes, the first time and from the cache, and the memory
 it needs: what `python launch.py --gallery DIR` does at start (read every file, embed it with the model).
 
-    python bench/make_example_folder.py --out /tmp/bench-folder --layouts clips --per-class 63   # 1,008 clips
-    python bench/folder_index.py /tmp/bench-folder/clips [--checkpoint DIR] [--runs 2]
+    python -m bench.make_example_folder --out /tmp/bench-folder --layouts clips --per-class 63   # 1,008 clips
+    python -m bench.folder_index /tmp/bench-folder/clips [--checkpoint DIR] [--runs 2]
 
 Each run starts from an empty cache directory (a temporary OMNIVEC_CACHE), indexes the folder once
 cold and then again from the cache, in a fresh process each, and prints seconds and peak resident memory.

@@ -1,8 +1,8 @@
 """Foreign media: how well a model reads pictures, mesh files, clips and tones that OTHER programs made (PIL,
 ImageMagick, matplotlib, trimesh, ffmpeg, sox), not OmniShapes' renderer.
 
-    python bench/foreign_media.py [--checkpoint DIR] [--seed 31337] [--per-group 24] [--out DIR] [--json PATH]
-    python bench/foreign_media.py --small          # 2 items a group: a smoke run well under a minute
+    python -m bench.foreign_media [--checkpoint DIR] [--seed 31337] [--per-group 24] [--out DIR] [--json PATH]
+    python -m bench.foreign_media --small          # 2 items a group: a smoke run well under a minute
 
 The files (bench/foreign_generators.py and foreign_mesh_clip_tone.py draw them) fall in groups, a medium and what varies most in it:
   pictures by background: dark, white, paper, light grey, mid grey, gradient, noise, pattern (stripes or checks);
@@ -12,7 +12,7 @@ The files (bench/foreign_generators.py and foreign_mesh_clip_tone.py draw them) 
   clips by background: dark, white, gradient; a shape moving in one of the 8 motions, 1-2 s at 12-30 fps,
            96-256 px, H.264 .mp4 / VP8 .webm / MPEG-4 .avi; every other clip with a sine tone at its colour's pitch
   tones by waveform: sine, square, noisy (either under pink or white noise), at a colour's pitch, by sox or ffmpeg
-Every file is read as the app reads an upload (readers.read_any, then app.inputs.query_inputs: a clip gives its
+Every file is read as the app reads an upload (readers.read_any, then omnivec_app.inputs.query_inputs: a clip gives its
 frames and, with a sound track, its sound) and each modality it gives is asked, on every attribute the file
 shows and the modality observes (shape, colour, motion), by three readers of the model:
   caption    the generation decoder's greedy caption, parsed by OmniShapes' caption parser (naming no class of
@@ -43,20 +43,18 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from foreign_generators import BACKGROUNDS, ForeignItem, find_tools, make_picture  # noqa: E402
-from foreign_mesh_clip_tone import CLIP_BACKGROUNDS, MESH_FORMATS, TONE_KINDS, make_clip, make_mesh, make_tone  # noqa: E402
+from bench.foreign_generators import BACKGROUNDS, ForeignItem, find_tools, make_picture
+from bench.foreign_mesh_clip_tone import CLIP_BACKGROUNDS, MESH_FORMATS, TONE_KINDS, make_clip, make_mesh, make_tone
 
-from app.inputs import query_inputs  # noqa: E402
-from omnivec_core.analysis import pairs  # noqa: E402
-from omnivec_core.analysis.captioning import caption  # noqa: E402
-from omnivec_core.analysis.predictions import predict  # noqa: E402
-from omnivec_core.data import readers  # noqa: E402
-from omnivec_core.data.omnishapes import parse_caption  # noqa: E402
-from omnivec_core.modalities import REGISTRY  # noqa: E402
-from omnivec_core.train.checkpoint import load_model  # noqa: E402
+from omnivec_app.inputs import query_inputs
+from omnivec_core.analysis import pairs
+from omnivec_core.analysis.captioning import caption
+from omnivec_core.analysis.predictions import predict
+from omnivec_core.data import readers
+from omnivec_core.data.omnishapes import parse_caption
+from omnivec_core.modalities import REGISTRY
+from omnivec_core.train.checkpoint import load_model
 
 __all__ = ["ForeignItem", "generate", "score", "table", "MEDIA"]
 

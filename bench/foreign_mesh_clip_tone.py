@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from foreign_generators import (SYMMETRIC, ForeignItem, background, balanced, item_rng, near_rgb, pil_shape_tile,
+from bench.foreign_generators import (SYMMETRIC, ForeignItem, background, balanced, item_rng, near_rgb, pil_shape_tile,
                                 run, shape_form, shape_outline)
 from omnivec_core.data.omnishapes.world import COLOURS, MOTIONS, PITCH_HZ, SHAPES
 

@@ -3,7 +3,7 @@ zero-shot accuracy, linear probes, the captions' naming and MAE gains, from two 
 the same seed and size, with B - A and the figures where B falls more than a tolerance below A.
 
     python -m omnivec_core.evaluate --checkpoint A --seed 424242 --n 1000 --json > a.json   # and b.json
-    python bench/held_out_delta.py a.json b.json [--tolerance 0.02] [--markdown]
+    python -m bench.held_out_delta a.json b.json [--tolerance 0.02] [--markdown]
 
 A figure only one report has (an attribute one model's modality no longer observes) is listed as such.
 Exit status 0; the count of figures below tolerance is the last line.
@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from pair_gains import check_same_events  # a script's own folder is on its path
+from bench.pair_gains import check_same_events
 
 # Figures where higher is better, by report section; MAE gains (dB over the mean-of-visible guess) too.
 SECTIONS = ("attribute_precision", "zero_shot", "linear_probe", "captioning")

@@ -1,8 +1,8 @@
 """Make a small example dataset folder of "your own media", drawn by other programs than OmniShapes,
 to try folder datasets (omnivec_core/data/folders.py) on:
 
-    python bench/make_example_folder.py --out /tmp/example-folder            # clips, sounds and meshes
-    python bench/make_example_folder.py --out DIR --layouts clips --per-class 5
+    python -m bench.make_example_folder --out /tmp/example-folder            # clips, sounds and meshes
+    python -m bench.make_example_folder --out DIR --layouts clips --per-class 5
     python -m omnivec_core.data.folders /tmp/example-folder/clips            # then read one back
 
 clips/   UCF-101 style: 16 class folders (4 colours x 4 directions, e.g. red_left/), each with

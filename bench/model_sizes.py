@@ -1,16 +1,13 @@
 """Print trainable parameter counts per preset and per model part (frozen MiniLM listed apart).
 
-    python bench/model_sizes.py
+    python -m bench.model_sizes
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from omnivec_core.config import PRESETS, preset  # noqa: E402
-from omnivec_core.model import OmniVec  # noqa: E402
+from omnivec_core.config import PRESETS, preset
+from omnivec_core.model import OmniVec
 
 PARTS = ("stems", "meta", "backbone", "vectorizer", "embedding", "tasks", "decoder")
 

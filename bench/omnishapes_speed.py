@@ -1,22 +1,20 @@
 """OmniShapes rendering speed: events per second for each modality and for all six together.
 
-    python bench/omnishapes_speed.py                     # CPU, 2 threads, batch 256
-    python bench/omnishapes_speed.py --device cuda --batch 1024
+    python -m bench.omnishapes_speed                     # CPU, 2 threads, batch 256
+    python -m bench.omnishapes_speed --device cuda --batch 1024
 
 Targets: >= 300 events/s for all six modalities on 2 CPU cores; 20,000 events/s on a GPU.
 """
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import torch  # noqa: E402
+import torch
 
-from omnivec_core.data.omnishapes import MODALITIES, OmniShapes, OmniShapesConfig  # noqa: E402
+from omnivec_core.data.omnishapes import MODALITIES, OmniShapes, OmniShapesConfig
 
 
 def _sync(device: torch.device) -> None:

@@ -2,7 +2,7 @@
 validation seed against media the world never holds, per modality: AUROC, and the thresholds that turn the
 score into words.
 
-    python bench/out_of_world.py [--checkpoint DIR] [--events 500] [--per-group 12] [--seed 31337]
+    python -m bench.out_of_world [--checkpoint DIR] [--events 500] [--per-group 12] [--seed 31337]
                                  [--spaces vector coarse] [--json OUT.json]
 
 In-world: --events held-out events of --seed (31337, the validation seed; 424242, the test seed, is refused).
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import tempfile
 from pathlib import Path
 
@@ -30,16 +29,14 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))  # media_factory draws the fallback set's clips, speech and meshes
 
-from omnivec_core.analysis.embeddings import embed_batch, embed_modality  # noqa: E402
-from omnivec_core.analysis.gallery import build_gallery  # noqa: E402
-from omnivec_core.analysis.out_of_world import DEFAULT_K, OutOfWorld  # noqa: E402
-from omnivec_core.data import readers  # noqa: E402
-from omnivec_core.data.omnishapes import OmniShapes  # noqa: E402
-from omnivec_core.modalities import CAPTIONS, REGISTRY  # noqa: E402
-from omnivec_core.train.checkpoint import load_model  # noqa: E402
+from omnivec_core.analysis.embeddings import embed_batch, embed_modality
+from omnivec_core.analysis.gallery import build_gallery
+from omnivec_core.analysis.out_of_world import DEFAULT_K, OutOfWorld
+from omnivec_core.data import readers
+from omnivec_core.data.omnishapes import OmniShapes
+from omnivec_core.modalities import CAPTIONS, REGISTRY
+from omnivec_core.train.checkpoint import load_model
 
 TEST_SEED = 424_242  # never tuned on
 FALSE_ALARMS = {"somewhat": 0.10, "unlike": 0.02}
@@ -68,7 +65,7 @@ def foreign_files(out: Path, seed: int, per_group: int) -> list[tuple[str, Path]
 
 
 def own_foreign_files(out: Path, seed: int, per_group: int) -> list[tuple[str, Path]]:
-    import media_factory as mf
+    from bench import media_factory as mf
 
     rng = np.random.default_rng(seed)
     files = []
@@ -125,7 +122,7 @@ def draw_strokes(path: Path, rng) -> Path:
 
 
 def write_chirp(path: Path, rng) -> Path:
-    from app.media import wav_bytes
+    from omnivec_app.media import wav_bytes
 
     t = np.arange(16000) / 16000
     low, high = rng.uniform(100, 800), rng.uniform(1000, 6000)

@@ -2,7 +2,7 @@
 pair of modalities, from two `evaluate --json` reports of the same seed and size.
 
     python -m omnivec_core.evaluate --checkpoint A --seed 31337 --n 1000 --json > a.json   # and b.json
-    python bench/pair_gains.py a.json b.json [--pairs image->depth depth->image ...]
+    python -m bench.pair_gains a.json b.json [--pairs image->depth depth->image ...]
 
 Prints a markdown table (A, B, B - A for both measures) and, below it, the mean over the pairs shown
 and how many pairs with a shared attribute stay under an attribute P@1 of 0.90.

@@ -1,7 +1,7 @@
 """Two training plans at equal steps, scored on the validation seed: the papers' comparisons as tables.
 
-  python bench/plan_ablation.py --study bind       # classroom plan with and without `bind` in alignment
-  python bench/plan_ablation.py --study decoupled  # OmniVL: image-text first, then joint, vs joint throughout
+  python -m bench.plan_ablation --study bind       # classroom plan with and without `bind` in alignment
+  python -m bench.plan_ablation --study decoupled  # OmniVL: image-text first, then joint, vs joint throughout
 
 Each variant trains into WORK/<study>-<variant> (`omnivec_core.lab.runner.trained`: a finished training
 of the same config there is reused, an interrupted one continues) and is scored by
@@ -18,12 +18,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from omnivec_core.config import ExperimentConfig, preset  # noqa: E402
-from omnivec_core.evaluate import VALIDATION_SEED  # noqa: E402
-from omnivec_core.lab.runner import trained  # noqa: E402
-from omnivec_core.lab.tables import omnivl_plan  # noqa: E402
+from omnivec_core.config import ExperimentConfig, preset
+from omnivec_core.evaluate import VALIDATION_SEED
+from omnivec_core.lab.runner import trained
+from omnivec_core.lab.tables import omnivl_plan
 
 
 def bind_study() -> dict[str, ExperimentConfig]:

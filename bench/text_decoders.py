@@ -1,7 +1,7 @@
 """What OmniVL's text decoders say, model by model: caption accuracy per modality and attribute, and
 text->video attribute P@1 before and after the alignment decoder re-ranks the contrastive top 10.
 
-    python bench/text_decoders.py MODEL_DIR [MODEL_DIR ...] [--seed 31337] [--n 1000]
+    python -m bench.text_decoders MODEL_DIR [MODEL_DIR ...] [--seed 31337] [--n 1000]
 
 Meant to compare decoders trained on one frozen encoder, for example language stages of different
 lengths, each trained with `train --config PLAN --init OLD --from-stage language --out DIR` from a model
@@ -20,13 +20,12 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from omnivec_core.analysis.embeddings import embed_batch  # noqa: E402
-from omnivec_core.analysis.language_eval import caption_accuracy, reranked_precision  # noqa: E402
-from omnivec_core.evaluate import VALIDATION_SEED  # noqa: E402
-from omnivec_core.data.omnishapes import OmniShapes  # noqa: E402
-from omnivec_core.train.checkpoint import CheckpointError, load_model  # noqa: E402
+from omnivec_core.analysis.embeddings import embed_batch
+from omnivec_core.analysis.language_eval import caption_accuracy, reranked_precision
+from omnivec_core.evaluate import VALIDATION_SEED
+from omnivec_core.data.omnishapes import OmniShapes
+from omnivec_core.train.checkpoint import CheckpointError, load_model
 
 
 def measure(directory: Path, seed: int, n: int) -> dict:

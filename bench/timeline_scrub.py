@@ -1,7 +1,7 @@
 """How fast the Embedding map tab scrubs a run's timeline, as a user meets it through the app.
 
     python -m omnivec_core.train --config configs/classroom.json --out runs/classroom --timeline-every 33
-    python bench/timeline_scrub.py runs/classroom
+    python -m bench.timeline_scrub runs/classroom
 
 Starts `python launch.py --checkpoint DIR` in a subprocess, loads the directory's timeline once
 (/timeline_load: reading the snapshots and aligning their projections), then asks for every snapshot in
@@ -18,10 +18,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
 
-from app_latency import free_port  # noqa: E402
-from first_query import wait_for_page  # noqa: E402
+from bench.app_latency import free_port
+from bench.first_query import wait_for_page
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Training-step throughput of OmniVec beside timm's VisionTransformer, in one run.
 
-    python bench/train_throughput.py --device cuda            # the H100 tables of BENCHMARKS.md
-    python bench/train_throughput.py --device cpu --quick     # a smoke run of every row on a CPU
+    python -m bench.train_throughput --device cuda            # the H100 tables of BENCHMARKS.md
+    python -m bench.train_throughput --device cpu --quick     # a smoke run of every row on a CPU
 
 Rows: the base preset (ViT-S width) on image-only, video-only and six-modality batches, eager and
 torch.compile'd, each beside timm's ViT with the same width, depth, heads and token count (ratio
@@ -12,19 +12,16 @@ measured in the same run with a large bf16 matmul, so MFU = achieved / measured 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+import torch
+from torch.utils.flop_counter import FlopCounterMode
 
-from omnivec_core.config import preset  # noqa: E402
-from omnivec_core.data.omnishapes import OmniShapes  # noqa: E402
-from omnivec_core.model import OmniVec  # noqa: E402
-from omnivec_core.objectives.losses import mae_loss  # noqa: E402
+from omnivec_core.config import preset
+from omnivec_core.data.omnishapes import OmniShapes
+from omnivec_core.model import OmniVec
+from omnivec_core.objectives.losses import mae_loss
 
 
 def sync(device: torch.device) -> None:

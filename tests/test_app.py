@@ -18,11 +18,11 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-import media_factory as mf
-from app import media
-from app.main import build_app
-from app.training import TrainingManager
-from launch import build_state
+from bench import media_factory as mf
+from omnivec_app import media
+from omnivec_app.main import build_app
+from omnivec_app.training import TrainingManager
+from omnivec_app.launch import build_state
 from omnivec_core.analysis.efficiency import DEFAULT_RATES
 from omnivec_core.analysis.reconstruction import RECONSTRUCTED, ratio_sweep
 from omnivec_core.config import StageConfig, preset
@@ -792,7 +792,7 @@ def test_pictures_and_sounds_are_cached_once_and_whole(tmp_path, monkeypatch):
     import numpy as np
     from PIL import Image
 
-    from app.components import StillAudio, StillImage
+    from omnivec_app.components import StillAudio, StillImage
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
     image, audio = StillImage(), StillAudio()
     image.GRADIO_CACHE = audio.GRADIO_CACHE = str(tmp_path)
@@ -816,7 +816,7 @@ def test_pictures_and_sounds_are_cached_once_and_whole(tmp_path, monkeypatch):
 @pytest.mark.fast
 @pytest.mark.parametrize("embed_space", ["fac", "shared", "disjoint"])
 def test_train_tab_configs_load_back_in_every_embedding_space(embed_space):
-    from app import train_tab
+    from omnivec_app import train_tab
     from omnivec_core.config import MODALITIES, ExperimentConfig
     classroom = train_tab.CLASSROOM
     import gradio as gr
@@ -836,7 +836,7 @@ def test_train_tab_configs_load_back_in_every_embedding_space(embed_space):
 def test_train_tab_defaults_run_the_tiny_preset_and_stages_follow_the_modalities(monkeypatch):
     import gradio as gr
 
-    from app import train_tab
+    from omnivec_app import train_tab
     from omnivec_core.config import MODALITIES
     classroom = train_tab.CLASSROOM
     knobs = dict(image_ratio=classroom.mask_ratio["image"], video_ratio=classroom.mask_ratio["video"],
@@ -870,7 +870,7 @@ def test_train_tab_defaults_run_the_tiny_preset_and_stages_follow_the_modalities
 def test_train_tab_reaches_every_switch_and_shows_the_command_line(tmp_path):
     import gradio as gr
 
-    from app import train_tab
+    from omnivec_app import train_tab
     from omnivec_core.config import MODALITIES, ExperimentConfig
     base = ("tiny", 100, list(MODALITIES), list(train_tab.STAGES), 0.9, 0.95, 0.25, "fac", True, True)
     config = train_tab.build_config(*base, backbone="specific", attention="divided", univlc=False, audio_ratio=0.6,

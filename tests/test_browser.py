@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from app.main import build_app
-from app.training import TrainingManager
-from launch import build_state
+from omnivec_app.main import build_app
+from omnivec_app.training import TrainingManager
+from omnivec_app.launch import build_state
 from omnivec_core.config import StageConfig, preset
 from omnivec_core.train.trainer import Trainer
 

@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-import media_factory as mf
+from bench import media_factory as mf
 from omnivec_core.analysis import folder_gallery as fg
 from omnivec_core.analysis.folder_eval import evaluate_folder, format_folder_report
 from omnivec_core.config import FOLDER_LABEL, StageConfig, preset

@@ -4,20 +4,18 @@ the decoded-file cache; the scanned folder left untouched. ffmpeg and espeak-ng 
 without them these tests fail (media_factory.require_tool says so), they never skip."""
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
-import media_factory as mf
+from bench import media_factory as mf
 from omnivec_core.data import folder_layouts as fl
 from omnivec_core.data import folders, readers
 from omnivec_core.data.folders import FolderDataset, scan_folder
 from omnivec_core.modalities import REGISTRY
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "make_example_folder.py"
 
 
 def _snapshot(root: Path) -> dict[str, tuple]:
@@ -264,9 +262,8 @@ def test_command_line(clips, tmp_path, capsys):
 
 
 def test_example_folder_maker(tmp_path):
-    spec = importlib.util.spec_from_file_location("make_example_folder", BENCH)
-    maker = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(maker)
+    from bench import make_example_folder as maker
+
     out = tmp_path / "example"
     assert maker.main(["--out", str(out), "--layouts", "sounds,meshes", "--per-class", "1"]) == 0
     sounds = scan_folder(out / "sounds", cache_dir=tmp_path / "cache")

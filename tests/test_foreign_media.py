@@ -3,7 +3,6 @@ group gets a score of each reader, the table prints and the JSON round-trips. No
 will change, the benchmark is how the change is measured."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -20,14 +19,7 @@ KIND = {"picture": "image", "clip": "video", "mesh": "points", "tone": "audio"}
 SHOWN = {"picture": {"shape", "colour"}, "clip": {"shape", "colour", "motion"}, "mesh": {"shape"}, "tone": {"colour"}}
 
 
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("foreign_media", ROOT / "bench" / "foreign_media.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-fm = _load_bench()
+from bench import foreign_media as fm  # noqa: E402  (after the constants the module's tests read)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-import media_factory as mf
+from bench import media_factory as mf
 from omnivec_core.data import readers as R
 from omnivec_core.data.omnishapes import MODALITIES, MOTIONS, OmniShapes, OmniShapesConfig
 from omnivec_core.data.omnishapes.imu import render_imu

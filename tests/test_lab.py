@@ -155,7 +155,7 @@ def decoupled_results(tmp_path):
 @pytest.mark.fast
 @pytest.mark.timeout(600)  # importing gradio: seconds of CPU, minutes of wall clock on a loaded machine
 def test_the_papers_tab_shows_a_table_and_a_bar_per_row(tmp_path):
-    from app import papers_tab
+    from omnivec_app import papers_tab
 
     document = decoupled_results(tmp_path)
     assert [r["agrees"] for r in document["parts"][0]["rows"]] == ["yes", "yes"]

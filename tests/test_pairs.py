@@ -2,7 +2,6 @@
 task heads' predictions for one sample."""
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import subprocess
@@ -132,7 +131,8 @@ def test_bundled_model_beats_chance_on_every_pair():
         assert value > chance[pair] + 0.25, f"{pair} attribute P@1 {value:.3f} against {chance[pair]:.3f} by chance"
 
 
-PAIR_GAINS = Path(__file__).resolve().parents[1] / "bench" / "pair_gains.py"
+ROOT = Path(__file__).resolve().parents[1]
+PAIR_GAINS = [sys.executable, "-m", "bench.pair_gains"]  # run from ROOT
 
 
 def _report(seed: int, r_at_1: float, p_at_1: float | None) -> dict:
@@ -146,15 +146,15 @@ def test_pair_gains_prints_each_pairs_difference_and_refuses_reports_of_other_ev
     a.write_text(json.dumps(_report(31337, 0.5, 0.8)))
     b.write_text(json.dumps(_report(31337, 0.75, 0.95)))
     other.write_text(json.dumps(_report(424242, 0.75, 0.95)))
-    run = subprocess.run([sys.executable, str(PAIR_GAINS), str(a), str(b)], capture_output=True, text=True)
+    run = subprocess.run([*PAIR_GAINS, str(a), str(b)], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert "| image->depth | 0.500 | 0.750 | +0.250 | 0.800 | 0.950 | +0.150 |" in run.stdout
     assert "| image->imu | 0.000 | 0.000 | +0.000 | - | - | - |" in run.stdout
     assert "of 1 sharing an attribute: A 1, B 0" in run.stdout
-    refused = subprocess.run([sys.executable, str(PAIR_GAINS), str(a), str(other)], capture_output=True, text=True)
+    refused = subprocess.run([*PAIR_GAINS, str(a), str(other)], capture_output=True, text=True, cwd=ROOT)
     assert refused.returncode == 2 and "different events" in refused.stderr
-    unknown = subprocess.run([sys.executable, str(PAIR_GAINS), str(a), str(b), "--pairs", "image->dpth"],
-                             capture_output=True, text=True)
+    unknown = subprocess.run([*PAIR_GAINS, str(a), str(b), "--pairs", "image->dpth"],
+                             capture_output=True, text=True, cwd=ROOT)
     assert unknown.returncode == 2 and "'image->dpth'" in unknown.stderr
 
 
@@ -165,27 +165,13 @@ def test_held_out_delta_flags_gated_figures_below_tolerance_and_lists_one_sided_
     paths = [tmp_path / "a.json", tmp_path / "b.json", tmp_path / "other.json"]
     for path, report in zip(paths, (a, b, {**b, "seed": 424242})):
         path.write_text(json.dumps(report))
-    script = str(PAIR_GAINS.with_name("held_out_delta.py"))
-    run = subprocess.run([sys.executable, script, str(paths[0]), str(paths[1])], capture_output=True, text=True)
+    script = [sys.executable, "-m", "bench.held_out_delta"]
+    run = subprocess.run([*script, str(paths[0]), str(paths[1])], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert "| attribute_precision/image->depth | 0.950 | 0.900 | -0.050 | below |" in run.stdout
     assert "| retrieval R@1/image->depth | 0.500 | 0.200 | -0.300 |  |" in run.stdout
     assert "| zero_shot/points/shape | 1.000 | 0.990 | -0.010 |  |" in run.stdout
     assert "zero_shot/points/size (A only)" in run.stdout
     assert run.stdout.rstrip().endswith("1 of 2 gated figures more than 0.02 below A")
-    refused = subprocess.run([sys.executable, script, str(paths[0]), str(paths[2])], capture_output=True, text=True)
+    refused = subprocess.run([*script, str(paths[0]), str(paths[2])], capture_output=True, text=True, cwd=ROOT)
     assert refused.returncode == 2 and "different events" in refused.stderr
-
-
-def test_pairs_control_differs_from_the_recipe_only_in_the_pairs_objective():
-    spec = importlib.util.spec_from_file_location("pairs_control", PAIR_GAINS.with_name("pairs_control.py"))
-    control = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(control)
-    recipe = json.loads(control.RECIPE.read_text())
-    plans = control.plans(recipe)
-    with_pairs, anchor_only = plans["pairs"]["train"]["stages"], plans["anchor-only"]["train"]["stages"]
-    assert with_pairs[-1]["name"] == "pairs" and "pairs" in with_pairs[-1]["objectives"]
-    assert with_pairs == recipe["train"]["stages"][:len(with_pairs)]
-    assert anchor_only[:-1] == with_pairs[:-1] and "pairs" not in anchor_only[-1]["objectives"]
-    assert {**anchor_only[-1], "name": "pairs"} == {**with_pairs[-1], "objectives": anchor_only[-1]["objectives"]}
-    assert plans["anchor-only"]["model"] == recipe["model"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-import media_factory as mf
+from bench import media_factory as mf
 from omnivec_core.data import readers as R
 from omnivec_core.data.readers import (LIMITS, Loaded, MediaError, ReaderLimits, audio_to_model, check_path,
                                        read_any, read_audio, read_image, read_points, read_text, read_video)

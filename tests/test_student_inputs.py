@@ -11,7 +11,7 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image, ImageDraw
 
-import media_factory as mf
+from bench import media_factory as mf
 from test_app import client, state  # noqa: F401 - the app tests' tiny model with OmniVL's decoders, served
 from omnivec_core.analysis import out_of_world
 from omnivec_core.modalities import CAPTIONS

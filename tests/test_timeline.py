@@ -188,8 +188,8 @@ def points_of(figure) -> dict[str, np.ndarray]:
 def test_the_timeline_map_draws_the_probe_points_of_a_snapshot(tmp_path):
     import gradio as gr
 
-    from app.map_tab import timeline_load, timeline_map
-    from app.state import AppState
+    from omnivec_app.map_tab import timeline_load, timeline_map
+    from omnivec_app.state import AppState
 
     write_synthetic(tmp_path)
     state, cache = AppState(torch.device("cpu"), checkpoint=tmp_path), tl.TimelineCache()
@@ -221,8 +221,8 @@ def test_the_timeline_map_draws_the_probe_points_of_a_snapshot(tmp_path):
 
 
 def test_scrubbing_reuses_the_aligned_projections(tmp_path, monkeypatch):
-    from app.map_tab import timeline_load, timeline_map
-    from app.state import AppState
+    from omnivec_app.map_tab import timeline_load, timeline_map
+    from omnivec_app.state import AppState
 
     write_synthetic(tmp_path, snapshots=12, n=200)  # the real probe's size: 600 points here
     state, cache = AppState(torch.device("cpu"), checkpoint=tmp_path), tl.TimelineCache()
@@ -246,7 +246,7 @@ def test_scrubbing_reuses_the_aligned_projections(tmp_path, monkeypatch):
 # ------------------------------------------------------------------ the Train tab
 
 def test_the_train_tab_records_a_timeline_and_shows_it_filling(tmp_path, monkeypatch):
-    from app import train_tab, training
+    from omnivec_app import train_tab, training
 
     assert training.timeline_every(660) == 33 and training.timeline_every(20) == 1
     started = []
@@ -270,7 +270,7 @@ def test_the_train_tab_records_a_timeline_and_shows_it_filling(tmp_path, monkeyp
     figure, note = train_tab.timeline_view(manager, cache)
     assert "3 snapshots" in note and "Embedding map" in note and str(run.out) in note
     assert sum(len(t.x) for t in figure.data) == 90 and "step 4" in figure.layout.title.text
-    from app.map_tab import timeline_dirs
-    from app.state import AppState
+    from omnivec_app.map_tab import timeline_dirs
+    from omnivec_app.state import AppState
     assert timeline_dirs(AppState(torch.device("cpu"), checkpoint=tmp_path / "model"), manager) == [
         str(tmp_path / "model"), str(run.out)]

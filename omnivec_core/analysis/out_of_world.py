@@ -22,7 +22,7 @@ DEFAULT_K = 10
 DEFAULT_SPACE = "vector"  # why not the joint space: see the module's docstring
 NOT_SPACES = ("vector", "stem")  # kept per modality beside the embedding spaces; not spaces of a pair
 
-# (somewhat unlike from, unlike from) per modality, on the score. Chosen by `python bench/out_of_world.py`
+# (somewhat unlike from, unlike from) per modality, on the score. Chosen by `python -m bench.out_of_world`
 # (validation seed 31337, 500 held-out events against bench/foreign_media.py's media, pure noise, blank pages
 # and off-topic sentences; the "vector" space): of the thresholds flagging at most 10 % (somewhat) or 2 %
 # (unlike) of held-out events, the one catching the most foreign inputs (BENCHMARKS §24 has what they catch).

@@ -5,10 +5,8 @@ shared by the table's rows)."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from . import replication as sample_replication
 
 
 def droptoken_cost(ctx) -> dict[str, float]:
@@ -42,34 +40,22 @@ def deflation_way(ctx) -> dict[str, float]:
     return {**table["ways"][ctx.row.name], "correction fit L1": table["correction"]["fit L1 last"]}
 
 
-def bench(name: str):
-    """A script of bench/ as a module (bench/ is not a package)."""
-    path = ROOT / "bench" / f"{name}.py"
-    if not path.is_file():
-        raise RuntimeError(f"this measurement needs {path.relative_to(ROOT)}")
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 REPLICAS = (1, 2, 4)
 
 
 def replication(replicas: int):
     """A row of OmniMAE's sample replication: MAE alone on image and video with each event repeated `replicas`
-    times (bench/sample_replication.py), its held-out loss curve over training seconds, at the table's
+    times (lab/replication.py), its held-out loss curve over training seconds, at the table's
     step budget and the base config's batch size. The settings of REPLICAS train step by step in turn, once
     per invocation (the first row to run trains them all), so a change in the machine's load falls on each."""
     def run(ctx) -> dict:
-        script = bench("sample_replication")
         batch = ctx.config.train.batch_size
         args = argparse.Namespace(replicas=list(REPLICAS), steps=ctx.steps, batch=batch - batch % 4,
                                   every=max(1, ctx.steps // 20), modalities=["image", "video"],
                                   events=min(ctx.events, 64), target=None, device=str(ctx.device))
         if "replication" not in ctx.memo:
-            script.warm_up(args)  # torch's one-time costs out of the timed runs
-            ctx.memo["replication"] = script.run(args)
+            sample_replication.warm_up(args)  # torch's one-time costs out of the timed runs
+            ctx.memo["replication"] = sample_replication.run(args)
         result = ctx.memo["replication"][replicas]
         curve = [list(point) for point in result["curve"]]
         return {"metrics": {"median s/step": result["step s"], "median render s": result["render s"],
@@ -82,10 +68,9 @@ def time_to_target(results: dict[str, dict]) -> None:
     """Seconds and steps each replication row takes to reach the held-out MAE loss n=1 has halfway."""
     if "n=1" not in results or "curve" not in results["n=1"]:
         return
-    script = bench("sample_replication")
-    target = script.halfway_loss(results["n=1"]["curve"])
+    target = sample_replication.halfway_loss(results["n=1"]["curve"])
     for result in results.values():
-        hit = script.reached(result.get("curve", []), target)
+        hit = sample_replication.reached(result.get("curve", []), target)
         result["metrics"]["target loss"] = target
         if hit is not None:
             result["metrics"].update({"steps to target": float(hit[0]), "s to target": float(hit[1])})

@@ -42,7 +42,7 @@ OMNIVEC_GROUPING = Table(
         "OmniVec, ablation of the training recipe", ("mean attribute P@1", "zero-shot")),),
     note="Task grouping acts on the steps with task heads, modality mixing on the MAE steps. With task grouping the "
          "classification and dense tasks take alternate task steps, so at an equal step budget each head is updated "
-         "half as often as without it. Measured by a control (bench/grouping_updates.py: OmniVec-1 with its heads "
+         "half as often as without it. Measured once by a control (bench/grouping_updates.py, now in git history: OmniVec-1 with its heads "
          "trained on even steps only, the same 330 steps and 256 events): halving the head updates alone lowers the "
          "mean probe from 0.828 to 0.773, 0.055 of the 0.075 by which OmniVec-2 falls below OmniVec-1. OmniVec's "
          "grouping pays off over a long fine-tuning, not at a toy budget.")

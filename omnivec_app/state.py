@@ -1,5 +1,5 @@
 """What every tab shares: the loaded model, its device, the OmniShapes world and the gallery.
-One object, built once in launch.py and handed to each tab (no module-level state)."""
+One object, built once in launch.py (omnivec_app/launch.py) and handed to each tab (no module-level state)."""
 from __future__ import annotations
 
 import tempfile

@@ -1,0 +1,126 @@
+"""Start the OmniVec Explorer app in the browser (127.0.0.1:7860 by default): `omnivec-app` or `python launch.py`."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CHECKPOINT = ROOT / "checkpoints" / "omnivec-default"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="OmniVec Explorer: look inside a unified multimodal transformer.")
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
+                        help=f"model directory (config.json + model.safetensors); default {DEFAULT_CHECKPOINT}")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the model runs")
+    parser.add_argument("--share", action="store_true", help="also open a public Gradio share link (off by default)")
+    parser.add_argument("--gallery", type=Path, metavar="DIR",
+                        help="a folder of your own media (class folders of clips, sounds with a CSV, meshes, images, "
+                             "a captions.csv) to search and map besides OmniShapes; indexed at start with a progress "
+                             "bar and cached, so the next start reads it back")
+    return parser.parse_args(argv)
+
+
+def build_state(checkpoint: Path, device: str):
+    """Load the model directory if there is one; a missing or broken one leaves a clear message."""
+    from omnivec_app.state import AppState
+    from omnivec_core.train.checkpoint import CheckpointError
+    from omnivec_core.train.trainer import resolve_device
+
+    state = AppState(resolve_device(device))
+    if not checkpoint.exists():
+        state.load_error = (f"No trained model at {checkpoint}: train one in the Train tab or with "
+                            f"`python -m omnivec_core.train --preset tiny --out {checkpoint}`.")
+        return state
+    try:
+        state.load(checkpoint)
+    except (CheckpointError, ValueError) as error:
+        state.load_error = f"The model at {checkpoint} could not be loaded: {error}"
+    return state
+
+
+def warm_up(state) -> None:
+    """In the background, so the page is up at once: first what the first query needs (the held-out
+    gallery, read from its cache beside the checkpoint when there is one, the media decoders, one pass
+    of every stem, head and text decoder), then UMAP's just-in-time kernels in a low-priority process of
+    its own, so their compilation never holds this process's interpreter while a query waits (numba
+    caches them on disk for the map's first UMAP)."""
+    import subprocess
+
+    if state.model is not None:
+        warm_queries(state)
+        if state.folder is not None:
+            index_folder(state)
+    umap = "import numpy as np; from omnivec_core.analysis.projections import project; " \
+           "project(np.random.default_rng(0).normal(size=(200, 16)), 'umap')"
+    subprocess.Popen([sys.executable, "-c", umap], cwd=ROOT, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, preexec_fn=lambda: os.nice(19))
+
+
+def warm_queries(state) -> None:
+    """Everything a first retrieval touches, once: the readers' decoders, the gallery, every
+    modality's encoder, embedding, task heads and caption on one event, and the gallery's pair matrix."""
+    import av  # noqa: F401  (PyAV and decord load their codecs on first import)
+    import decord  # noqa: F401
+
+    from omnivec_app.predictions_view import pair_matrix_figure
+    from omnivec_core.analysis.captioning import caption
+    from omnivec_core.analysis.predictions import predict
+    from omnivec_core.modalities import CAPTIONS, REGISTRY
+
+    gallery = state.gallery()
+    batch = state.world.render(1, seed=0, device=state.device)
+    for m in state.model.cfg.modalities:
+        predict(state.model, m, REGISTRY[m].batch_input(batch))
+        if state.model.language is not None and m != CAPTIONS:
+            caption(state.model, m, REGISTRY[m].batch_input(batch))
+    pair_matrix_figure(state.model, gallery)  # and plotly's figure classes, imported on first use
+
+
+def index_folder(state) -> None:
+    """The --gallery folder, read and embedded once with a progress bar in the terminal."""
+    import gradio as gr
+    from tqdm import tqdm
+
+    with tqdm(total=100, unit="%", desc=f"indexing {state.folder.name}") as bar:
+        def progress(share: float, text: str) -> None:
+            bar.set_postfix_str(text, refresh=False)
+            bar.update(int(share * 100) - bar.n)
+        try:
+            gallery = state.folder_gallery(state.folder, progress)
+        except gr.Error as error:  # the Retrieval tab says the same when asked; the app keeps running
+            print(f"could not index {state.folder}: {error}", file=sys.stderr)
+            return
+        bar.update(100 - bar.n)
+    print(gallery.dataset.report())
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from omnivec_app.main import build_app
+
+    try:
+        state = build_state(args.checkpoint, args.device)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(state.load_error or f"loaded {args.checkpoint} on {state.device}")
+    if args.gallery is not None:
+        if not args.gallery.is_dir():
+            print(f"error: --gallery {args.gallery} is not a folder", file=sys.stderr)
+            return 2
+        state.folder = args.gallery.expanduser().resolve()
+    threading.Thread(target=warm_up, args=(state,), daemon=True).start()
+    demo = build_app(state)
+    demo.queue().launch(server_name=args.host, server_port=args.port, share=args.share,
+                        max_file_size="50mb", show_error=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
