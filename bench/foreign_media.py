@@ -48,11 +48,11 @@ from bench.foreign_generators import BACKGROUNDS, ForeignItem, find_tools, make_
 from bench.foreign_mesh_clip_tone import CLIP_BACKGROUNDS, MESH_FORMATS, TONE_KINDS, make_clip, make_mesh, make_tone
 
 from omnivec_app.inputs import query_inputs
-from omnivec_core.analysis import pairs
 from omnivec_core.analysis.captioning import caption
 from omnivec_core.analysis.predictions import predict
 from omnivec_core.data import readers
 from omnivec_core.data.omnishapes import parse_caption
+from omnivec_core.evaluation import pairs
 from omnivec_core.modalities import REGISTRY
 from omnivec_core.train.checkpoint import load_model
 

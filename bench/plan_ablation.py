@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 from omnivec_core.config import ExperimentConfig, preset
-from omnivec_core.evaluate import VALIDATION_SEED
+from omnivec_core.evaluation.held_out import VALIDATION_SEED
 from omnivec_core.lab.runner import trained
 from omnivec_core.lab.tables import omnivl_plan
 

@@ -22,9 +22,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 
 from omnivec_core.analysis.embeddings import embed_batch
-from omnivec_core.analysis.language_eval import caption_accuracy, reranked_precision
-from omnivec_core.evaluate import VALIDATION_SEED
 from omnivec_core.data.omnishapes import OmniShapes
+from omnivec_core.evaluation.held_out import VALIDATION_SEED
+from omnivec_core.evaluation.language import caption_accuracy, reranked_precision
 from omnivec_core.train.checkpoint import CheckpointError, load_model
 
 

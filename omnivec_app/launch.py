@@ -7,6 +7,16 @@ import sys
 import threading
 from pathlib import Path
 
+from omnivec_core.analysis.captioning import caption
+from omnivec_core.analysis.predictions import predict
+from omnivec_core.modalities import CAPTIONS, REGISTRY
+from omnivec_core.train.checkpoint import CheckpointError
+from omnivec_core.train.trainer import resolve_device
+
+from .main import build_app
+from .predictions_view import pair_matrix_figure
+from .state import AppState
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = ROOT / "checkpoints" / "omnivec-default"
 
@@ -28,10 +38,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def build_state(checkpoint: Path, device: str):
     """Load the model directory if there is one; a missing or broken one leaves a clear message."""
-    from omnivec_app.state import AppState
-    from omnivec_core.train.checkpoint import CheckpointError
-    from omnivec_core.train.trainer import resolve_device
-
     state = AppState(resolve_device(device))
     if not checkpoint.exists():
         state.load_error = (f"No trained model at {checkpoint}: train one in the Train tab or with "
@@ -68,10 +74,6 @@ def warm_queries(state) -> None:
     import av  # noqa: F401  (PyAV and decord load their codecs on first import)
     import decord  # noqa: F401
 
-    from omnivec_app.predictions_view import pair_matrix_figure
-    from omnivec_core.analysis.captioning import caption
-    from omnivec_core.analysis.predictions import predict
-    from omnivec_core.modalities import CAPTIONS, REGISTRY
 
     gallery = state.gallery()
     batch = state.world.render(1, seed=0, device=state.device)
@@ -102,7 +104,6 @@ def index_folder(state) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from omnivec_app.main import build_app
 
     try:
         state = build_state(args.checkpoint, args.device)

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import media
 from omnivec_core.analysis.captioning import caption
-from omnivec_core.analysis.pairs import pair_matrix, pair_scores
 from omnivec_core.analysis.predictions import SEGMENT_CLASSES, Predictions
 from omnivec_core.data.omnishapes import parse_caption
+from omnivec_core.evaluation.pairs import pair_matrix, pair_scores
 from omnivec_core.modalities import REGISTRY, View
-
-from . import media
 
 ATTRIBUTE_COLOURS = {"shape": "#4363d8", "colour": "#e6194b", "motion": "#3cb44b", "size": "#f58231",
                      "speed": "#911eb4"}

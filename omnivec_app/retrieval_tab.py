@@ -8,23 +8,22 @@ import gradio as gr
 import numpy as np
 import torch
 
-from omnivec_core.analysis.captioning import match_probabilities, rerank_order, rerank_scores
-from omnivec_core.analysis.embeddings import embed_modality
-from omnivec_core.analysis.folder_gallery import FolderGallery
-from omnivec_core.analysis.gallery import Gallery
-from omnivec_core.analysis.predictions import predict
-from omnivec_core.analysis.retrieval import search
-from omnivec_core.data import readers
-from omnivec_core.data.omnishapes import OmniShapes
-from omnivec_core.modalities import CAPTIONS, REGISTRY
-from omnivec_core.modalities.audio import SAMPLE_RATE
-
 from . import media, own_inputs, predictions_view, views
 from .activations_tab import heat_figure
 from .components import StillAudio, StillImage
 from .inputs import ASSETS, query_inputs as inputs_of
 from .own_inputs import OwnQuery, own_query
 from .state import FOLDER, OMNISHAPES, AppState
+from omnivec_core.analysis.captioning import match_probabilities, rerank_order, rerank_scores
+from omnivec_core.analysis.embeddings import embed_modality
+from omnivec_core.analysis.folder_gallery import FolderGallery
+from omnivec_core.analysis.gallery import Gallery
+from omnivec_core.analysis.predictions import predict
+from omnivec_core.data import readers
+from omnivec_core.data.omnishapes import OmniShapes
+from omnivec_core.evaluation.retrieval import search
+from omnivec_core.modalities import CAPTIONS, REGISTRY
+from omnivec_core.modalities.audio import SAMPLE_RATE
 
 DEFAULT_TARGETS = ("video", "audio", "text", "points")
 

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import gradio as gr
 
-from omnivec_core.config import (ATTENTIONS, ATTRIBUTE_CLASSES, EMBED_SPACES, MASK_TYPES, MAX_CAPTIONS_PER_EVENT,
-                                 MODALITIES, PRESETS, ExperimentConfig, ModelConfig, preset)
-from omnivec_core.analysis.timeline import NoTimeline, TimelineCache
-from omnivec_core.objectives import check_plan
-from omnivec_core.train.plans import on_folder, set_steps
-
 from .map_tab import timeline_figure
 from .state import AppState
 from .training import TrainingManager
+from omnivec_core.analysis.timeline import NoTimeline, TimelineCache
+from omnivec_core.config import (ATTENTIONS, ATTRIBUTE_CLASSES, EMBED_SPACES, MASK_TYPES, MAX_CAPTIONS_PER_EVENT,
+                                 MODALITIES, PRESETS, ExperimentConfig, ModelConfig, preset)
+from omnivec_core.data.folders import scan_folder
+from omnivec_core.objectives import check_plan
+from omnivec_core.train.plans import on_folder, set_steps
 
 STAGES = tuple(dict.fromkeys(stage.name for name in PRESETS for stage in preset(name).train.stages))
 CLASSROOM = preset("tiny").train  # the knobs start where the tiny preset is, so Start runs the measured plan
@@ -91,8 +91,6 @@ def build_config(preset_name, steps, modalities, stages, image_ratio, video_rati
 def with_folder(config, folder: str, share: float):
     """Every stage also draws `share` of its steps from a folder of the user's media (read now, so a bad
     folder is said here)."""
-    from omnivec_core.data.folders import scan_folder
-
     try:
         dataset = scan_folder(Path(folder).expanduser())
         return on_folder(config, dataset.root, dataset.classes, share)

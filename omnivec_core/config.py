@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .constants import FORMAT_VERSION
+from .migrate import migrate
 from .modalities import MODALITIES, REGISTRY, check_names
 
 # Attribute vocabularies of the OmniShapes world; the task heads are sized from them.
@@ -29,17 +31,6 @@ SCHEDULES = ("continue", "own")
 ATTENTIONS = ("joint", "divided")
 REPLICABLE_OBJECTIVES = ("mae", "tasks")  # objectives without in-batch negatives: their stages may repeat events
 MAX_CAPTIONS_PER_EVENT = 10  # one per caption template of OmniShapes
-FORMAT_VERSION = 3  # of config.json; `omnivec_core.migrate` upgrades older ones (version 1 had no such key)
-
-# Settings every preset and every shipped model shares, so they are not config fields. A config.json
-# written before they became constants still names them; `migrate` checks it names these values.
-MLP_RATIO = 4.0                # hidden width of each transformer block's MLP (backbone and decoder), x its width
-TEXT_VOCAB = 4096              # hash buckets of the scratch text tokenizer
-TEXT_MAX_TOKENS = 24           # word pieces kept per caption
-TEMPERATURE = 0.07             # softmax temperature of the contrastive losses
-WEIGHT_DECAY = 0.05            # AdamW decay on matrices (not norms, biases, embeddings)
-GRAD_CLIP = 1.0                # max global gradient norm
-EVAL_SEED = 1_000_003          # held-out OmniShapes seed of the quick evals during training (never trained on)
 
 
 @dataclass
@@ -284,7 +275,6 @@ class ExperimentConfig:
         """A config from its JSON form. An older format is upgraded by `migrate` first (the one place that
         knows old defaults); then every key must be a field, at every level, and a missing key takes the
         dataclass default, so a plan file gives only what it changes."""
-        from .migrate import migrate  # migrate reads this module's fields and constants
         data = migrate(data)
         _reject_unknown(cls, data, "top-level", also=("format_version",))
         model, train = data.get("model", {}), data.get("train", {})

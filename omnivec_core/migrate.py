@@ -27,8 +27,8 @@ import copy
 import warnings
 from typing import Any
 
-from .config import (EVAL_SEED, FORMAT_VERSION, GRAD_CLIP, MLP_RATIO, TEMPERATURE,
-                     TEXT_MAX_TOKENS, TEXT_VOCAB, WEIGHT_DECAY)
+from .constants import (EVAL_SEED, FORMAT_VERSION, GRAD_CLIP, MLP_RATIO, TEMPERATURE, TEXT_MAX_TOKENS, TEXT_VOCAB,
+                        WEIGHT_DECAY)
 
 # Model settings that became constants: they shape the weights, so a model built with another value
 # cannot be loaded by this code.

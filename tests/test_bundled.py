@@ -6,9 +6,9 @@ from pathlib import Path
 import torch
 
 from omnivec_core.analysis.embeddings import embed_batch
-from omnivec_core.evaluate import linear_probe
-from omnivec_core.analysis.retrieval import recall_at
 from omnivec_core.data.omnishapes import OmniShapes
+from omnivec_core.evaluation.held_out import linear_probe
+from omnivec_core.evaluation.retrieval import recall_at
 from omnivec_core.train.checkpoint import load_model
 
 BUNDLED = Path(__file__).resolve().parents[1] / "checkpoints" / "omnivec-default"

@@ -14,8 +14,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from omnivec_core.config import (FORMAT_VERSION, MODALITIES, PRESETS, ExperimentConfig, ModelConfig, StageConfig, TrainConfig,
-                                 preset)
+from omnivec_core.config import MODALITIES, PRESETS, ExperimentConfig, ModelConfig, StageConfig, TrainConfig, preset
+from omnivec_core.constants import FORMAT_VERSION
 from omnivec_core.data.omnishapes import RENDER_CHANGES, OmniShapes, OmniShapesConfig
 from omnivec_core.migrate import migrate
 from omnivec_core.train.checkpoint import load_model

@@ -10,10 +10,10 @@ import torch
 
 from bench import media_factory as mf
 from omnivec_core.analysis import folder_gallery as fg
-from omnivec_core.analysis.folder_eval import evaluate_folder, format_folder_report
 from omnivec_core.config import FOLDER_LABEL, StageConfig, preset
 from omnivec_core.data.folder_batches import FolderBatches
 from omnivec_core.data.folders import scan_folder
+from omnivec_core.evaluation.folder import evaluate_folder, format_folder_report
 from omnivec_core.train import __main__ as train_cli
 from omnivec_core.train.checkpoint import load_model
 from omnivec_core.train.plans import on_folder

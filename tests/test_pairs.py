@@ -12,11 +12,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from omnivec_core.analysis import pairs
 from omnivec_core.analysis.predictions import predict
 from omnivec_core.config import preset
 from omnivec_core.data.omnishapes import ATTRIBUTES, OmniShapes, class_prompts, parse_caption
-from omnivec_core.evaluate import evaluate, format_report
+from omnivec_core.evaluation import pairs
+from omnivec_core.evaluation.held_out import evaluate, format_report
 from omnivec_core.modalities import REGISTRY
 from omnivec_core.model import OmniVec
 

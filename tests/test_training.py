@@ -11,13 +11,14 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from omnivec_core.evaluate import evaluate
-from omnivec_core.config import FORMAT_VERSION, ExperimentConfig, StageConfig, preset
-from omnivec_core.modalities import REGISTRY
+from omnivec_core.config import ExperimentConfig, StageConfig, preset
+from omnivec_core.constants import FORMAT_VERSION
 from omnivec_core.data.omnishapes import ATTRIBUTES, OmniShapes, parse_caption
+from omnivec_core.evaluation.held_out import evaluate
+from omnivec_core.modalities import REGISTRY
 from omnivec_core.model import MAEOutput, OmniVec
-from omnivec_core.objectives.losses import classification_loss, mae_loss, mean_of_visible, mil_nce, nce, univlc
 from omnivec_core.objectives.encodings import caption_agreement
+from omnivec_core.objectives.losses import classification_loss, mae_loss, mean_of_visible, mil_nce, nce, univlc
 from omnivec_core.objectives.plan import pairs_objective, task_objective
 from omnivec_core.train import checkpoint
 from omnivec_core.train.checkpoint import CheckpointError, load_model

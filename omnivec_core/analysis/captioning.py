@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..config import TEMPERATURE
+from ..constants import TEMPERATURE
 from ..model import OmniVec
 from ..model.language import COMMA, DEC, EOS, MAX_CAPTION_TOKENS, PAD
 

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..evaluation.pairs import pair_scores, zero_shot_scores
 from ..model import OmniVec
+from ..train.checkpoint import load_model
 from .gallery import Gallery, load_or_build_gallery
-from .pairs import pair_scores, zero_shot_scores
 from .timeline import procrustes_rotation
 
 EVAL_FILE = "eval.json"
@@ -117,8 +118,6 @@ def align_onto(moving: np.ndarray, fixed: np.ndarray) -> np.ndarray:
 
 
 def load_side(directory: Path, events: int, device="cpu") -> Side:
-    from ..train.checkpoint import load_model
-
     model, _ = load_model(directory, device)
     return Side(Path(directory), model, load_or_build_gallery(model, Path(directory), events))
 

@@ -30,13 +30,13 @@ import torch
 from torch import nn
 
 from ..data.omnishapes import OmniShapes, OmniShapesConfig
-from ..evaluate import HELD_OUT_SEED, linear_probe
+from ..evaluation.held_out import HELD_OUT_SEED, linear_probe
+from ..evaluation.pairs import named_attributes
 from ..modalities import CAPTIONS, REGISTRY, patches
 from ..model import OmniVec
 from ..model.omnivec import Encoded
 from ..model.stems import VisualStem
 from ..model.tokens import StemOutput
-from .pairs import named_attributes
 
 WAYS = ("n-def", "def", "def+corr", "i-inf")
 TAPS = ("sum", "first")  # a deflated filter: its taps summed over time (MMV's "def"), or only the first ("n-def")

@@ -8,9 +8,10 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..data.omnishapes import OmniShapes
+from ..evaluation.held_out import VALIDATION_SEED
+from ..evaluation.probes import linear_probe
+from ..evaluation.retrieval import recall_at
 from ..model import OmniVec
-from ..evaluate import VALIDATION_SEED
-from .retrieval import recall_at
 
 DEFAULT_RATES = (0.0, 0.25, 0.5, 0.75)
 
@@ -40,8 +41,6 @@ def droptoken_point(model: OmniVec, rates: dict[str, float], n: int = 256, seed:
                     ) -> dict[str, float]:
     """At per-modality drop `rates`: video GFLOPs and latency per clip, video->audio R@1 among n,
     and a video linear-probe accuracy on motion (half the events fit the probe, half score it)."""
-    from ..evaluate import linear_probe
-
     device = next(model.parameters()).device
     batch = OmniShapes().render(n, seed=seed, device=device, modalities=("video", "audio"))
     generator = torch.Generator(device=device).manual_seed(0)

@@ -29,6 +29,7 @@ from ..data.folders import FolderDataset, FolderItem, default_cache_dir, scan_fo
 from ..io import atomic_write
 from ..modalities import CAPTIONS
 from ..model import OmniVec
+from ..train.checkpoint import CheckpointError, load_model
 from .embeddings import embed_modality
 from .gallery import weights_fingerprint
 
@@ -187,7 +188,6 @@ def _from_file(dataset: FolderDataset, path: Path, key: str) -> FolderGallery:
 def main(argv=None) -> int:
     from tqdm import tqdm
 
-    from ..train.checkpoint import CheckpointError, load_model
 
     default = Path(__file__).resolve().parents[2] / "checkpoints" / "omnivec-default"
     parser = argparse.ArgumentParser(prog="python -m omnivec_core.analysis.folder_gallery",

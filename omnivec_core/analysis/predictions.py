@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import torch
 
 from ..data.omnishapes import ATTRIBUTES
+from ..evaluation.pairs import zero_shot_labels
 from ..modalities import REGISTRY
 from ..model import OmniVec
-from .pairs import zero_shot_labels
 
 SEGMENT_CLASSES = ("background",) + ATTRIBUTES["shape"]  # dense heads: 0 background / ground, 1 + shape
 

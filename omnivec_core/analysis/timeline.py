@@ -38,6 +38,7 @@ from ..data.omnishapes import ATTRIBUTES, OmniShapes
 from ..io import atomic_write
 from ..modalities import REGISTRY
 from .embeddings import embed_modality
+from .projections import other_modality_share
 
 FILENAME = "timeline.safetensors"
 FORMAT = "omnivec-timeline/1"
@@ -297,8 +298,6 @@ class AlignedTimeline:
     def mixing(self, index: int) -> float:
         """Share of each point's 10 nearest neighbours (in the 2-D frame) from another modality (memoised)."""
         if index not in self._mixing:
-            from .projections import other_modality_share
-
             self._mixing[index] = other_modality_share(self.coordinates[index], list(self.modalities),
                                                        min(10, len(self.modalities) - 1))
         return self._mixing[index]

@@ -7,7 +7,9 @@ import shlex
 import sys
 from pathlib import Path
 
+from ..train.trainer import resolve_device
 from .report import RESULTS, ROOT
+from .runner import run_table
 from .tables import TABLES
 
 
@@ -47,8 +49,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps is not None and args.steps < 1 or args.events < 10:
         print("error: --steps must be at least 1 and --events at least 10", file=sys.stderr)
         return 2
-    from .runner import run_table
-    from ..train.trainer import resolve_device
 
     try:
         device = resolve_device(args.device)

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import argparse
 
+from ..analysis.deflation import deflation_table
+from ..analysis.efficiency import encode_flops
+from ..data.omnishapes import OmniShapes
 from . import replication as sample_replication
 
 
 def droptoken_cost(ctx) -> dict[str, float]:
     """GFLOPs of encoding one clip at the row's training DropToken rate (stem, projection, transformer)."""
-    from ..analysis.efficiency import encode_flops
-    from ..data.omnishapes import OmniShapes
-
     rate = ctx.config.train.droptoken.get("video", 0.0)
     clip = OmniShapes().render(1, seed=0, modalities=("video",), device=ctx.device).video
     return {"video GFLOPs": encode_flops(ctx.model, "video", clip, rate) / 1e9}
@@ -29,10 +29,6 @@ def parameters(ctx) -> dict[str, float]:
 def deflation_way(ctx) -> dict[str, float]:
     """The row's way of feeding stills to the video network, from MMV's deflation table of the table's one
     model (computed once for all its rows: `omnivec_core.analysis.deflation`)."""
-    try:
-        from ..analysis.deflation import deflation_table
-    except ImportError as error:  # the analysis module is the other half of this table
-        raise RuntimeError(f"the mmv-deflation table needs omnivec_core/analysis/deflation.py ({error})") from None
     key = ("deflation", str(ctx.run))
     if key not in ctx.memo:
         ctx.memo[key] = deflation_table(ctx.model, n_events=ctx.events)

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from ..config import ExperimentConfig, StageConfig, preset
-from ..evaluate import HELD_OUT_SEED
+from ..evaluation.held_out import HELD_OUT_SEED
 from ..modalities import REGISTRY
 from ..objectives.losses import mae_loss
 from ..train.trainer import Trainer

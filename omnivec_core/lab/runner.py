@@ -13,9 +13,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..config import ExperimentConfig
-from ..evaluate import HELD_OUT_SEED
+from ..evaluation.held_out import HELD_OUT_SEED, evaluate
 from ..io import write_json
+from ..train.checkpoint import load_model
 from ..train.plans import set_steps
+from ..train.trainer import Trainer
 from .report import ROOT, write_results
 from .spec import Part, Row, Table, judge, report_metrics
 
@@ -40,7 +42,6 @@ class RowContext:
     def model(self):
         key = ("model", str(self.run))
         if key not in self.memo:
-            from ..train.checkpoint import load_model
             self.memo[key] = load_model(self.run, self.device)[0]
         return self.memo[key]
 
@@ -72,8 +73,6 @@ def finished(run: Path, config: ExperimentConfig) -> bool:
 def trained(config: ExperimentConfig, run: Path, device: str = "auto", resume: bool = True) -> Path:
     """Train `config` into the model directory `run`. With `resume`, a finished training of the same config
     there is kept and an interrupted one continues; otherwise training starts afresh."""
-    from ..train.trainer import Trainer
-
     run = Path(run)
     if resume and finished(run, config):
         return run
@@ -114,7 +113,6 @@ def measure(ctx: RowContext, resume: bool) -> dict:
     if ctx.part.evaluate:
         import torch
 
-        from ..evaluate import evaluate
         with torch.no_grad():
             result["report"] = evaluate(ctx.model, ctx.config, HELD_OUT_SEED, ctx.events, ctx.device)
         result["metrics"].update(report_metrics(result["report"]))

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import torch
 
-if TYPE_CHECKING:  # the registry sits below config and model: no import cycles at run time
-    from ..config import ModelConfig
-    from ..data.readers import Loaded
+from .loaded import Loaded
+
+# A method's `cfg` is the model's ModelConfig (config.py), which sits above the registry and is not imported here.
 
 
 @dataclass
@@ -66,14 +66,11 @@ class Modality:
     def dense_target(self, batch) -> torch.Tensor:
         raise ValueError(f"{self.name} has no dense target")
 
-    def from_loaded(self, loaded: "Loaded") -> tuple[Any, list[str]]:
+    def from_loaded(self, loaded: Loaded) -> tuple[Any, list[str]]:
         """A user file read by the readers -> (model input without batch dimension, notes)."""
         return loaded.tensor, list(loaded.notes)
 
     # ---- model ---------------------------------------------------------------------------
-    def make_stem(self, cfg: "ModelConfig") -> torch.nn.Module:
-        raise NotImplementedError
-
     def stem_input(self, x):
         """The model input as its stem takes it."""
         return x
@@ -82,20 +79,20 @@ class Modality:
         """The (T, H, W, C, L) an input presents, read from its actual shape (the meta token's content)."""
         raise NotImplementedError
 
-    def stem_crosses_patches(self, cfg: "ModelConfig") -> bool:
+    def stem_crosses_patches(self, cfg) -> bool:
         """A conv stem's receptive fields cross patch borders, so MAE blanks hidden patches before it."""
         return cfg.conv_stem
 
-    def target_dim(self, cfg: "ModelConfig") -> int:
+    def target_dim(self, cfg) -> int:
         """Length of one token's reconstruction target."""
         raise ValueError(f"{self.name} has no reconstruction target")
 
-    def mae_target(self, cfg: "ModelConfig", x: torch.Tensor, extras: dict) -> torch.Tensor:
+    def mae_target(self, cfg, x: torch.Tensor, extras: dict) -> torch.Tensor:
         """The raw input cut into the stem's tokens -> (B, N, target_dim). No per-patch normalisation,
         so a reconstruction never borrows the true patch statistics."""
         raise ValueError(f"{self.name} has no reconstruction target")
 
-    def target_to_input(self, cfg: "ModelConfig", tokens: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    def target_to_input(self, cfg, tokens: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         """Inverse of `mae_target`: (B, N, target_dim) -> the layout of `like` (B, ...)."""
         raise ValueError(f"{self.name} has no patch grid")
 
@@ -118,7 +115,7 @@ class Modality:
         """What a hidden token shows in the masked-input panel."""
         return torch.zeros_like(target)
 
-    def reconstruction_views(self, cfg: "ModelConfig", x: torch.Tensor, prediction: torch.Tensor,
+    def reconstruction_views(self, cfg, x: torch.Tensor, prediction: torch.Tensor,
                              target: torch.Tensor, mask: torch.Tensor, extras: dict) -> tuple:
         """One sample's (original, masked input, raw prediction, prediction pasted over the visible
         tokens), each in input layout. prediction/target (N, d), mask (N,) 1 where hidden."""
@@ -145,7 +142,7 @@ class Modality:
         """A waveform to listen to for one model input, where the modality has one."""
         return None
 
-    def describe_stem(self, cfg: "ModelConfig") -> str:
+    def describe_stem(self, cfg) -> str:
         """What the stem does, for the architecture diagram."""
         raise NotImplementedError
 

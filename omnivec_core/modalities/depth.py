@@ -9,11 +9,6 @@ class Depth(PixelSegmentation):
     def dense_target(self, batch):
         return batch.depth_mask
 
-    def make_stem(self, cfg):
-        from ..model.stems import PatchStem
-
-        return PatchStem(cfg)
-
     def target_dim(self, cfg) -> int:
         return cfg.patch**2
 

@@ -8,11 +8,6 @@ class Image(PixelSegmentation):
     def dense_target(self, batch):
         return batch.image_mask
 
-    def make_stem(self, cfg):
-        from ..model.stems import VisualStem
-
-        return VisualStem(cfg)
-
     def stem_input(self, x):
         return x.unsqueeze(1)  # (B, C, H, W) -> a 1-frame video (B, 1, C, H, W)
 

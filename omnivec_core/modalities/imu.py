@@ -11,11 +11,6 @@ RATE = 100                  # samples per second of OmniShapes' traces and of ev
 
 
 class IMU(Modality):
-    def make_stem(self, cfg):
-        from ..model.stems import TraceStem
-
-        return TraceStem(cfg, len(CHANNELS), PATCH, self.frames)
-
     def input_dims(self, x, text_window: int) -> tuple[int, int, int, int, int]:
         return (x.shape[1], 1, 1, x.shape[2], 1)  # (B, T, C)
 

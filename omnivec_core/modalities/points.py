@@ -33,11 +33,6 @@ class Points(Modality):
     def dense_target(self, batch):
         return batch.point_labels
 
-    def make_stem(self, cfg):
-        from ..model.stems import PointStem
-
-        return PointStem(cfg)
-
     def input_dims(self, x, text_window: int) -> tuple[int, int, int, int, int]:
         return (1, 1, 1, x.shape[2], x.shape[1])  # (B, N, 3)
 

@@ -10,11 +10,6 @@ class Text(Modality):
         """The first caption of each event (None if captions were not rendered)."""
         return None if batch.text is None else [captions[0] for captions in batch.text]
 
-    def make_stem(self, cfg):
-        from ..model.text import make_text_stem
-
-        return make_text_stem(cfg)
-
     def input_dims(self, x, text_window: int) -> tuple[int, int, int, int, int]:
         # the caption window, not the batch's longest caption, so a caption's meta token does not
         # depend on the captions it is batched with

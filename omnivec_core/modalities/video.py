@@ -6,11 +6,6 @@ from .base import Modality
 
 
 class Video(Modality):
-    def make_stem(self, cfg):
-        from ..model.stems import VisualStem
-
-        return VisualStem(cfg)
-
     def input_dims(self, x, text_window: int) -> tuple[int, int, int, int, int]:
         return (x.shape[1], x.shape[3], x.shape[4], x.shape[2], 1)  # (B, T, C, H, W)
 

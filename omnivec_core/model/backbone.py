@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..config import MLP_RATIO, ModelConfig
+from ..config import ModelConfig
+from ..constants import MLP_RATIO
 from .layers import Block
 
 SHARED = "shared"

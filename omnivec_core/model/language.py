@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import MLP_RATIO, ModelConfig
+from ..config import ModelConfig
+from ..constants import MLP_RATIO
 from ..data.omnishapes import caption_words
 from .layers import Attention
 

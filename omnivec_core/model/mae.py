@@ -7,7 +7,8 @@ import torch
 from timm.layers import Mlp
 from torch import nn
 
-from ..config import MLP_RATIO, ModelConfig
+from ..config import ModelConfig
+from ..constants import MLP_RATIO
 from ..modalities import REGISTRY
 from .layers import Block
 from .tokens import gather_tokens

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ..config import TEXT_MAX_TOKENS, ModelConfig
+from ..config import ModelConfig
+from ..constants import TEXT_MAX_TOKENS
 from ..modalities import REGISTRY
 from .backbone import Backbone
 from .heads import EmbeddingHeads, TaskHeads, Vectorizer

@@ -10,7 +10,8 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..modalities import REGISTRY
-from ..modalities import patches
+from ..modalities import imu, patches
+from .text import make_text_stem
 from .tokens import StemOutput
 
 
@@ -143,9 +144,9 @@ def make_stems(cfg: ModelConfig) -> nn.ModuleDict:
     """One stem per stem key used by the enabled modalities (image and video share "visual")."""
     stems = nn.ModuleDict()
     for m in cfg.modalities:
-        spec = REGISTRY[m]
-        if spec.stem not in stems:
-            stems[spec.stem] = spec.make_stem(cfg)
+        key = REGISTRY[m].stem
+        if key not in stems:
+            stems[key] = STEMS[key](cfg)
     return stems
 
 
@@ -173,3 +174,14 @@ class TraceStem(nn.Module):
             x = self.front(x)                                      # (B, front, T)
         tokens = self.proj(x).transpose(1, 2)                      # (B, T/p, stem_dim)
         return StemOutput(tokens + self.pos((steps,)), grid)
+
+
+# stem key of a registry entry -> the module that tokenizes its input
+STEMS = {
+    "visual": VisualStem,
+    "audio": lambda cfg: PatchStem(cfg, spectrogram=True),
+    "depth": PatchStem,
+    "points": PointStem,
+    "text": make_text_stem,
+    "imu": lambda cfg: TraceStem(cfg, len(imu.CHANNELS), imu.PATCH, imu.IMU_SENSOR.frames),
+}

@@ -8,7 +8,8 @@ import zlib
 import torch
 from torch import nn
 
-from ..config import TEXT_MAX_TOKENS, TEXT_VOCAB, ModelConfig
+from ..config import ModelConfig
+from ..constants import TEXT_MAX_TOKENS, TEXT_VOCAB
 from .tokens import StemOutput
 
 WORD = re.compile(r"[a-z]+|[0-9]+|[^\sa-z0-9]")

@@ -9,7 +9,8 @@ import itertools
 
 import torch
 
-from ..config import FOLDER_LABEL, TEMPERATURE, ModelConfig, StageConfig, TrainConfig
+from ..config import FOLDER_LABEL, ModelConfig, StageConfig, TrainConfig
+from ..constants import TEMPERATURE
 from ..data.omnishapes import ATTRIBUTES, counterfactual_captions
 from ..modalities import CAPTIONS, REGISTRY, anchor_of
 from ..model import OmniVec

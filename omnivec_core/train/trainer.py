@@ -16,12 +16,13 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from ..analysis.embeddings import embed_batch, recalibrate_batchnorm
-from ..analysis.retrieval import attribute_precision, recall_at
 from ..analysis.timeline import TimelineRecorder
-from ..config import EVAL_SEED, GRAD_CLIP, WEIGHT_DECAY, ExperimentConfig, StageConfig, TrainConfig
+from ..config import ExperimentConfig, StageConfig, TrainConfig
+from ..constants import EVAL_SEED, GRAD_CLIP, WEIGHT_DECAY
 from ..data.folder_batches import FolderBatches
 from ..data.folders import scan_folder
 from ..data.omnishapes import ATTRIBUTES, OmniShapes, OmniShapesConfig, parse_caption
+from ..evaluation.retrieval import attribute_precision, recall_at
 from ..model import OmniVec
 from ..model.mae import copy_shared_trunk
 from ..objectives import check_plan, stage_losses, stage_modalities

@@ -15,15 +15,16 @@ from dataclasses import dataclass, field, fields
 
 import torch
 
+from ...modalities import MODALITIES  # the renderer draws every registered modality
+from ...modalities.audio import log_mel
+from .camera import through_camera
 from .captions import describe as _describe
 from .captions import caption_words, class_prompts, counterfactual_captions, make_captions, parse_caption
 from .imu import render_imu
-from .points import sample_points
-from .camera import through_camera
 from .looks import BACKGROUNDS, STYLES
-from .sound import log_mel, mel_filterbank, recorded, synth_waveform
+from .points import sample_points
+from .sound import recorded, synth_waveform
 from .visual import render_depth, render_frames
-from ...modalities import MODALITIES  # the renderer draws every registered modality
 from .world import (ATTRIBUTES, COLOURS, MOTIONS, SHAPES, SIZES, SOLIDS, SPEEDS, Events,
                     sample_events)
 
@@ -31,8 +32,6 @@ __all__ = [
     "SHAPES", "SOLIDS", "COLOURS", "MOTIONS", "SIZES", "SPEEDS", "ATTRIBUTES", "MODALITIES",
     "OmniShapesConfig", "EventBatch", "OmniShapes", "parse_caption", "counterfactual_captions", "class_prompts",
     "caption_words", "BACKGROUNDS", "STYLES", "WORLD_VERSION", "RENDER_CHANGES",
-    "log_mel",
-    "mel_filterbank",
 ]
 
 
@@ -167,7 +166,7 @@ class OmniShapes:
             out.image_mask = torch.where(cov[:, 0] > 0.5, ev.shape[:, None, None] + 1, 0)
         if "audio" in mods:
             out.waveform = recorded(synth_waveform(ev, cfg.sample_rate, cfg.duration_s), ev)
-            out.audio = log_mel(out.waveform, cfg)
+            out.audio = log_mel(out.waveform, cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.mel_frames)
         if "text" in mods:
             out.text = make_captions(ev, cfg.captions_per_event)
         if "depth" in mods:

@@ -4,6 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import OmniShapes
+from .preview import looks_sheet, write_preview
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
@@ -25,8 +28,6 @@ def main(argv=None) -> int:
         parser.error("--n must be >= 1")
     if args.looks < 0:
         parser.error("--looks must be >= 0")
-    from . import OmniShapes
-    from .preview import looks_sheet, write_preview
 
     out = write_preview(args.preview, seed=args.seed, n=args.n, device=args.device)
     if args.looks:

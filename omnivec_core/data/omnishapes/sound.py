@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from .world import MOTIONS, PITCH_HZ, SIZE_RANGES, CounterRNG, Events
@@ -31,8 +30,6 @@ ONSET_DECAY_S = 0.08  # decay of the flash onset burst
 CLICK_DECAY_S = 0.008  # decay of the noisy click at each onset
 HIT_DECAY_S = 0.06  # decay of each bounce hit
 VIBRATO_PER_REV = 8.0  # spin: vibrato cycles per revolution of the object
-# Fixed normalization of log-mel values (measured on the default config, many seeds).
-MEL_MEAN, MEL_STD = -7.6, 3.25
 _TABLE_LEN = 1 << 15
 _tables: dict = {}
 
@@ -136,59 +133,3 @@ def recorded(wave: torch.Tensor, ev: Events) -> torch.Tensor:
     noise_rms = torch.where(torch.isinf(look.snr_db), 0.0, rms[:, 0] * torch.pow(10.0, -look.snr_db / 20.0))
     noise = (ev.rng.uniform("look_sound_noise", wave.shape[1]) - 0.5) * math.sqrt(12.0)
     return (wave * gain + noise * (noise_rms * gain[:, 0])[:, None]).clamp_(-1.0, 1.0)
-
-
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
-    """Slaney mel scale (as librosa with htk=False)."""
-    f = np.asarray(f, dtype=np.float64)
-    mel = f / (200.0 / 3)
-    log_region = f >= 1000.0
-    return np.where(log_region, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (math.log(6.4) / 27.0), mel)
-
-
-def _mel_to_hz(m: np.ndarray) -> np.ndarray:
-    m = np.asarray(m, dtype=np.float64)
-    return np.where(m >= 15.0, 1000.0 * np.exp((math.log(6.4) / 27.0) * (m - 15.0)), m * (200.0 / 3))
-
-
-def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, device=None) -> torch.Tensor:
-    """(n_mels, n_fft // 2 + 1) triangular mel filters, Slaney scale and Slaney area
-    normalization, fmin 0 and fmax sample_rate / 2 (the defaults of librosa.filters.mel)."""
-    fft_freqs = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate)
-    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sample_rate / 2.0), n_mels + 2))
-    fdiff = np.diff(mel_f)
-    ramps = mel_f[:, None] - fft_freqs[None, :]
-    lower = -ramps[:-2] / fdiff[:-1, None]
-    upper = ramps[2:] / fdiff[1:, None]
-    weights = np.maximum(0.0, np.minimum(lower, upper))
-    weights *= (2.0 / (mel_f[2:] - mel_f[:-2]))[:, None]
-    return torch.from_numpy(weights.astype(np.float32)).to(device)
-
-
-_fbanks: dict = {}
-
-
-def log_mel(waveform: torch.Tensor, config) -> torch.Tensor:
-    """(B, S) or (B, 1, S) waveform -> (B, 1, n_mels, mel_frames) normalized log-mel.
-
-    Hann-windowed STFT (centred), power spectrum, mel filterbank, natural log, then the
-    fixed normalization ``(x - MEL_MEAN) / MEL_STD``.
-    """
-    if waveform.dim() == 3:
-        waveform = waveform[:, 0]
-    if waveform.dim() != 2:
-        raise ValueError(f"waveform must be (B, S) or (B, 1, S), got {tuple(waveform.shape)}")
-    dev = waveform.device
-    key = (config.sample_rate, config.n_fft, config.n_mels, str(dev))
-    if key not in _fbanks:
-        window = torch.hann_window(config.n_fft, device=dev)
-        _fbanks[key] = (mel_filterbank(config.sample_rate, config.n_fft, config.n_mels, dev), window)
-    fbank, window = _fbanks[key]
-    hop = max(1, waveform.shape[1] // config.mel_frames)
-    spec = torch.stft(waveform.float(), config.n_fft, hop_length=hop, window=window, center=True, pad_mode="constant",
-                      return_complex=True)[..., : config.mel_frames]
-    power = spec.real.square() + spec.imag.square()  # (B, F, frames)
-    if power.shape[-1] < config.mel_frames:
-        power = torch.nn.functional.pad(power, (0, config.mel_frames - power.shape[-1]))
-    mel = torch.matmul(fbank, power)
-    return ((torch.log(mel + 1e-6) - MEL_MEAN) / MEL_STD)[:, None]

@@ -23,9 +23,10 @@ keep running in the background until the decoder returns (see ``common.run_with_
 """
 from __future__ import annotations
 
-from .audio import AUDIO_EXTS, audio_to_model, load_audio, read_audio
+from ...modalities.audio import audio_to_model
+from ...modalities.loaded import Loaded, MediaError
+from .audio import AUDIO_EXTS, load_audio, read_audio
 from .common import FAMILIES, LIMITS, ReaderLimits, basename, check_file, check_path, extension, sniff
-from .errors import Loaded, MediaError
 from .image import IMAGE_EXTS, load_image, read_image
 from .imu import IMU_EXTS, looks_like_imu, read_imu
 from .points import POINT_EXTS, load_points, read_points

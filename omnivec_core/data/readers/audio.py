@@ -8,8 +8,8 @@ import math
 import numpy as np
 import torch
 
+from ...modalities.loaded import Loaded, MediaError
 from .common import LIMITS, ReaderLimits, basename, check_content, check_file, extension, run_with_timeout
-from .errors import Loaded, MediaError
 
 SAMPLE_RATE = 16000  # OmniShapesConfig.sample_rate
 CLIP_SECONDS = 1.0  # OmniShapesConfig.duration_s
@@ -62,23 +62,6 @@ def load_audio(p, limits: ReaderLimits, notes: list[str], use_soundfile: bool = 
     y, sr, total = run_with_timeout(decode, limits.decode_timeout_s, "decode audio", name)
     wave = finish_waveform(y, sr, total, name, notes)
     return Loaded("audio", wave, wave, notes, name)
-
-
-def audio_to_model(waveform) -> torch.Tensor:
-    """(16000,) waveform (as ``read_audio`` gives) -> (1, 64, 64) normalized log-mel, the
-    model's audio input (``omnishapes.log_mel`` with the default OmniShapesConfig)."""
-    from ..omnishapes import OmniShapesConfig, log_mel
-
-    cfg = OmniShapesConfig()
-    w = torch.as_tensor(waveform, dtype=torch.float32)
-    if w.dim() == 2 and w.shape[0] == 1:
-        w = w[0]
-    n = int(cfg.sample_rate * cfg.duration_s)
-    if w.dim() != 1 or w.shape[0] != n:
-        raise MediaError(f"waveform must have shape ({n},), got {tuple(w.shape)}", code="bad_waveform")
-    if not torch.isfinite(w).all():
-        raise MediaError("waveform contains NaN or infinite samples", code="not_finite")
-    return log_mel(w[None], cfg)[0]
 
 
 def _decode_soundfile(p, limits: ReaderLimits):

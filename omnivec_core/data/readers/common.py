@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import MediaError
+from ...modalities.loaded import MediaError
 
 
 @dataclass(frozen=True)

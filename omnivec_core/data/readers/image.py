@@ -7,8 +7,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ...modalities.loaded import Loaded, MediaError
 from .common import LIMITS, ReaderLimits, basename, check_content, check_file, extension, run_with_timeout
-from .errors import Loaded, MediaError
 
 IMAGE_SIZE = 64  # model input side (OmniShapesConfig.image_size)
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")

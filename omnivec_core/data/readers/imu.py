@@ -22,9 +22,9 @@ import re
 import numpy as np
 import torch
 
+from ...modalities.loaded import Loaded, MediaError
 from .common import (LIMITS, ReaderLimits, basename, check_content, check_file, extension, load_number_array,
                      run_with_timeout)
-from .errors import Loaded, MediaError
 
 IMU_EXTS = (".csv", ".npy")
 RATE = 100  # Hz, OmniShapesConfig.imu_rate

@@ -7,10 +7,10 @@ import io
 import numpy as np
 import torch
 
+from ...modalities.loaded import Loaded, MediaError
 from ...modalities.points import normalize_cloud
 from .common import (LIMITS, ReaderLimits, basename, check_content, check_file, extension, load_number_array,
                      run_with_timeout)
-from .errors import Loaded, MediaError
 
 N_POINTS = 1024  # OmniShapesConfig.points
 MIN_POINTS = 32

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .errors import Loaded, MediaError
+from ...modalities.loaded import Loaded, MediaError
 
 MAX_CHARS = 200
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ...modalities.loaded import Loaded, MediaError
 from . import audio as _audio
 from .common import LIMITS, ReaderLimits, basename, check_content, check_file, extension, run_with_timeout
-from .errors import Loaded, MediaError
 from .image import array_to_model_image
 
 FRAMES = 8  # OmniShapesConfig.frames

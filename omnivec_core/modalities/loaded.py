@@ -1,4 +1,5 @@
-"""The one error type every reader raises for bad input, and the result type it returns."""
+"""The one error type every reader and every modality raises for bad input, and the result type a reader returns
+(in the registry's layer, below the readers, so that a modality can name both)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -14,12 +14,13 @@ import itertools
 import numpy as np
 import torch
 
+from ..analysis.embeddings import embed_modality
+from ..analysis.folder_gallery import gallery_inputs
 from ..data.folders import FolderDataset, FolderItem
 from ..data.omnishapes import parse_caption
 from ..modalities import CAPTIONS, REGISTRY
 from ..model import OmniVec
-from .embeddings import embed_modality
-from .folder_gallery import gallery_inputs
+from .probes import linear_probe
 from .retrieval import recall_at
 
 
@@ -38,8 +39,6 @@ def class_prompts(classes: list[str]) -> list[str]:
 
 
 def probe_scores(dataset: FolderDataset, train: dict, test: dict, train_items, test_items) -> dict[str, float]:
-    from ..evaluate import linear_probe
-
     index = {name: i for i, name in enumerate(dataset.classes)}
     out = {}
     for m in (m for m in test if m in train and m != CAPTIONS):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import torch
 
+from ..analysis.captioning import caption, match_probabilities, rerank_order, rerank_scores
 from ..data.omnishapes import ATTRIBUTES, parse_caption
 from ..modalities import CAPTIONS, REGISTRY
 from ..model import OmniVec
-from .captioning import caption, match_probabilities, rerank_order, rerank_scores
 
 
 @torch.no_grad()

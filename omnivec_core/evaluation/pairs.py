@@ -7,10 +7,10 @@ import itertools
 
 import torch
 
+from ..analysis.embeddings import embed_modality
 from ..data.omnishapes import ATTRIBUTES, class_prompts, parse_caption
 from ..modalities import CAPTIONS, REGISTRY
 from ..model import OmniVec
-from .embeddings import embed_modality
 from .retrieval import recall_at
 
 
