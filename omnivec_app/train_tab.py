@@ -1,4 +1,4 @@
-"""Train tab: pick a preset and the knobs that matter, train in the background, watch, load."""
+"""Train tab: switches that write a plan (the JSON a plan file holds), train it in the background, watch, load."""
 from __future__ import annotations
 
 import dataclasses
@@ -13,33 +13,61 @@ from .training import TrainingManager
 from omnivec_core.analysis.timeline import NoTimeline, TimelineCache
 from omnivec_core.config import (ATTENTIONS, ATTRIBUTE_CLASSES, EMBED_SPACES, MASK_TYPES, MAX_CAPTIONS_PER_EVENT,
                                  MODALITIES, PRESETS, ExperimentConfig, ModelConfig, preset)
+from omnivec_core.modalities import REGISTRY
 from omnivec_core.data.folders import scan_folder
-from omnivec_core.objectives import check_plan
-from omnivec_core.train.plans import on_folder, set_steps
+from omnivec_core.train.plans import build_config, on_folder, set_steps
 
 STAGES = tuple(dict.fromkeys(stage.name for name in PRESETS for stage in preset(name).train.stages))
 CLASSROOM = preset("tiny").train  # the knobs start where the tiny preset is, so Start runs the measured plan
 CLASSROOM_MODEL = preset("tiny").model
+MASKED = tuple(m for m, spec in REGISTRY.items() if spec.reconstruct)  # a mask ratio each
+TIMED = tuple(m for m in MASKED if REGISTRY[m].grid[0] > 1)  # a mask type (tube, frame, causal) and a DropToken rate
+PLAN_HELP = ("The plan the switches describe: the JSON a plan file holds (edit it freely; Start trains what it "
+             "says). `python -m omnivec_core.train --config plan.json` trains the same.")
 
 
-def build_config(preset_name, steps, modalities, stages, image_ratio, video_ratio, droptoken, embed_space,
-                 task_grouping, modality_mixing, backbone=None, attention=None, univlc=None, audio_ratio=None,
-                 audio_droptoken=0.0, video_mask=None, folder="", folder_share=1.0, captions_per_clip=None,
-                 negative_captions=None, depth_ratio=None, points_ratio=None, imu_ratio=None, audio_mask=None,
-                 imu_mask=None, pairs=None):
-    """The config the knobs describe; a knob left at None keeps the preset's value."""
-    if preset_name not in PRESETS:
-        raise gr.Error(f"unknown preset {preset_name!r}")
+def plan_from_knobs(knobs: dict) -> dict:
+    """The plan (a plan file's JSON) the Train tab's switches describe: their preset with the chosen modalities,
+    stages, steps and switches. Per-modality switches come as dicts keyed by modality (mask_ratio, mask_type,
+    droptoken); a switch left out keeps the preset's value."""
+    name, steps, modalities = knobs.get("preset", "tiny"), int(knobs.get("steps", CLASSROOM.total_steps)), \
+        knobs.get("modalities", list(MODALITIES))
+    if name not in PRESETS:
+        raise gr.Error(f"unknown preset {name!r}")
     if not modalities or len(modalities) < 2:
         raise gr.Error("choose at least two modalities (alignment needs pairs)")
-    if not stages:
-        raise gr.Error("choose at least one stage")
-    steps = int(steps)
     if not 10 <= steps <= 100_000:
         raise gr.Error("steps must be between 10 and 100000")
-    config = preset(preset_name)
-    config.model = model_config(config.model, modalities, embed_space, backbone, attention)
-    # a stage on named modalities trains those still chosen; one left with none is left out
+    config = preset(name)
+    config.model = model_config(config.model, modalities, knobs.get("embed_space", config.model.embed_space),
+                                knobs.get("backbone"), knobs.get("attention"))
+    config.train.stages = chosen_stages(config, name, knobs.get("stages", list(STAGES)))
+    set_steps(config.train, steps)  # as `python -m omnivec_core.train --steps` does
+    train = config.train
+    if knobs.get("pairs"):  # every contrastive stage also contrasts the other modalities pairwise, as strongly
+        for stage in train.stages:
+            if "contrastive" in stage.objectives:
+                stage.objectives["pairs"] = stage.objectives["contrastive"]
+    train.mask_ratio.update({m: float(r) for m, r in knobs.get("mask_ratio", {}).items()})
+    train.mask_type.update(knobs.get("mask_type", {}))
+    if "droptoken" in knobs:
+        train.droptoken = {m: float(r) for m, r in knobs["droptoken"].items() if r and m in config.model.modalities}
+    for field, knob in (("task_grouping", "task_grouping"), ("univlc", "univlc"),
+                        ("captions_per_event", "captions_per_clip"), ("negative_captions", "negative_captions")):
+        if knobs.get(knob) is not None:
+            setattr(train, field, type(getattr(train, field))(knobs[knob]))
+    if knobs.get("modality_mixing") is not None:
+        for stage in train.stages:
+            stage.modality_mixing = bool(knobs["modality_mixing"])
+    if str(knobs.get("folder") or "").strip():
+        config = with_folder(config, str(knobs["folder"]).strip(), float(knobs.get("folder_share", 1.0)))
+    train.eval_every, train.save_every = max(10, steps // 10), max(10, steps // 5)
+    return config.to_dict()
+
+
+def chosen_stages(config: ExperimentConfig, name: str, stages) -> list:
+    """The preset's stages that are chosen; a stage on named modalities trains those still chosen, and one left
+    with none is left out."""
     kept = []
     for stage in config.train.stages:
         named = stage.modalities
@@ -47,45 +75,24 @@ def build_config(preset_name, steps, modalities, stages, image_ratio, video_rati
         if stage.name in stages and (stage.modalities or not named):
             kept.append(stage)
     if not kept:
-        raise gr.Error(f"none of the chosen stages is in the {preset_name} plan with these modalities "
-                       f"(its stages: {', '.join(s.name for s in preset(preset_name).train.stages)})")
-    config.train.stages = kept
-    set_steps(config.train, steps)  # as `python -m omnivec_core.train --steps` does
-    if pairs:  # every contrastive stage also contrasts the other modalities pairwise, as strongly
-        for stage in config.train.stages:  # set_steps made them anew
-            if "contrastive" in stage.objectives:
-                stage.objectives["pairs"] = stage.objectives["contrastive"]
-    try:  # here, not in the background process, where the error would be hidden
-        check_plan(config.model, config.train)
+        raise gr.Error(f"none of the chosen stages is in the {name} plan with these modalities "
+                       f"(its stages: {', '.join(s.name for s in preset(name).train.stages)})")
+    return kept
+
+
+def read_plan(text: str) -> ExperimentConfig:
+    """The plan text of the Train tab (or of /train) as the config it trains, through the one config builder;
+    a clear message for text that is not a plan."""
+    if not text or not str(text).strip():
+        raise gr.Error("the plan is empty: choose the switches, or paste a plan file's JSON")
+    try:
+        plan = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise gr.Error(f"the plan is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})") from None
+    try:
+        return build_config(plan=plan)
     except ValueError as error:
-        raise gr.Error(str(error)) from None
-    config.train.mask_ratio.update(image=float(image_ratio), video=float(video_ratio))
-    for name, ratio in (("audio", audio_ratio), ("depth", depth_ratio), ("points", points_ratio), ("imu", imu_ratio)):
-        if ratio is not None:
-            config.train.mask_ratio[name] = float(ratio)
-    for name, kind in (("video", video_mask), ("audio", audio_mask), ("imu", imu_mask)):
-        if kind is not None:
-            config.train.mask_type[name] = kind
-    rates = {"video": float(droptoken), "audio": float(audio_droptoken or 0.0)}
-    config.train.droptoken = {m: r for m, r in rates.items() if r and m in config.model.modalities}
-    config.train.task_grouping = bool(task_grouping)
-    if univlc is not None:
-        config.train.univlc = bool(univlc)
-    if captions_per_clip is not None:
-        config.train.captions_per_event = int(captions_per_clip)
-    if negative_captions is not None:
-        config.train.negative_captions = int(negative_captions)
-    if folder and str(folder).strip():
-        config = with_folder(config, str(folder).strip(), float(folder_share))
-    try:  # the switches' own checks (mask types, rates), here where they show, not in the background run
-        config = ExperimentConfig.from_dict(config.to_dict())
-    except ValueError as error:
-        raise gr.Error(str(error)) from None
-    for stage in config.train.stages:
-        stage.modality_mixing = bool(modality_mixing)
-    config.train.eval_every = max(10, steps // 10)
-    config.train.save_every = max(10, steps // 5)
-    return config
+        raise gr.Error(f"the plan cannot be trained: {error}") from None
 
 
 def with_folder(config, folder: str, share: float):
@@ -98,12 +105,11 @@ def with_folder(config, folder: str, share: float):
         raise gr.Error(f"cannot train on {folder}: {error}") from None
 
 
-def command_line(*knobs) -> str:
-    """The plan the knobs describe as a file, and the command that trains it without the app."""
-    config = build_config(*knobs)
-    plan = json.dumps(config.to_dict(), indent=2)
+def command_line(plan: str) -> str:
+    """The plan as a file, and the command that trains it without the app."""
+    shown = json.dumps(read_plan(plan).to_dict(), indent=2)
     return ("Save this as `plan.json`, then run\n\n```bash\npython -m omnivec_core.train --config plan.json "
-            f"--out runs/my-run\n```\n\n<details><summary>plan.json</summary>\n\n```json\n{plan}\n```\n</details>")
+            f"--out runs/my-run\n```\n\n<details><summary>plan.json</summary>\n\n```json\n{shown}\n```\n</details>")
 
 
 def model_config(model: ModelConfig, modalities, embed_space: str, backbone: str | None = None,
@@ -160,50 +166,50 @@ def timeline_view(manager: TrainingManager, cache: TimelineCache):
 def build(state: AppState, manager: TrainingManager, on_load) -> None:
     gr.Markdown(f"Train in a background process on **{state.device}**; every other tab stays usable. "
                 "`tiny` trains in minutes on a laptop CPU.")
+    knobs = {}  # name -> component; per-modality switches under "<switch>:<modality>"
     with gr.Row():
-        preset_name = gr.Radio(list(PRESETS), value="tiny", label="preset")
-        steps = gr.Number(value=CLASSROOM.total_steps, precision=0, label="steps", minimum=10)
-        embed_space = gr.Radio(list(EMBED_SPACES), value="fac", label="embedding space (MMV)")
+        knobs["preset"] = gr.Radio(list(PRESETS), value="tiny", label="preset")
+        knobs["steps"] = gr.Number(value=CLASSROOM.total_steps, precision=0, label="steps", minimum=10)
+        knobs["embed_space"] = gr.Radio(list(EMBED_SPACES), value="fac", label="embedding space (MMV)")
     with gr.Row():
-        modalities = gr.CheckboxGroup(list(MODALITIES), value=list(MODALITIES), label="modalities")
-        stages = gr.CheckboxGroup(list(STAGES), value=list(STAGES), label="stages")
+        knobs["modalities"] = gr.CheckboxGroup(list(MODALITIES), value=list(MODALITIES), label="modalities")
+        knobs["stages"] = gr.CheckboxGroup(list(STAGES), value=list(STAGES), label="stages")
     with gr.Row():
-        image_ratio = gr.Slider(0.0, 0.95, value=CLASSROOM.mask_ratio["image"], step=0.05, label="image mask ratio")
-        video_ratio = gr.Slider(0.0, 0.95, value=CLASSROOM.mask_ratio["video"], step=0.05, label="video mask ratio")
-        droptoken = gr.Slider(0.0, 0.75, value=CLASSROOM.droptoken.get("video", 0.0), step=0.05,
-                              label="video DropToken rate")
-        task_grouping = gr.Checkbox(value=CLASSROOM.task_grouping, label="alternate simple / dense tasks")
-        modality_mixing = gr.Checkbox(value=all(s.modality_mixing for s in CLASSROOM.stages),
-                                      label="modality-mixed MAE batches")
-    with gr.Accordion("more switches: backbone, attention, UniVLC, pairs contrasted, captions, every modality's "
-                      "masking, audio DropToken, your own folder", open=False):
+        knobs["task_grouping"] = gr.Checkbox(value=CLASSROOM.task_grouping, label="alternate simple / dense tasks")
+        knobs["modality_mixing"] = gr.Checkbox(value=all(s.modality_mixing for s in CLASSROOM.stages),
+                                               label="modality-mixed MAE batches")
+        knobs["univlc"] = gr.Checkbox(value=CLASSROOM.univlc, label="UniVLC (OmniVL): captions that agree are positives")
+        knobs["pairs"] = gr.Checkbox(value=False, label="contrast every pair of modalities directly (off: each with "
+                                                        "video only, the rest by emergence, as ImageBind)")
+    with gr.Row():  # MAE masking: one ratio per reconstructed modality
+        for m in MASKED:
+            knobs[f"mask_ratio:{m}"] = gr.Slider(0.0, 0.95, value=CLASSROOM.mask_ratio[m], step=0.05,
+                                                 label=f"{m} mask ratio")
+    with gr.Accordion("more switches: backbone, attention, captions, masking over time, DropToken, your own folder",
+                      open=False):
         with gr.Row():
-            backbone = gr.Radio(["shared", "specific"], value=CLASSROOM_MODEL.backbone,
-                                label="backbone (VATT: modality-agnostic or -specific)")
-            attention = gr.Radio(list(ATTENTIONS), value=CLASSROOM_MODEL.attention,
-                                 label="attention (joint, or divided space-time)")
-            univlc = gr.Checkbox(value=CLASSROOM.univlc, label="UniVLC (OmniVL): captions that agree are positives")
-            pairs = gr.Checkbox(value=False, label="contrast every pair of modalities directly (off: each with "
-                                                   "video only, the rest by emergence, as ImageBind)")
+            knobs["backbone"] = gr.Radio(["shared", "specific"], value=CLASSROOM_MODEL.backbone,
+                                         label="backbone (VATT: modality-agnostic or -specific)")
+            knobs["attention"] = gr.Radio(list(ATTENTIONS), value=CLASSROOM_MODEL.attention,
+                                          label="attention (joint, or divided space-time)")
+            knobs["captions_per_clip"] = gr.Slider(1, MAX_CAPTIONS_PER_EVENT, value=CLASSROOM.captions_per_event,
+                                                   step=1, label="captions per clip (each one a positive of its clip)")
+            knobs["negative_captions"] = gr.Slider(0, len(ATTRIBUTE_CLASSES), value=CLASSROOM.negative_captions,
+                                                   step=1, label="counterfactual captions per clip (wrong about one "
+                                                                 "attribute each)")
+        with gr.Row():  # the modalities with a time axis: how they are masked, and VATT's DropToken
+            for m in TIMED:
+                knobs[f"mask_type:{m}"] = gr.Radio(list(MASK_TYPES), value=CLASSROOM.mask_type[m],
+                                                   label=f"{m} mask type")
+                knobs[f"droptoken:{m}"] = gr.Slider(0.0, 0.75, value=CLASSROOM.droptoken.get(m, 0.0), step=0.05,
+                                                    label=f"{m} DropToken rate")
         with gr.Row():
-            captions_per_clip = gr.Slider(1, MAX_CAPTIONS_PER_EVENT, value=CLASSROOM.captions_per_event, step=1,
-                                          label="captions per clip (each one a positive of its clip)")
-            negative_captions = gr.Slider(0, len(ATTRIBUTE_CLASSES), value=CLASSROOM.negative_captions, step=1,
-                                          label="counterfactual captions per clip (wrong about one attribute each)")
-        with gr.Row():
-            audio_ratio, depth_ratio, points_ratio, imu_ratio = (
-                gr.Slider(0.0, 0.95, value=CLASSROOM.mask_ratio[m], step=0.05, label=f"{m} mask ratio")
-                for m in ("audio", "depth", "points", "imu"))
-        with gr.Row():  # the modalities with a time axis; image, depth and points are masked at random
-            video_mask, audio_mask, imu_mask = (
-                gr.Radio(list(MASK_TYPES), value=CLASSROOM.mask_type[m], label=f"{m} mask type")
-                for m in ("video", "audio", "imu"))
-            audio_droptoken = gr.Slider(0.0, 0.75, value=CLASSROOM.droptoken.get("audio", 0.0), step=0.05,
-                                        label="audio DropToken rate")
-        with gr.Row():
-            folder = gr.Textbox(label="also train on a folder of your own media (class folders of clips, ...)",
-                                placeholder="/home/me/clips")
-            folder_share = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="share of steps from the folder")
+            knobs["folder"] = gr.Textbox(label="also train on a folder of your own media (class folders of clips, ...)",
+                                         placeholder="/home/me/clips")
+            knobs["folder_share"] = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="share of steps from the folder")
+    plan = gr.Code(json.dumps(plan_from_knobs(named_knobs(list(knobs), [k.value for k in knobs.values()])), indent=2),
+                   language="json", label="plan", interactive=True)
+    gr.Markdown(PLAN_HELP)
     with gr.Row():
         start, stop, load = gr.Button("Start", variant="primary"), gr.Button("Stop"), gr.Button("Load result into all tabs")
         show = gr.Button("Show the command line")
@@ -215,9 +221,12 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
         timeline_plot, timeline_note = gr.Plot(label="shared space, latest timeline snapshot"), gr.Markdown()
     timer, timeline = gr.Timer(2.0), TimelineCache(keep=1)
 
-    def start_run(*knobs):
+    def describe(*values):
+        return json.dumps(plan_from_knobs(named_knobs(list(knobs), values)), indent=2)
+
+    def start_run(plan_text: str):
         try:
-            manager.start(build_config(*knobs), str(state.device))
+            manager.start(read_plan(plan_text), str(state.device))
         except RuntimeError as error:
             raise gr.Error(str(error)) from None
         return manager.status()
@@ -229,13 +238,24 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
         state.load(run.out)
         return f"Loaded **{run.out.name}** into every tab."
 
-    knobs = [preset_name, steps, modalities, stages, image_ratio, video_ratio, droptoken, embed_space,
-             task_grouping, modality_mixing, backbone, attention, univlc, audio_ratio, audio_droptoken, video_mask,
-             folder, folder_share, captions_per_clip, negative_captions, depth_ratio, points_ratio, imu_ratio,
-             audio_mask, imu_mask, pairs]
-    start.click(start_run, knobs, status, api_name="train")
-    show.click(command_line, knobs, command, api_name="train_command")
+    gr.on([k.change for k in knobs.values()], describe, list(knobs.values()), plan, api_name=False,
+          show_progress="hidden")
+    start.click(start_run, plan, status, api_name="train")
+    show.click(command_line, plan, command, api_name="train_command")
     stop.click(manager.stop, None, status, api_name="train_stop")
     load.click(load_result, None, status, api_name="train_load").then(*on_load)
     timer.tick(lambda: (manager.status(), *curves(manager), *timeline_view(manager, timeline)), None,
                [status, loss_plot, eval_plot, timeline_plot, timeline_note], api_name=False, show_progress="hidden")
+
+
+def named_knobs(names: list[str], values) -> dict:
+    """The switches' values by name, per-modality ones gathered into a dict per switch ("mask_ratio:video" ->
+    knobs["mask_ratio"]["video"])."""
+    knobs: dict = {}
+    for name, value in zip(names, values):
+        switch, _, modality = name.partition(":")
+        if modality:
+            knobs.setdefault(switch, {})[modality] = value
+        else:
+            knobs[name] = value
+    return knobs

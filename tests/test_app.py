@@ -682,19 +682,18 @@ def test_every_named_endpoint_is_tested(client):
 
 # ------------------------------------------------------------------ Train tab, bad inputs
 
-MORE_SWITCHES = ("shared", "joint", True, 0.8, 0.0, "tube", "", 1.0, 3, 4, 0.75, 0.6, 0.5, "random", "random", False)
-# backbone ... pairs: the tiny preset's
+def tiny_plan(steps: int, modalities: list[str]) -> str:
+    from omnivec_app import train_tab
+    return json.dumps(train_tab.plan_from_knobs({"steps": steps, "modalities": modalities, "stages": ["pretrain"]}))
 
 
 def test_train_runs_in_the_background_one_at_a_time(client):
     with pytest.raises(Exception, match="no finished run"):
         client.predict(api_name="/train_load")
-    status = client.predict("tiny", 20, ["image", "audio", "video"], ["pretrain"], 0.75, 0.9, 0.0, "fac", True, True,
-                            *MORE_SWITCHES, api_name="/train")
+    status = client.predict(tiny_plan(20, ["image", "audio", "video"]), api_name="/train")
     assert "step" in status or "starting" in status
     with pytest.raises(Exception, match="already going"):
-        client.predict("tiny", 20, ["image", "audio"], ["pretrain"], 0.75, 0.9, 0.0, "fac", True, True,
-                       *MORE_SWITCHES, api_name="/train")
+        client.predict(tiny_plan(20, ["image", "audio"]), api_name="/train")
     alive(client)  # other tabs answer while it trains
     assert "Stopping" in client.predict(api_name="/train_stop")
 
@@ -815,21 +814,19 @@ def test_pictures_and_sounds_are_cached_once_and_whole(tmp_path, monkeypatch):
 
 @pytest.mark.fast
 @pytest.mark.parametrize("embed_space", ["fac", "shared", "disjoint"])
-def test_train_tab_configs_load_back_in_every_embedding_space(embed_space):
+def test_train_tab_plans_load_back_in_every_embedding_space(embed_space):
+    import gradio as gr
+
     from omnivec_app import train_tab
     from omnivec_core.config import MODALITIES, ExperimentConfig
-    classroom = train_tab.CLASSROOM
-    import gradio as gr
-    mixing = all(stage.modality_mixing for stage in classroom.stages)
-    config = train_tab.build_config("tiny", 100, list(MODALITIES), list(train_tab.STAGES), 0.75, 0.9, 0.5,
-                                    embed_space, classroom.task_grouping, mixing)
-    assert ExperimentConfig.from_dict(config.to_dict()) == config  # what the run will save loads back
+    plan = train_tab.plan_from_knobs({"steps": 100, "embed_space": embed_space})
+    config = train_tab.read_plan(json.dumps(plan))
+    assert ExperimentConfig.from_dict(config.to_dict()) == config == ExperimentConfig.from_dict(plan)
     assert config.model.time_profile == ("fine_and_coarse" if embed_space == "fac" else "none")
     without_video = [m for m in MODALITIES if m != "video"]
     if embed_space == "disjoint":  # refused when asked for, not at the run's first alignment step
         with pytest.raises(gr.Error, match="embed_space 'disjoint' pairs video with each other modality"):
-            train_tab.build_config("tiny", 100, without_video, list(train_tab.STAGES), 0.75, 0.9, 0.5,
-                                   embed_space, classroom.task_grouping, mixing)
+            train_tab.plan_from_knobs({"embed_space": embed_space, "modalities": without_video})
 
 
 @pytest.mark.fast
@@ -837,13 +834,9 @@ def test_train_tab_defaults_run_the_tiny_preset_and_stages_follow_the_modalities
     import gradio as gr
 
     from omnivec_app import train_tab
-    from omnivec_core.config import MODALITIES
+    from omnivec_core.config import MODALITIES, ExperimentConfig
+    config = ExperimentConfig.from_dict(train_tab.plan_from_knobs({}))
     classroom = train_tab.CLASSROOM
-    knobs = dict(image_ratio=classroom.mask_ratio["image"], video_ratio=classroom.mask_ratio["video"],
-                 droptoken=classroom.droptoken.get("video", 0.0), embed_space="fac",
-                 task_grouping=classroom.task_grouping,
-                 modality_mixing=all(stage.modality_mixing for stage in classroom.stages))
-    config = train_tab.build_config("tiny", classroom.total_steps, list(MODALITIES), list(train_tab.STAGES), **knobs)
     assert config.train.stages == preset("tiny").train.stages and config.train.droptoken == classroom.droptoken
     assert config.model == preset("tiny").model and config.train.attribute_weights == classroom.attribute_weights
 
@@ -854,16 +847,20 @@ def test_train_tab_defaults_run_the_tiny_preset_and_stages_follow_the_modalities
         return config
     monkeypatch.setattr(train_tab, "preset", with_named_stages)
     stages = [s.name for s in with_named_stages("tiny").train.stages]
-    kept = train_tab.build_config("tiny", 400, list(MODALITIES), stages, **knobs).train.stages
-    named = {s.name: s.modalities for s in kept}
+
+    def kept(modalities, chosen):
+        plan = train_tab.plan_from_knobs({"steps": 400, "modalities": modalities, "stages": chosen})
+        return ExperimentConfig.from_dict(plan).train.stages
+    named = {s.name: s.modalities for s in kept(list(MODALITIES), stages)}
     assert named["stills"] == ["image"] and named["pairs"] == ["image", "video"]
     without_image = [m for m in MODALITIES if m != "image"]
-    kept = train_tab.build_config("tiny", 400, without_image, [n for n in stages if n != "pairs"], **knobs).train.stages
-    assert "stills" not in [s.name for s in kept] and "align" in [s.name for s in kept]
+    names = [s.name for s in kept(without_image, [n for n in stages if n != "pairs"])]
+    assert "stills" not in names and "align" in names
     with pytest.raises(gr.Error, match="none of the chosen stages"):
-        train_tab.build_config("tiny", 100, without_image, ["stills"], **knobs)
+        kept(without_image, ["stills"])
+    only_pairs = json.dumps(train_tab.plan_from_knobs({"steps": 100, "modalities": without_image, "stages": ["pairs"]}))
     with pytest.raises(gr.Error, match="'pairs': the contrastive objective needs"):
-        train_tab.build_config("tiny", 100, without_image, ["pairs"], **knobs)
+        train_tab.read_plan(only_pairs)
 
 
 @pytest.mark.fast
@@ -871,41 +868,55 @@ def test_train_tab_reaches_every_switch_and_shows_the_command_line(tmp_path):
     import gradio as gr
 
     from omnivec_app import train_tab
-    from omnivec_core.config import MODALITIES, ExperimentConfig
-    base = ("tiny", 100, list(MODALITIES), list(train_tab.STAGES), 0.9, 0.95, 0.25, "fac", True, True)
-    config = train_tab.build_config(*base, backbone="specific", attention="divided", univlc=False, audio_ratio=0.6,
-                                    audio_droptoken=0.3, video_mask="frame", captions_per_clip=5, negative_captions=2,
-                                    depth_ratio=0.5, points_ratio=0.4, imu_ratio=0.3, audio_mask="causal",
-                                    imu_mask="frame", pairs=True)
-    assert [config.train.mask_ratio[m] for m in ("depth", "points", "imu")] == [0.5, 0.4, 0.3]
-    assert [config.train.mask_type[m] for m in ("audio", "imu")] == ["causal", "frame"]
+    from omnivec_core.config import ExperimentConfig
+    switches = {"steps": 100, "backbone": "specific", "attention": "divided", "univlc": False, "pairs": True,
+                "captions_per_clip": 5, "negative_captions": 2, "task_grouping": True, "modality_mixing": True,
+                "mask_ratio": {"image": 0.9, "video": 0.95, "audio": 0.6, "depth": 0.5, "points": 0.4, "imu": 0.3},
+                "mask_type": {"video": "frame", "audio": "causal", "imu": "frame"},
+                "droptoken": {"video": 0.25, "audio": 0.3, "imu": 0.0}}
+    plan = train_tab.plan_from_knobs(switches)
+    config = train_tab.read_plan(json.dumps(plan))
+    assert config.train.mask_ratio == {**train_tab.CLASSROOM.mask_ratio, **switches["mask_ratio"]}
+    assert [config.train.mask_type[m] for m in ("video", "audio", "imu")] == ["frame", "causal", "frame"]
     assert (config.model.backbone, config.model.attention, config.train.univlc) == ("specific", "divided", False)
     assert (config.train.captions_per_event, config.train.negative_captions) == (5, 2)
-    assert config.train.mask_ratio["image"] == 0.9 and config.train.mask_ratio["video"] == 0.95
-    assert config.train.mask_ratio["audio"] == 0.6 and config.train.mask_type["video"] == "frame"
     assert config.train.droptoken == {"video": 0.25, "audio": 0.3}
     assert all(s.objectives.get("pairs") == s.objectives["contrastive"]
                for s in config.train.stages if "contrastive" in s.objectives)
-    assert not any("pairs" in s.objectives for s in train_tab.build_config(*base).train.stages)
+    assert not any("pairs" in s.objectives for s in ExperimentConfig.from_dict(train_tab.plan_from_knobs({})).train.stages)
     with pytest.raises(gr.Error, match="the pairs objective"):
-        train_tab.build_config(*base[:7], "disjoint", *base[8:], pairs=True)
+        train_tab.read_plan(json.dumps(train_tab.plan_from_knobs({**switches, "embed_space": "disjoint"})))
     with pytest.raises(gr.Error, match="mask_type"):
-        train_tab.build_config(*base, video_mask="checkerboard")
+        train_tab.read_plan(json.dumps(train_tab.plan_from_knobs({**switches, "mask_type": {"video": "checkerboard"}})))
     with pytest.raises(gr.Error, match="cannot train on"):
-        train_tab.build_config(*base, folder=str(tmp_path / "missing"))
+        train_tab.plan_from_knobs({**switches, "folder": str(tmp_path / "missing")})
     with pytest.raises(gr.Error, match="captions_per_event must be 1..10"):
-        train_tab.build_config(*base, captions_per_clip=0)
-    shown = train_tab.command_line(*base, "specific", "divided", False, 0.6, 0.3, "frame", "", 1.0, 5, 2, 0.5, 0.4, 0.3,
-                                   "causal", "frame", True)
+        train_tab.read_plan(json.dumps(train_tab.plan_from_knobs({**switches, "captions_per_clip": 0})))
+    with pytest.raises(gr.Error, match="not valid JSON"):
+        train_tab.read_plan("{'model': 1}")
+    shown = train_tab.command_line(json.dumps(plan))
     assert "python -m omnivec_core.train --config plan.json --out runs/my-run" in shown
-    plan = json.loads(shown.split("```json\n")[1].split("\n```")[0])
-    assert ExperimentConfig.from_dict(plan) == config, "the file the command runs is the plan the knobs describe"
+    written = json.loads(shown.split("```json\n")[1].split("\n```")[0])
+    assert ExperimentConfig.from_dict(written) == config, "the file the command runs is the plan the switches describe"
+
+
+@pytest.mark.fast
+def test_train_tab_builds_a_switch_per_modality_from_the_registry():
+    from omnivec_app import train_tab
+    from omnivec_core.modalities import REGISTRY
+    assert set(train_tab.MASKED) == {m for m, spec in REGISTRY.items() if spec.reconstruct}
+    assert set(train_tab.TIMED) <= set(train_tab.MASKED) and "video" in train_tab.TIMED
+    knobs = train_tab.named_knobs(["steps", "mask_ratio:image", "mask_ratio:audio", "droptoken:video"], [50, 0.5, 0.6, 0.2])
+    assert knobs == {"steps": 50, "mask_ratio": {"image": 0.5, "audio": 0.6}, "droptoken": {"video": 0.2}}
 
 
 def test_train_command_reaches_the_client(client):
-    shown = client.predict("tiny", 50, ["image", "video", "audio"], ["pretrain"], 0.75, 0.9, 0.0, "fac", True, True,
-                           *MORE_SWITCHES, api_name="/train_command")
+    from omnivec_app import train_tab
+    plan = train_tab.plan_from_knobs({"steps": 50, "modalities": ["image", "video", "audio"], "stages": ["pretrain"]})
+    shown = client.predict(json.dumps(plan), api_name="/train_command")
     assert "--config plan.json" in shown and '"modalities"' in shown
+    with pytest.raises(Exception, match="not valid JSON"):
+        client.predict("{oops", api_name="/train_command")
 
 
 # ------------------------------------------------------------------ Papers tab

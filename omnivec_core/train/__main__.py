@@ -69,9 +69,10 @@ def main(argv=None) -> int:
             raise ValueError("--steps must be at least 1")
         if args.timeline_every < 0:
             raise ValueError("--timeline-every must be 0 (off) or at least 1")
-        base = folder_finetune(args.init / "config.json") if args.data and args.init and not args.config else None
+        finetune = folder_finetune(args.init / "config.json") if args.data and args.init and not args.config else None
         config = ExperimentConfig.load(args.out / "config.json") if args.resume else build_config(
-            args.config, args.preset, args.steps, args.batch_size, args.lr, args.seed, base)
+            args.config, args.preset, args.steps, args.batch_size, args.lr, args.seed,
+            plan=finetune.to_dict() if finetune else None)
         if args.data and not args.resume:
             on_folder(config, args.data, read_folder(args.data).classes, args.data_share)
         trainer = Trainer(config, args.out, args.device, args.resume, args.tensorboard, args.log_every, args.init,

@@ -1,12 +1,14 @@
-"""One config builder for the command line (`python -m omnivec_core.train`) and the app's Train tab:
-a preset or a plan file, then the overrides either of them gives (total steps, batch, learning rate, seed),
-and a folder of the user's media to train on (`on_folder`)."""
+"""One config builder for the command line (`python -m omnivec_core.train`), the app's Train tab and its
+/train endpoint: a preset, a plan file or a plan (the JSON a plan file holds), then the overrides given (total
+steps, batch, learning rate, seed), checked against the model before any step runs; and a folder of the
+user's media to train on (`on_folder`)."""
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
 
 from ..config import ExperimentConfig, StageConfig, TrainConfig, preset
+from ..objectives import check_plan
 
 
 def scale_stages(stages: list[StageConfig], steps: int) -> list[StageConfig]:
@@ -59,13 +61,18 @@ def on_folder(config: ExperimentConfig, root: Path, classes: list[str], share: f
 
 def build_config(config_file: Path | None = None, preset_name: str = "tiny", steps: int | None = None,
                  batch_size: int | None = None, lr: float | None = None, seed: int | None = None,
-                 base: ExperimentConfig | None = None) -> ExperimentConfig:
-    """The plan file `config_file` (else `base`, else the preset `preset_name`) with each override that is
-    not None. `lr` is the peak of every schedule whose first stage sets none of its own."""
-    config = ExperimentConfig.load(config_file) if config_file else base or preset(preset_name)
+                 plan: dict | None = None) -> ExperimentConfig:
+    """The plan (a dict as a plan file holds), else the plan file `config_file`, else the preset `preset_name`,
+    with each override that is not None; a ValueError names what is wrong in it. `lr` is the peak of every
+    schedule whose first stage sets none of its own."""
+    if plan is not None and not isinstance(plan, dict):
+        raise ValueError(f"a plan is a JSON object (what a plan file holds), got {type(plan).__name__}")
+    config = ExperimentConfig.from_dict(plan) if plan is not None else \
+        ExperimentConfig.load(config_file) if config_file else preset(preset_name)
     if steps is not None:
         set_steps(config.train, steps)
     for name, value in (("batch_size", batch_size), ("lr", lr), ("seed", seed)):
         if value is not None:
             setattr(config.train, name, value)
+    check_plan(config.model, config.train)  # a stage the model cannot run is refused now, not hours in
     return config
