@@ -45,11 +45,9 @@ class ModelConfig:
                                    # temporal attention across time steps, then spatial attention within one;
                                    # inputs with one time step (images) skip the temporal part
     stem_dim: int = 192            # width of the stem outputs, before the meta-conditioned projection to D
-    patch: int = 8                 # spatial patch size of image/video/depth/spectrogram stems
     conv_stem: bool = True         # stride-2 conv stack instead of a linear patch projection (learns shape faster)
     stem_context: int = 1          # stride-1 3x3 convs after the conv stack: each adds 2 patches of view (whole objects)
     spectrogram_context: int = 0   # the same for the audio stem; 0 keeps onsets sharp (a clip's sound is told by timing)
-    tubelet: int = 2               # temporal size of a video tubelet (an image is repeated to fill it)
     point_groups: int = 64         # farthest-point-sampled centres = point tokens
     point_group_size: int = 32     # nearest neighbours per centre fed to the mini-PointNet
     text_encoder: str = "minilm"   # "minilm": frozen pretrained MiniLM-L6; "scratch": small trainable embedding
@@ -171,7 +169,6 @@ class StageConfig:
 class TrainConfig:
     batch_size: int = 64            # events per step (each event gives every enabled modality)
     lr: float = 1e-3                # peak learning rate after warmup, of every schedule whose first stage sets none
-    min_lr: float = 1e-5            # end of every cosine decay
     warmup_steps: int = 100         # linear warmup of every schedule whose first stage sets none
     seed: int = 0                   # model init and data seed; rank r renders seed*1000+r streams
     eval_every: int = 200           # steps between quick evals written to metrics.jsonl

@@ -27,8 +27,8 @@ import copy
 import warnings
 from typing import Any
 
-from .constants import (EVAL_SEED, FORMAT_VERSION, GRAD_CLIP, MLP_RATIO, TEMPERATURE, TEXT_MAX_TOKENS, TEXT_VOCAB,
-                        WEIGHT_DECAY)
+from .constants import (EVAL_SEED, FORMAT_VERSION, GRAD_CLIP, MIN_LR, MLP_RATIO, PATCH, TEMPERATURE, TEXT_MAX_TOKENS,
+                        TEXT_VOCAB, TUBELET, WEIGHT_DECAY)
 
 # Model settings that became constants: they shape the weights, so a model built with another value
 # cannot be loaded by this code.
@@ -134,4 +134,13 @@ def _version_2_to_3(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "format_version": 3, "model": model}
 
 
-UPGRADES = {1: _version_1_to_2, 2: _version_2_to_3}  # version -> function that upgrades a config of that version by one
+def _version_3_to_4(data: dict[str, Any]) -> dict[str, Any]:
+    """Patch and tubelet sizes and the end of the cosine decay became constants: no preset, lab row or app
+    control ever set another value."""
+    model, train = dict(data.get("model", {})), dict(data.get("train", {}))
+    _pop_constants(model, {"patch": PATCH, "tubelet": TUBELET}, "model", refuse=True)
+    _pop_constants(train, {"min_lr": MIN_LR}, "train", refuse=False)
+    return {**data, "format_version": 4, "model": model, "train": train}
+
+
+UPGRADES = {1: _version_1_to_2, 2: _version_2_to_3, 3: _version_3_to_4}  # version -> function that upgrades a config of that version by one

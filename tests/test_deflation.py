@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from omnivec_core.analysis import deflation
 from omnivec_core.config import preset
+from omnivec_core.constants import PATCH, TUBELET
 from omnivec_core.data.omnishapes import OmniShapes
 from omnivec_core.model import OmniVec
 from omnivec_core.model.stems import VisualStem
@@ -31,7 +32,7 @@ def stills(n: int, seed: int, size: int = 64) -> torch.Tensor:
 
 def test_the_tubelet_projection_is_a_3d_convolution_that_deflates_to_its_sum_over_time():
     cfg = dataclasses.replace(preset("tiny").model, conv_stem=False, stem_context=0)
-    stem, (dim, t, p) = VisualStem(cfg).eval(), (cfg.stem_dim, cfg.tubelet, cfg.patch)
+    stem, (dim, t, p) = VisualStem(cfg).eval(), (cfg.stem_dim, TUBELET, PATCH)
     torch.manual_seed(0)
     kernel = torch.randn(dim, 3, t, p, p)  # a Conv3d weight: (out, C, time, height, width)
     with torch.no_grad():

@@ -12,7 +12,7 @@ import torch
 import torch.multiprocessing as mp
 
 from omnivec_core.config import ExperimentConfig, StageConfig, preset
-from omnivec_core.constants import FORMAT_VERSION
+from omnivec_core.constants import FORMAT_VERSION, MIN_LR
 from omnivec_core.data.omnishapes import ATTRIBUTES, OmniShapes, parse_caption
 from omnivec_core.evaluation.held_out import evaluate
 from omnivec_core.modalities import REGISTRY
@@ -39,12 +39,12 @@ def tiny_config(steps: int, objectives: dict[str, float], batch: int = 8) -> Exp
 @pytest.mark.parametrize("schedule", ["continue", "own"])
 def test_learning_rate_schedules(schedule):
     train = preset("tiny").train
-    train.warmup_steps, train.lr, train.min_lr = 10, 1.0, 0.0
+    train.warmup_steps, train.lr = 10, 1.0
     train.stages = [StageConfig("a", 100, {"mae": 1.0}, schedule=schedule),
                     StageConfig("b", 50, {"mae": 1.0}, schedule=schedule)]
     rates = [learning_rate(step, train) for step in range(150)]
     assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)
-    assert rates[149] < 0.01  # both end at min_lr
+    assert rates[149] < 0.01  # both end at MIN_LR
     if schedule == "own":
         assert rates[99] < 0.01  # stage a decays fully
         assert rates[100] == pytest.approx(0.1) and rates[109] == pytest.approx(1.0)  # stage b warms up again
@@ -370,7 +370,7 @@ def test_a_plan_runs_each_stage_with_its_own_parts_weights_and_schedule(tmp_path
     rates, step = [], straight.optimizer.step
     straight.optimizer.step = lambda: rates.append(straight.optimizer.param_groups[0]["lr"]) or step()
     straight.run()
-    floor = config.train.min_lr  # warm + align share one schedule; decoder and tasks start their own
+    floor = MIN_LR  # warm + align share one schedule; decoder and tasks start their own
     expected = cosine(1e-3, 2, 6, floor) + cosine(5e-4, 1, 3, floor) + cosine(2e-3, 1, 3, floor)
     assert rates == pytest.approx(expected, rel=1e-12)
     saved = json.loads((tmp_path / "straight" / "config.json").read_text())

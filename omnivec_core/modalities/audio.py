@@ -8,6 +8,7 @@ import math
 import numpy as np
 import torch
 
+from ..constants import PATCH
 from . import patches
 from .base import Modality, View
 from .loaded import MediaError
@@ -27,13 +28,13 @@ class Audio(Modality):
         return (x.shape[3], x.shape[2], 1, 1, 1)  # (B, 1, mel bins, frames)
 
     def target_dim(self, cfg) -> int:
-        return cfg.patch**2
+        return PATCH**2
 
     def mae_target(self, cfg, x, extras):
-        return patches.patchify_spectrogram(x, cfg.patch)
+        return patches.patchify_spectrogram(x, PATCH)
 
     def target_to_input(self, cfg, tokens, like):
-        p = cfg.patch
+        p = PATCH
         return patches.unpatchify_spectrogram(tokens, (like.shape[-1] // p, like.shape[-2] // p), p)
 
     def blank(self, target: torch.Tensor) -> torch.Tensor:
@@ -59,7 +60,7 @@ class Audio(Modality):
         return torch.from_numpy(mel_to_waveform(x))
 
     def describe_stem(self, cfg) -> str:
-        return f"{cfg.patch}x{cfg.patch} log-mel patches"
+        return f"{PATCH}x{PATCH} log-mel patches"
 
 
 def mel_to_waveform(log_mel: torch.Tensor, sample_rate: int = SAMPLE_RATE, n_fft: int = 512) -> np.ndarray:

@@ -1,6 +1,7 @@
 """depth: a single-channel depth map (1, 64, 64) in [0, 1], 0 = background, larger = nearer."""
 from __future__ import annotations
 
+from ..constants import PATCH
 from .base import View
 from .grid import PixelSegmentation
 
@@ -10,7 +11,7 @@ class Depth(PixelSegmentation):
         return batch.depth_mask
 
     def target_dim(self, cfg) -> int:
-        return cfg.patch**2
+        return PATCH**2
 
     def from_loaded(self, loaded):
         """A picture read as a depth map: its luminance, one channel."""
@@ -20,7 +21,7 @@ class Depth(PixelSegmentation):
         return View("heat", x[0])
 
     def describe_stem(self, cfg) -> str:
-        return f"{cfg.patch}x{cfg.patch} patches"
+        return f"{PATCH}x{PATCH} patches"
 
 
 DEPTH = Depth("depth", "depth", 1, 1, 64, 64, 1, 64, (1, 64), ("shape", "size"), dense=True, anchor_rank=2,

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..constants import PATCH
 from . import patches
 from .base import Modality
 
@@ -14,14 +15,14 @@ class PixelSegmentation(Modality):
     """A grid modality with a per-pixel dense target (image, depth)."""
 
     def make_dense_head(self, cfg, classes: int) -> nn.Module:
-        return nn.Linear(cfg.width, cfg.patch**2 * classes)
+        return nn.Linear(cfg.width, PATCH**2 * classes)
 
     def segment(self, head: nn.Module, tokens: torch.Tensor, grid: tuple[int, int], x, extras: dict, cfg,
                 classes: int) -> torch.Tensor:
         """Content tokens (B, N, D) in original order -> per-pixel logits (B, classes, H, W)."""
         side = int(round(grid[1] ** 0.5))
         logits = head(tokens)                                                     # (B, N, p*p*classes)
-        return patches.unpatchify_2d(logits, (side, side), cfg.patch, classes)   # (B, classes, H, W)
+        return patches.unpatchify_2d(logits, (side, side), PATCH, classes)   # (B, classes, H, W)
 
     def segmentation_loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits, target)
@@ -31,10 +32,10 @@ class PixelSegmentation(Modality):
         return logits.argmax(1)
 
     def mae_target(self, cfg, x: torch.Tensor, extras: dict) -> torch.Tensor:
-        return patches.patchify_2d(x, cfg.patch)
+        return patches.patchify_2d(x, PATCH)
 
     def target_to_input(self, cfg, tokens: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        p = cfg.patch
+        p = PATCH
         return patches.unpatchify_2d(tokens, (like.shape[-2] // p, like.shape[-1] // p), p, like.shape[1])
 
     def input_dims(self, x, text_window: int) -> tuple[int, int, int, int, int]:

@@ -1,6 +1,7 @@
 """image: an RGB picture (3, 64, 64) in [0, 1], tokenized as a 1-frame video by the visual stem."""
 from __future__ import annotations
 
+from ..constants import PATCH, TUBELET
 from .grid import PixelSegmentation
 
 
@@ -12,10 +13,10 @@ class Image(PixelSegmentation):
         return x.unsqueeze(1)  # (B, C, H, W) -> a 1-frame video (B, 1, C, H, W)
 
     def target_dim(self, cfg) -> int:
-        return cfg.patch**2 * 3  # the image's single frame, not the repeated tubelet
+        return PATCH**2 * 3  # the image's single frame, not the repeated tubelet
 
     def describe_stem(self, cfg) -> str:
-        return f"tubelets {cfg.tubelet}x{cfg.patch}x{cfg.patch}"
+        return f"tubelets {TUBELET}x{PATCH}x{PATCH}"
 
 
 IMAGE = Image("image", "visual", 3, 1, 64, 64, 1, 64, (1, 64), ("shape", "colour", "size"), dense=True,

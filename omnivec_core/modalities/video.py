@@ -1,6 +1,7 @@
 """video: 8 RGB frames (8, 3, 64, 64) in [0, 1] over one second, tokenized as 2x8x8 tubelets."""
 from __future__ import annotations
 
+from ..constants import PATCH, TUBELET
 from . import patches
 from .base import Modality
 
@@ -10,18 +11,18 @@ class Video(Modality):
         return (x.shape[1], x.shape[3], x.shape[4], x.shape[2], 1)  # (B, T, C, H, W)
 
     def target_dim(self, cfg) -> int:
-        return cfg.tubelet * cfg.patch**2 * 3
+        return TUBELET * PATCH**2 * 3
 
     def mae_target(self, cfg, x, extras):
-        return patches.patchify_video(x, cfg.tubelet, cfg.patch)
+        return patches.patchify_video(x, TUBELET, PATCH)
 
     def target_to_input(self, cfg, tokens, like):
-        p = cfg.patch
-        grid = (-(-like.shape[1] // cfg.tubelet), like.shape[-2] // p, like.shape[-1] // p)
-        return patches.unpatchify_video(tokens, grid, cfg.tubelet, p, like.shape[2])[:, :like.shape[1]]
+        p = PATCH
+        grid = (-(-like.shape[1] // TUBELET), like.shape[-2] // p, like.shape[-1] // p)
+        return patches.unpatchify_video(tokens, grid, TUBELET, p, like.shape[2])[:, :like.shape[1]]
 
     def describe_stem(self, cfg) -> str:
-        return f"tubelets {cfg.tubelet}x{cfg.patch}x{cfg.patch}"
+        return f"tubelets {TUBELET}x{PATCH}x{PATCH}"
 
 
 VIDEO = Video("video", "visual", 3, 8, 64, 64, 1, 256, (4, 64),

@@ -9,6 +9,7 @@ from timm.layers import Mlp
 from torch import nn
 
 from ..config import ModelConfig
+from ..constants import PATCH, TUBELET
 from ..modalities import REGISTRY
 from ..modalities import imu, patches
 from .text import make_text_stem
@@ -64,12 +65,12 @@ class VisualStem(nn.Module):
 
     def __init__(self, cfg: ModelConfig, max_frames: int = 8, size: int = 64):
         super().__init__()
-        self.tubelet, self.patch = cfg.tubelet, cfg.patch
-        self.conv = ConvPatchEmbed(3, cfg.stem_dim, cfg.patch, cfg.stem_context) if cfg.conv_stem else None
-        frame_dim = self.conv.out_dim if self.conv else cfg.patch**2 * 3
-        self.proj = nn.Linear(cfg.tubelet * frame_dim, cfg.stem_dim)
-        grid = size // cfg.patch
-        self.pos = FactorizedPosition((max_frames // cfg.tubelet, grid, grid), cfg.stem_dim)
+        self.tubelet, self.patch = TUBELET, PATCH
+        self.conv = ConvPatchEmbed(3, cfg.stem_dim, PATCH, cfg.stem_context) if cfg.conv_stem else None
+        frame_dim = self.conv.out_dim if self.conv else PATCH**2 * 3
+        self.proj = nn.Linear(TUBELET * frame_dim, cfg.stem_dim)
+        grid = size // PATCH
+        self.pos = FactorizedPosition((max_frames // TUBELET, grid, grid), cfg.stem_dim)
 
     def token_grid(self, video: torch.Tensor) -> tuple[int, int]:
         """(time steps, tokens per step) that `video` (B, T, C, H, W) becomes, without running the stem."""
@@ -98,11 +99,11 @@ class PatchStem(nn.Module):
 
     def __init__(self, cfg: ModelConfig, size: int = 64, spectrogram: bool = False):
         super().__init__()
-        self.patch, self.spectrogram = cfg.patch, spectrogram
+        self.patch, self.spectrogram = PATCH, spectrogram
         context = cfg.spectrogram_context if spectrogram else cfg.stem_context
-        self.conv = ConvPatchEmbed(1, cfg.stem_dim, cfg.patch, context) if cfg.conv_stem else None
-        self.proj = nn.Linear(self.conv.out_dim if self.conv else cfg.patch**2, cfg.stem_dim)
-        grid = size // cfg.patch
+        self.conv = ConvPatchEmbed(1, cfg.stem_dim, PATCH, context) if cfg.conv_stem else None
+        self.proj = nn.Linear(self.conv.out_dim if self.conv else PATCH**2, cfg.stem_dim)
+        grid = size // PATCH
         self.pos = FactorizedPosition((grid, grid), cfg.stem_dim)
 
     def token_grid(self, image: torch.Tensor) -> tuple[int, int]:

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from ..analysis.embeddings import embed_batch, recalibrate_batchnorm
 from ..analysis.timeline import TimelineRecorder
 from ..config import ExperimentConfig, StageConfig, TrainConfig
-from ..constants import EVAL_SEED, GRAD_CLIP, WEIGHT_DECAY
+from ..constants import EVAL_SEED, GRAD_CLIP, MIN_LR, WEIGHT_DECAY
 from ..data.folder_batches import FolderBatches
 from ..data.folders import scan_folder
 from ..data.omnishapes import ATTRIBUTES, OmniShapes, OmniShapesConfig, parse_caption
@@ -68,7 +68,7 @@ def start_runtime(device: str) -> Runtime:
 
 
 def learning_rate(step: int, cfg: TrainConfig) -> float:
-    """Linear warmup to the schedule's peak, then cosine decay to cfg.min_lr, within the schedule `step`
+    """Linear warmup to the schedule's peak, then cosine decay to MIN_LR, within the schedule `step`
     falls in: one over the whole plan, unless stages start their own (`StageConfig.schedule`)."""
     start, length, first = schedule_span(step, cfg)
     peak = cfg.lr if first.lr is None else first.lr
@@ -79,7 +79,7 @@ def learning_rate(step: int, cfg: TrainConfig) -> float:
     if local < warmup:
         return peak * (local + 1) / warmup
     progress = (local - warmup) / max(1, length - warmup)
-    return cfg.min_lr + 0.5 * (peak - cfg.min_lr) * (1 + math.cos(math.pi * min(progress, 1.0)))
+    return MIN_LR + 0.5 * (peak - MIN_LR) * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
 def schedule_span(step: int, cfg: TrainConfig) -> tuple[int, int, StageConfig]:
