@@ -52,7 +52,7 @@ def plan_from_knobs(knobs: dict) -> dict:
     train.mask_type.update(knobs.get("mask_type", {}))
     if "droptoken" in knobs:
         train.droptoken = {m: float(r) for m, r in knobs["droptoken"].items() if r and m in config.model.modalities}
-    for field, knob in (("task_grouping", "task_grouping"), ("univlc", "univlc"),
+    for field, knob in (("task_grouping", "task_grouping"), ("univlc", "univlc"), ("momentum_queue", "momentum_queue"),
                         ("captions_per_event", "captions_per_clip"), ("negative_captions", "negative_captions")):
         if knobs.get(knob) is not None:
             setattr(train, field, type(getattr(train, field))(knobs[knob]))
@@ -179,6 +179,8 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
         knobs["modality_mixing"] = gr.Checkbox(value=all(s.modality_mixing for s in CLASSROOM.stages),
                                                label="modality-mixed MAE batches")
         knobs["univlc"] = gr.Checkbox(value=CLASSROOM.univlc, label="UniVLC (OmniVL): captions that agree are positives")
+        knobs["momentum_queue"] = gr.Slider(0, 512, value=CLASSROOM.momentum_queue, step=32,
+                                            label="UniVLC memory bank: recent clips a momentum encoder keeps (OmniVL; 0 off)")
         knobs["pairs"] = gr.Checkbox(value=False, label="contrast every pair of modalities directly (off: each with "
                                                         "video only, the rest by emergence, as ImageBind)")
     with gr.Row():  # MAE masking: one ratio per reconstructed modality

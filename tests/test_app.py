@@ -869,7 +869,8 @@ def test_train_tab_reaches_every_switch_and_shows_the_command_line(tmp_path):
 
     from omnivec_app import train_tab
     from omnivec_core.config import ExperimentConfig
-    switches = {"steps": 100, "backbone": "specific", "attention": "divided", "univlc": False, "pairs": True,
+    switches = {"steps": 100, "backbone": "specific", "attention": "divided", "univlc": True, "pairs": True,
+                "momentum_queue": 64,
                 "captions_per_clip": 5, "negative_captions": 2, "task_grouping": True, "modality_mixing": True,
                 "mask_ratio": {"image": 0.9, "video": 0.95, "audio": 0.6, "depth": 0.5, "points": 0.4, "imu": 0.3},
                 "mask_type": {"video": "frame", "audio": "causal", "imu": "frame"},
@@ -878,9 +879,11 @@ def test_train_tab_reaches_every_switch_and_shows_the_command_line(tmp_path):
     config = train_tab.read_plan(json.dumps(plan))
     assert config.train.mask_ratio == {**train_tab.CLASSROOM.mask_ratio, **switches["mask_ratio"]}
     assert [config.train.mask_type[m] for m in ("video", "audio", "imu")] == ["frame", "causal", "frame"]
-    assert (config.model.backbone, config.model.attention, config.train.univlc) == ("specific", "divided", False)
-    assert (config.train.captions_per_event, config.train.negative_captions) == (5, 2)
+    assert (config.model.backbone, config.model.attention, config.train.univlc) == ("specific", "divided", True)
+    assert (config.train.captions_per_event, config.train.negative_captions, config.train.momentum_queue) == (5, 2, 64)
     assert config.train.droptoken == {"video": 0.25, "audio": 0.3}
+    with pytest.raises(gr.Error, match="momentum_queue .* needs univlc"):
+        train_tab.read_plan(json.dumps(train_tab.plan_from_knobs({**switches, "univlc": False})))
     assert all(s.objectives.get("pairs") == s.objectives["contrastive"]
                for s in config.train.stages if "contrastive" in s.objectives)
     assert not any("pairs" in s.objectives for s in ExperimentConfig.from_dict(train_tab.plan_from_knobs({})).train.stages)
