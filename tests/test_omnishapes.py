@@ -435,3 +435,9 @@ def test_preview_cli(tmp_path):
     with pytest.raises(SystemExit) as exc:
         main(["--help"])
     assert exc.value.code == 0
+
+
+def test_every_registered_modality_has_a_renderer():
+    from omnivec_core.data.omnishapes.renderers import RENDERERS
+    from omnivec_core.modalities import REGISTRY
+    assert set(RENDERERS) == set(REGISTRY)

@@ -16,15 +16,10 @@ from dataclasses import dataclass, field, fields
 import torch
 
 from ...modalities import MODALITIES  # the renderer draws every registered modality
-from ...modalities.audio import log_mel
-from .camera import through_camera
 from .captions import describe as _describe
-from .captions import caption_words, class_prompts, counterfactual_captions, make_captions, parse_caption
-from .imu import render_imu
+from .captions import caption_words, class_prompts, counterfactual_captions, parse_caption
 from .looks import BACKGROUNDS, STYLES
-from .points import sample_points
-from .sound import recorded, synth_waveform
-from .visual import render_depth, render_frames
+from .renderers import COVERAGE, RENDERERS
 from .world import (ATTRIBUTES, COLOURS, MOTIONS, SHAPES, SIZES, SOLIDS, SPEEDS, Events,
                     sample_events)
 
@@ -154,27 +149,13 @@ class OmniShapes:
             "size": ev.radius, "speed": ev.speed, "position": ev.position, "rotation": ev.angle,
             "onsets": ev.flash, "varied": ev.look.varied,
         })
-        if "video" in mods:
-            out.video, cov = render_frames(ev, cfg.image_size, range(cfg.frames))
-            out.video = through_camera(out.video, ev.look, ev.rng)
-            if "image" in mods:
-                out.image = out.video[:, 0].clone()
-        elif "image" in mods:
-            frame, cov = render_frames(ev, cfg.image_size, [0])
-            out.image = through_camera(frame, ev.look, ev.rng)[:, 0]
-        if "image" in mods:
-            out.image_mask = torch.where(cov[:, 0] > 0.5, ev.shape[:, None, None] + 1, 0)
-        if "audio" in mods:
-            out.waveform = recorded(synth_waveform(ev, cfg.sample_rate, cfg.duration_s), ev)
-            out.audio = log_mel(out.waveform, cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.mel_frames)
-        if "text" in mods:
-            out.text = make_captions(ev, cfg.captions_per_event)
-        if "depth" in mods:
-            out.depth, out.depth_mask = render_depth(ev, cfg.image_size)
-        if "points" in mods:
-            out.points, out.point_labels = sample_points(ev, cfg.points, cfg.ground_fraction)
-        if "imu" in mods:
-            out.imu = render_imu(ev, cfg.imu_rate, cfg.duration_s)
+        drawn: dict = {}
+        for modality, render in RENDERERS.items():
+            if modality in mods:
+                drawn.update(render(ev, cfg, drawn))
+        for name, value in drawn.items():
+            if name != COVERAGE:
+                setattr(out, name, value)
         return out
 
     def events(self, n: int, seed: int, start: int = 0, device="cpu") -> Events:

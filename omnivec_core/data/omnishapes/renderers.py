@@ -1,0 +1,61 @@
+"""Each modality's rendering call: registry name -> a function of the events, the world's config and what this
+render call drew so far, giving the EventBatch fields it fills. `OmniShapes.render` runs them in the order
+of RENDERERS, so an image is the first frame of the clip when both are asked for (the same pixels, the same
+camera) and drawn alone otherwise."""
+from __future__ import annotations
+
+import torch
+
+from ...modalities import AUDIO, DEPTH, IMAGE, IMU_SENSOR, POINTS, TEXT, VIDEO
+from ...modalities.audio import log_mel
+from .camera import through_camera
+from .captions import make_captions
+from .imu import render_imu
+from .points import sample_points
+from .sound import recorded, synth_waveform
+from .visual import render_depth, render_frames
+from .world import Events
+
+COVERAGE = "video coverage"  # what the clip's renderer leaves for the image's mask (not a batch field)
+
+
+def video(ev: Events, cfg, drawn: dict) -> dict:
+    frames, coverage = render_frames(ev, cfg.image_size, range(cfg.frames))
+    return {VIDEO.name: through_camera(frames, ev.look, ev.rng), COVERAGE: coverage}
+
+
+def image(ev: Events, cfg, drawn: dict) -> dict:
+    if VIDEO.name in drawn:
+        picture, coverage = drawn[VIDEO.name][:, 0].clone(), drawn[COVERAGE]
+    else:
+        frame, coverage = render_frames(ev, cfg.image_size, [0])
+        picture = through_camera(frame, ev.look, ev.rng)[:, 0]
+    return {IMAGE.name: picture, "image_mask": torch.where(coverage[:, 0] > 0.5, ev.shape[:, None, None] + 1, 0)}
+
+
+def audio(ev: Events, cfg, drawn: dict) -> dict:
+    waveform = recorded(synth_waveform(ev, cfg.sample_rate, cfg.duration_s), ev)
+    return {"waveform": waveform, AUDIO.name: log_mel(waveform, cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.mel_frames)}
+
+
+def text(ev: Events, cfg, drawn: dict) -> dict:
+    return {TEXT.name: make_captions(ev, cfg.captions_per_event)}
+
+
+def depth(ev: Events, cfg, drawn: dict) -> dict:
+    depth_map, mask = render_depth(ev, cfg.image_size)
+    return {DEPTH.name: depth_map, "depth_mask": mask}
+
+
+def points(ev: Events, cfg, drawn: dict) -> dict:
+    cloud, labels = sample_points(ev, cfg.points, cfg.ground_fraction)
+    return {POINTS.name: cloud, "point_labels": labels}
+
+
+def imu(ev: Events, cfg, drawn: dict) -> dict:
+    return {IMU_SENSOR.name: render_imu(ev, cfg.imu_rate, cfg.duration_s)}
+
+
+# in the order they run: the clip before the image that may reuse its first frame
+RENDERERS = {VIDEO.name: video, IMAGE.name: image, AUDIO.name: audio, TEXT.name: text, DEPTH.name: depth,
+             POINTS.name: points, IMU_SENSOR.name: imu}
