@@ -22,7 +22,9 @@ from ..constants import EVAL_SEED, GRAD_CLIP, MIN_LR, WEIGHT_DECAY
 from ..data.folder_batches import FolderBatches
 from ..data.folders import scan_folder
 from ..data.omnishapes import ATTRIBUTES, OmniShapes, OmniShapesConfig, parse_caption
+from ..evaluation.pairs import shares_attributes
 from ..evaluation.retrieval import attribute_precision, recall_at
+from ..modalities import REGISTRY, anchor_of
 from ..model import OmniVec
 from ..model.mae import copy_shared_trunk
 from ..objectives import check_plan, stage_losses, stage_modalities
@@ -115,21 +117,26 @@ def stage_at(step: int, cfg: TrainConfig):
 
 @torch.no_grad()
 def quick_eval(model: OmniVec, world: OmniShapes, cfg: TrainConfig, device: torch.device) -> dict[str, float]:
-    """Held-out retrieval: video->audio instance R@1 and text->video attribute P@1."""
+    """Held-out retrieval against the contrastive anchor (video when present): the anchor finding each signal
+    modality's own event (instance R@1), and each caption modality finding clips that show what it names
+    (attribute P@1)."""
     model.eval()
-    batch = world.render(cfg.eval_events, seed=EVAL_SEED, device=device)
-    present = [m for m in ("video", "audio", "text") if m in model.cfg.modalities]
+    present = list(model.cfg.modalities)
+    anchor = anchor_of(present)
+    batch = world.render(cfg.eval_events, seed=EVAL_SEED, modalities=present, device=device)
     embedded = embed_batch(model, batch, present)
+    names = {a: [ATTRIBUTES[a][i] for i in batch.labels[a].tolist()] for a in batch.labels}
     out = {}
-    if {"video", "audio"} <= set(present):
-        space = model.embedding.pair_space("video", "audio")
-        out["video->audio R@1"] = recall_at(embedded["video"][space] @ embedded["audio"][space].t())["R@1"]
-    if {"video", "text"} <= set(present):
-        space = model.embedding.pair_space("video", "text")
-        names = {a: [ATTRIBUTES[a][i] for i in batch.labels[a].tolist()] for a in batch.labels}
-        queries = [parse_caption(row[0]) for row in batch.text]
-        out["text->video P@1"] = attribute_precision(embedded["text"][space] @ embedded["video"][space].t(),
-                                                     queries, names)
+    for m in present if anchor is not None else []:
+        if m == anchor or not shares_attributes(anchor, m):
+            continue
+        space = model.embedding.pair_space(anchor, m)
+        if REGISTRY[m].language:
+            queries = [parse_caption(caption) for caption in REGISTRY[m].batch_input(batch)]
+            out[f"{m}->{anchor} P@1"] = attribute_precision(embedded[m][space] @ embedded[anchor][space].t(),
+                                                            queries, names)
+        else:
+            out[f"{anchor}->{m} R@1"] = recall_at(embedded[anchor][space] @ embedded[m][space].t())["R@1"]
     model.train()
     return out
 
