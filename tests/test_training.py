@@ -533,3 +533,28 @@ def test_every_shipped_config_loads_and_its_stages_can_run(path):
     config = ExperimentConfig.load(path)
     assert config.train.total_steps > 0
     check_plan(config.model, config.train)
+
+
+def test_compiled_blocks_compile_a_few_graphs_once(tmp_path, monkeypatch):
+    """torch.compile on every transformer block makes a few graphs in the first steps (backbone and decoder
+    widths, padded and unpadded tokens) and none after: no guard on a block's own drop-path rate, no recompiles
+    until dynamo's limit and a fall back to eager. The eager backend, since guards and graphs are dynamo's."""
+    import torch._dynamo
+    from torch._dynamo.utils import counters
+
+    compile_module = torch.nn.Module.compile
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda self, *a, **k: compile_module(self, *a, backend="eager", **k))
+    torch._dynamo.reset()
+    counters.clear()
+    config = preset("tiny")
+    config.model.drop_path, config.train.batch_size = 0.1, 4
+    config.train.stages = [StageConfig("mae", 2, {"mae": 1.0}), StageConfig("align", 2, {"contrastive": 1.0, "tasks": 1.0})]
+    trainer = Trainer(config, tmp_path / "run", "cpu", compile_blocks=True)
+    for step in range(4):
+        trainer.train_step(step)
+    first = counters["stats"]["unique_graphs"]
+    for step in range(4):  # the same plan again: every graph it needs exists
+        trainer.train_step(step)
+    assert 1 <= first <= 6 and counters["stats"]["unique_graphs"] == first
+    assert counters["frames"]["total"] == counters["frames"]["ok"], "a block fell back to eager"
+    torch._dynamo.reset()

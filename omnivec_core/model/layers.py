@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from timm.layers import DropPath, Mlp
+from timm.layers import Mlp
 from torch import nn
 
 
@@ -44,6 +44,22 @@ class Attention(nn.Module):
         return self.proj(out), weights
 
 
+class DropPath(nn.Module):
+    """Stochastic depth per sample, as timm's, but with the keep probability a buffer, not a Python float:
+    torch.compile then makes one graph for every block of a stack instead of guarding on each block's rate
+    and compiling again per block until it gives up."""
+
+    def __init__(self, rate: float):
+        super().__init__()
+        self.register_buffer("keep", torch.tensor(1.0 - rate), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x
+        kept = torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), device=x.device) < self.keep  # (B, 1, ...)
+        return x * kept.to(x.dtype) / self.keep
+
+
 class Block(nn.Module):
     """Pre-norm transformer block (timm's layout), with optional key padding and attention maps. `divided`
     adds TimeSformer's temporal attention before the (then spatial) attention, given a `SpaceTime` layout."""
@@ -58,7 +74,7 @@ class Block(nn.Module):
         self.attn = Attention(dim, heads)
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.drop_path = DropPath(drop_path)  # rate 0 too: one module type, one compiled graph for all blocks
 
     def forward(self, x: torch.Tensor, key_padding: torch.Tensor | None = None, return_attention: bool = False,
                 layout=None) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:

@@ -171,7 +171,7 @@ class Trainer:
         if compile_blocks:  # torch.compile the transformer blocks
             backbone = [block for stack in self.model.backbone.stacks.values() for block in stack]
             for block in backbone + self.model.decoder.all_blocks():
-                block.compile()
+                block.compile(dynamic=True)  # batch and token counts differ per modality and step
         self.stop_requested = False
         self.writer = None
         if tensorboard and self.rt.is_main:
