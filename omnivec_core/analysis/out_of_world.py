@@ -25,7 +25,7 @@ NOT_SPACES = ("vector", "stem")  # kept per modality beside the embedding spaces
 # (somewhat unlike from, unlike from) per modality, on the score. Chosen by `python -m bench.out_of_world`
 # (validation seed 31337, 500 held-out events against bench/foreign_media.py's media, pure noise, blank pages
 # and off-topic sentences; the "vector" space): of the thresholds flagging at most 10 % (somewhat) or 2 %
-# (unlike) of held-out events, the one catching the most foreign inputs (BENCHMARKS §24 has what they catch).
+# (unlike) of held-out events, the one catching the most foreign inputs (BENCHMARKS §16 has what they catch).
 # A percentile among the model's own held-out events, the score needs no new thresholds when the model
 # changes; rerun the bench to check them all the same.
 THRESHOLDS: dict[str, tuple[float, float]] = {
