@@ -1,4 +1,4 @@
-"""python -m app.make_examples: write the Retrieval tab's one-click examples to assets/examples from
+"""python -m omnivec_app.make_examples: write the Retrieval tab's one-click examples to assets/examples from
 held-out OmniShapes events: a clip with its sound track (MP4, H.264 + AAC), a sound, a picture,
 a point cloud and an IMU trace (CSV)."""
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A student's own inputs beside an uploaded file: a shape drawn on a white canvas, a webcam snapshot and a
 microphone recording. Gradio hands each over as a file in its upload cache, which then goes through the same
-readers as any upload (app/inputs.py); nothing here decodes media itself."""
+readers as any upload (omnivec_app/inputs.py); nothing here decodes media itself."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
