@@ -39,9 +39,9 @@ class ModelShelf:
         self.state, self.capacity, self.models = state, capacity, OrderedDict()
 
     def side(self, directory: str, events: int) -> Side:
-        path = Path(str(directory or "").strip()).expanduser()
         if not str(directory or "").strip():
             raise gr.Error("choose two model directories (each holds config.json and model.safetensors)")
+        path = self.state.typed_path(directory)  # on a shared server: only under its allowed folders
         if not (path / "model.safetensors").is_file():
             raise gr.Error(f"{path} is not a model directory: it has no model.safetensors")
         key = (str(path.resolve()), weights_fingerprint(path))

@@ -14,26 +14,65 @@ from omnivec_core.train.checkpoint import CheckpointError
 from omnivec_core.train.trainer import resolve_device
 
 from .main import build_app
+from .paths import LOOPBACK, PathPolicy, exposed
 from .predictions_view import pair_matrix_figure
 from .state import AppState
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = ROOT / "checkpoints" / "omnivec-default"
+SHARED_ROOTS = (ROOT / "runs", ROOT / "checkpoints")  # always allowed: the Train tab's runs, the bundled models
+SHARING = f"""sharing with a class:
+  On this machine (--host {' / '.join(LOOPBACK)}, no --share) a path typed into the app (a folder to index, a
+  model or run directory, a folder to train on) may be any folder you can read. Once the app is reachable from
+  other machines (--host 0.0.0.0 or any other address, or --share), a typed path must lie under an allowed
+  folder: --gallery DIR, each --allow-dir DIR, --checkpoint DIR, and this repository's runs/ and checkpoints/
+  ({ROOT / 'runs'}, {ROOT / 'checkpoints'}). Anything else, `..` and symlinks that lead out included, is
+  refused without showing what is there. Uploaded files are unaffected.
+  example: python launch.py --host 0.0.0.0 --auth class:s3cret --no-train --gallery ~/clips"""
+
+
+def parse_auth(value: str) -> tuple[str, str]:
+    """--auth USER:PASSWORD -> (user, password); both must be non-empty (the password may hold ':')."""
+    user, colon, password = value.partition(":")
+    missing = "no ':' between them" if not colon else "the user name is empty" if not user.strip() else \
+        "the password is empty" if not password else None
+    if missing:  # the value itself is not echoed: it may hold a password
+        raise argparse.ArgumentTypeError(f"expected USER:PASSWORD, both non-empty (e.g. class:s3cret); {missing}")
+    return user.strip(), password
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="OmniVec Explorer: look inside a unified multimodal transformer.")
+    parser = argparse.ArgumentParser(description="OmniVec Explorer: look inside a unified multimodal transformer.",
+                                     epilog=SHARING, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
                         help=f"model directory (config.json + model.safetensors); default {DEFAULT_CHECKPOINT}")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only; "
+                                                             "any other address confines typed paths, see below)")
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the model runs")
-    parser.add_argument("--share", action="store_true", help="also open a public Gradio share link (off by default)")
+    parser.add_argument("--share", action="store_true", help="also open a public Gradio share link (off by default; "
+                                                              "confines typed paths, see below)")
     parser.add_argument("--gallery", type=Path, metavar="DIR",
                         help="a folder of your own media (class folders of clips, sounds with a CSV, meshes, images, "
                              "a captions.csv) to search and map besides OmniShapes; indexed at start with a progress "
                              "bar and cached, so the next start reads it back")
+    parser.add_argument("--allow-dir", type=Path, action="append", default=[], metavar="DIR", dest="allow_dirs",
+                        help="on a shared server (--host beyond this machine, or --share), also let users type paths "
+                             "under DIR (a folder of clips, a directory of models); repeat for several")
+    parser.add_argument("--auth", type=parse_auth, metavar="USER:PASSWORD",
+                        help="ask for this user name and password before the page opens (Gradio's login)")
+    parser.add_argument("--no-train", action="store_true",
+                        help="switch the Train tab's Start and /train off, so on a shared page only you train "
+                             "(from the command line)")
     return parser.parse_args(argv)
+
+
+def path_policy(args: argparse.Namespace) -> PathPolicy:
+    """Unrestricted on this machine only; on a shared server, typed paths only under the allowed folders."""
+    if not exposed(args.host, args.share):
+        return PathPolicy()
+    gallery = [args.gallery] if args.gallery is not None else []
+    return PathPolicy.confined([*gallery, *args.allow_dirs, args.checkpoint, *SHARED_ROOTS])
 
 
 def build_state(checkpoint: Path, device: str):
@@ -104,6 +143,10 @@ def index_folder(state) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    for folder in args.allow_dirs:
+        if not folder.expanduser().is_dir():
+            print(f"error: --allow-dir {folder} is not a folder", file=sys.stderr)
+            return 2
 
     try:
         state = build_state(args.checkpoint, args.device)
@@ -116,9 +159,15 @@ def main(argv=None) -> int:
             print(f"error: --gallery {args.gallery} is not a folder", file=sys.stderr)
             return 2
         state.folder = args.gallery.expanduser().resolve()
+    state.paths, state.training = path_policy(args), not args.no_train
+    if state.paths.restricted:
+        print(f"shared server: typed paths are confined to {', '.join(str(r) for r in state.paths.roots)} "
+              "(--allow-dir DIR adds a folder)")
+    if args.no_train:
+        print("training from the app is off (--no-train)")
     threading.Thread(target=warm_up, args=(state,), daemon=True).start()
     demo = build_app(state)
-    demo.queue().launch(server_name=args.host, server_port=args.port, share=args.share,
+    demo.queue().launch(server_name=args.host, server_port=args.port, share=args.share, auth=args.auth,
                         max_file_size="50mb", show_error=True)
     return 0
 

@@ -200,7 +200,8 @@ def timeline_dirs(state: AppState, manager=None) -> list[str]:
 
 def aligned_timeline(cache: TimelineCache, state: AppState, directory: str, space: str):
     """The aligned projections of a directory's timeline in the chosen space (computed once per file version)."""
-    directory = str(directory or "").strip() or str(state.checkpoint or "")
+    typed = str(directory or "").strip()
+    directory = str(state.typed_path(typed)) if typed else str(state.checkpoint or "")  # typed: through the policy
     if not directory:
         raise gr.Error("no directory given and no model loaded: choose a model or run directory with a timeline")
     if space not in TIMELINE_SPACES:

@@ -17,6 +17,8 @@ from omnivec_core.data.omnishapes import OmniShapes
 from omnivec_core.model import OmniVec
 from omnivec_core.train.checkpoint import load_model
 
+from .paths import PathPolicy
+
 DEFAULT_GALLERY = 500
 OMNISHAPES, FOLDER = "OmniShapes held-out events", "my folder"  # the galleries a tab may search or map
 
@@ -35,6 +37,17 @@ class AppState:
     familiar: tuple[Gallery, OutOfWorld] | None = None  # out-of-world reference and the gallery it was built from
     lock: threading.Lock = field(default_factory=threading.Lock)
     scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="omnivec-previews-")))  # cached thumbnails
+    paths: PathPolicy = field(default_factory=PathPolicy)  # which typed server paths a tab may open (paths.py)
+    training: bool = True  # False (--no-train): the Train tab's Start and /train refuse
+
+    def typed_path(self, text: str | Path) -> Path:
+        """A server path the user typed, through the path policy: a gr.Error saying why it is refused."""
+        import gradio as gr
+
+        try:
+            return self.paths.check(text)
+        except ValueError as error:
+            raise gr.Error(str(error)) from None
 
     def load(self, checkpoint: Path) -> None:
         """Swap in the model at `checkpoint` (all tabs see it at their next call)."""
@@ -75,7 +88,7 @@ class AppState:
         import gradio as gr
 
         model = self.require_model()
-        root = Path(root).expanduser().resolve() if root else self.folder
+        root = self.typed_path(root).resolve() if root else self.folder
         if root is None:
             raise gr.Error("no folder given: type the path of a folder of your own media (or start the app with "
                            "--gallery DIR)")

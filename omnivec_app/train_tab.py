@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import gradio as gr
 
 from .map_tab import timeline_figure
+from .paths import PathPolicy
 from .state import AppState
 from .training import TrainingManager
 from omnivec_core.analysis.timeline import NoTimeline, TimelineCache
@@ -22,14 +22,17 @@ CLASSROOM = preset("tiny").train  # the knobs start where the tiny preset is, so
 CLASSROOM_MODEL = preset("tiny").model
 MASKED = tuple(m for m, spec in REGISTRY.items() if spec.reconstruct)  # a mask ratio each
 TIMED = tuple(m for m in MASKED if REGISTRY[m].grid[0] > 1)  # a mask type (tube, frame, causal) and a DropToken rate
+NO_TRAIN = ("training is switched off on this server (it was started with --no-train), so Start and /train "
+            "start nothing here; every other tab works as usual")
 PLAN_HELP = ("The plan the switches describe: the JSON a plan file holds (edit it freely; Start trains what it "
              "says). `python -m omnivec_core.train --config plan.json` trains the same.")
 
 
-def plan_from_knobs(knobs: dict) -> dict:
+def plan_from_knobs(knobs: dict, paths: PathPolicy | None = None) -> dict:
     """The plan (a plan file's JSON) the Train tab's switches describe: their preset with the chosen modalities,
     stages, steps and switches. Per-modality switches come as dicts keyed by modality (mask_ratio, mask_type,
-    droptoken); a switch left out keeps the preset's value."""
+    droptoken); a switch left out keeps the preset's value. A folder to train on goes through `paths` (the
+    app's path policy; None: any folder)."""
     name, steps, modalities = knobs.get("preset", "tiny"), int(knobs.get("steps", CLASSROOM.total_steps)), \
         knobs.get("modalities", list(MODALITIES))
     if name not in PRESETS:
@@ -60,7 +63,7 @@ def plan_from_knobs(knobs: dict) -> dict:
         for stage in train.stages:
             stage.modality_mixing = bool(knobs["modality_mixing"])
     if str(knobs.get("folder") or "").strip():
-        config = with_folder(config, str(knobs["folder"]).strip(), float(knobs.get("folder_share", 1.0)))
+        config = with_folder(config, str(knobs["folder"]).strip(), float(knobs.get("folder_share", 1.0)), paths)
     train.eval_every, train.save_every = max(10, steps // 10), max(10, steps // 5)
     return config.to_dict()
 
@@ -95,14 +98,29 @@ def read_plan(text: str) -> ExperimentConfig:
         raise gr.Error(f"the plan cannot be trained: {error}") from None
 
 
-def with_folder(config, folder: str, share: float):
+def with_folder(config, folder: str, share: float, paths: PathPolicy | None = None):
     """Every stage also draws `share` of its steps from a folder of the user's media (read now, so a bad
-    folder is said here)."""
+    folder is said here); on a shared server only a folder the path policy allows."""
     try:
-        dataset = scan_folder(Path(folder).expanduser())
+        dataset = scan_folder((paths or PathPolicy()).check(folder))
         return on_folder(config, dataset.root, dataset.classes, share)
     except ValueError as error:
         raise gr.Error(f"cannot train on {folder}: {error}") from None
+
+
+def allowed_folders(config: ExperimentConfig, paths: PathPolicy) -> ExperimentConfig:
+    """The plan's folders to train on (stages[].folder), each through the path policy: a typed plan may name
+    any folder, so on a shared server one outside its allowed folders is refused before the run starts, and
+    one allowed is written resolved (the trainer runs in the repository, not the app's directory)."""
+    for i, stage in enumerate(config.train.stages):
+        if stage.folder:
+            try:
+                checked = paths.check(stage.folder)
+            except ValueError as error:
+                raise gr.Error(f"stage {i + 1} ({stage.name}) cannot train on its folder: {error}") from None
+            if paths.restricted:
+                stage.folder = str(checked)
+    return config
 
 
 def command_line(plan: str) -> str:
@@ -165,7 +183,7 @@ def timeline_view(manager: TrainingManager, cache: TimelineCache):
 
 def build(state: AppState, manager: TrainingManager, on_load) -> None:
     gr.Markdown(f"Train in a background process on **{state.device}**; every other tab stays usable. "
-                "`tiny` trains in minutes on a laptop CPU.")
+                "`tiny` trains in minutes on a laptop CPU." + ("" if state.training else f"\n\n**Note:** {NO_TRAIN}."))
     knobs = {}  # name -> component; per-modality switches under "<switch>:<modality>"
     with gr.Row():
         knobs["preset"] = gr.Radio(list(PRESETS), value="tiny", label="preset")
@@ -213,7 +231,8 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
                    language="json", label="plan", interactive=True)
     gr.Markdown(PLAN_HELP)
     with gr.Row():
-        start, stop, load = gr.Button("Start", variant="primary"), gr.Button("Stop"), gr.Button("Load result into all tabs")
+        start = gr.Button("Start", variant="primary", interactive=state.training)
+        stop, load = gr.Button("Stop"), gr.Button("Load result into all tabs")
         show = gr.Button("Show the command line")
     command = gr.Markdown()
     status = gr.Markdown(manager.status())
@@ -224,11 +243,13 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
     timer, timeline = gr.Timer(2.0), TimelineCache(keep=1)
 
     def describe(*values):
-        return json.dumps(plan_from_knobs(named_knobs(list(knobs), values)), indent=2)
+        return json.dumps(plan_from_knobs(named_knobs(list(knobs), values), state.paths), indent=2)
 
     def start_run(plan_text: str):
+        if not state.training:
+            raise gr.Error(NO_TRAIN)
         try:
-            manager.start(read_plan(plan_text), str(state.device))
+            manager.start(allowed_folders(read_plan(plan_text), state.paths), str(state.device))
         except RuntimeError as error:
             raise gr.Error(str(error)) from None
         return manager.status()
