@@ -42,11 +42,8 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-
 from bench.foreign_generators import BACKGROUNDS, ForeignItem, find_tools, make_picture
 from bench.foreign_mesh_clip_tone import CLIP_BACKGROUNDS, MESH_FORMATS, TONE_KINDS, make_clip, make_mesh, make_tone
-
 from omnivec_app.inputs import query_inputs
 from omnivec_core.analysis.captioning import caption
 from omnivec_core.analysis.predictions import predict
@@ -56,6 +53,7 @@ from omnivec_core.evaluation import pairs
 from omnivec_core.modalities import REGISTRY
 from omnivec_core.train.checkpoint import load_model
 
+ROOT = Path(__file__).resolve().parents[1]
 __all__ = ["ForeignItem", "generate", "score", "table", "MEDIA"]
 
 DEFAULT_CHECKPOINT = ROOT / "checkpoints" / "omnivec-default"

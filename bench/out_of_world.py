@@ -6,10 +6,8 @@ score into words.
                                  [--spaces vector coarse] [--json OUT.json]
 
 In-world: --events held-out events of --seed (31337, the validation seed; 424242, the test seed, is refused).
-Out of world: bench/foreign_media.py's `generate` where it exists and works (pictures, clips, meshes and tones
-other programs draw), else a small set drawn here (shapes and strokes on white, grey and noisy pages, chirps,
-speech, primitive meshes, sentences about other things); always pure noise in every modality's input and
-blank white and grey pictures. Every file goes through the readers, as an upload does.
+Out of world: bench/foreign_media.py's pictures, clips, meshes and tones that other programs draw, sentences
+about other things, pure noise in every modality's input and blank white and grey pictures. Every file goes through the readers, as an upload does.
 
 The reference is a gallery built here from the model and today's renderer (not the app's cache file, which
 is keyed by the weights only and so goes stale when the world's renderer changes under the same weights).
@@ -28,8 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-
+from bench.foreign_media import generate
 from omnivec_core.analysis.embeddings import embed_batch, embed_modality
 from omnivec_core.analysis.gallery import build_gallery
 from omnivec_core.analysis.out_of_world import DEFAULT_K, OutOfWorld
@@ -37,6 +34,8 @@ from omnivec_core.data import readers
 from omnivec_core.data.omnishapes import OmniShapes
 from omnivec_core.modalities import CAPTIONS, REGISTRY
 from omnivec_core.train.checkpoint import load_model
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TEST_SEED = 424_242  # never tuned on
 FALSE_ALARMS = {"somewhat": 0.10, "unlike": 0.02}
@@ -51,84 +50,10 @@ OTHER_SENTENCES = (
 # ------------------------------------------------------------------ what is scored
 
 def foreign_files(out: Path, seed: int, per_group: int) -> list[tuple[str, Path]]:
-    """(group, path) of media from other programs: the colleague's generator, else this file's own."""
-    try:
-        from foreign_media import generate
-        items = generate(out, seed, per_group)
-        print(f"foreign set: bench/foreign_media.py, {len(items)} items")
-        return [(item.group, Path(item.path)) for item in items]  # its groups name their medium: "clip: dark"
-    except ImportError:
-        print("foreign set: bench/foreign_media.py is not there; drawing a small one here")
-    except Exception as error:  # a generator in the making: calibrate on the fallback, and say so
-        print(f"foreign set: bench/foreign_media.py failed ({type(error).__name__}: {error}); drawing one here")
-    return own_foreign_files(out, seed, per_group)
-
-
-def own_foreign_files(out: Path, seed: int, per_group: int) -> list[tuple[str, Path]]:
-    from bench import media_factory as mf
-
-    rng = np.random.default_rng(seed)
-    files = []
-    for background in ("white", "grey", "noise"):
-        files += [(f"picture/shape on {background}", draw_picture(out / f"{background}-{i}.png", background, rng))
-                  for i in range(per_group)]
-    files += [("picture/strokes on white", draw_strokes(out / f"strokes-{i}.png", rng)) for i in range(per_group)]
-    files += [("tone/chirp", write_chirp(out / f"chirp-{i}.wav", rng)) for i in range(per_group)]
-    words = ("hello there", "the cat sat on the mat", "one two three four", "good morning class")
-    files += [("tone/speech", mf.make_spoken_wav(out / f"speech-{i}.wav", words[i % len(words)], speed=140 + 10 * i))
-              for i in range(per_group)]
-    shapes = ("box", "sphere", "cylinder", "cone")
-    files += [("mesh/primitive", mf.make_primitive_mesh(out / f"mesh-{i}.ply", shapes[i % 4], seed + i))
-              for i in range(per_group)]
-    directions = ("right", "left", "up", "down")
-    files += [("clip/square on black", mf.make_square_clip(out / f"clip-{i}.mp4", tuple(int(c) for c in rng.integers(
-        40, 255, 3)), directions[i % 4], size=96)) for i in range(per_group)]
-    return files
-
-
-def draw_picture(path: Path, background: str, rng) -> Path:
-    """A filled polygon or ellipse of a random colour on a white, grey or noisy page."""
-    from PIL import Image, ImageDraw
-
-    size = 256
-    if background == "noise":
-        page = Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
-    else:
-        page = Image.new("RGB", (size, size), (255, 255, 255) if background == "white" else (128, 128, 128))
-    draw, colour = ImageDraw.Draw(page), tuple(int(c) for c in rng.integers(0, 230, 3))
-    centre, radius = rng.uniform(80, 176, 2), rng.uniform(30, 90)
-    if rng.random() < 0.3:
-        draw.ellipse([*(centre - radius), *(centre + radius)], fill=colour)
-    else:
-        corners = int(rng.integers(3, 7))
-        angles = rng.uniform(0, 2 * math.pi) + np.arange(corners) * 2 * math.pi / corners
-        draw.polygon([tuple(centre + radius * np.array([math.cos(a), math.sin(a)])) for a in angles], fill=colour)
-    page.save(path)
-    return path
-
-
-def draw_strokes(path: Path, rng) -> Path:
-    """A few thick brush strokes on white, as a student draws on the Sketchpad."""
-    from PIL import Image, ImageDraw
-
-    page = Image.new("RGB", (400, 400), (255, 255, 255))
-    draw = ImageDraw.Draw(page)
-    for _ in range(int(rng.integers(1, 4))):
-        points = [tuple(p) for p in rng.uniform(40, 360, (int(rng.integers(3, 6)), 2))]
-        colour = tuple(int(c) for c in rng.integers(0, 230, 3))
-        draw.line(points + points[:1], fill=colour, width=int(rng.integers(6, 16)))
-    page.save(path)
-    return path
-
-
-def write_chirp(path: Path, rng) -> Path:
-    from omnivec_app.media import wav_bytes
-
-    t = np.arange(16000) / 16000
-    low, high = rng.uniform(100, 800), rng.uniform(1000, 6000)
-    wave = 0.5 * np.sin(2 * np.pi * (low * t + (high - low) * t ** 2 / 2))
-    path.write_bytes(wav_bytes((wave * 32767).astype(np.int16), 16000))
-    return path
+    """(group, path) of the media other programs make (bench/foreign_media.py's generators)."""
+    items = generate(out, seed, per_group)
+    print(f"foreign set: bench/foreign_media.py, {len(items)} items")
+    return [(item.group, Path(item.path)) for item in items]  # its groups name their medium: "clip: dark"
 
 
 def synthetic_inputs(modalities, n: int, seed: int) -> dict[str, dict[str, object]]:
