@@ -1,15 +1,17 @@
 """App latency through gradio_client on this machine, with the bundled model (or --checkpoint).
 
-    python -m bench.app_latency [--checkpoint DIR] [--repeats 5]
+    python -m bench.app_latency [--checkpoint DIR] [--repeats 5] [--events 500]
 
 Starts `python launch.py` in a subprocess, measures the time until it serves, then the median
 latency of /retrieve with an uploaded 2-second clip (video + AAC audio), /reconstruct of an image,
 /embedding_map with PCA on 3,000 points (500 events x 6 modalities) and with t-SNE and UMAP, and
-/sample while a training run is going. Prints a table.
+/sample while a training run is going. Prints a table. --events sets the gallery of /retrieve and
+/embedding_map (a multiple of 50; --repeats 1 --events 50 is a smoke run).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import socket
 import statistics
 import subprocess
@@ -44,9 +46,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "omnivec-default")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--events", type=int, default=500,
+                        help="gallery events of /retrieve and /embedding_map, a multiple of 50 (default 500)")
     args = parser.parse_args()
     from bench import media_factory as mf
     from gradio_client import Client, handle_file
+    from omnivec_app.train_tab import plan_from_knobs
 
     folder = Path(tempfile.mkdtemp())
     clip = handle_file(str(mf.make_mp4_with_aac(folder / "clip.mp4", seconds=2.0)))
@@ -64,7 +69,7 @@ def main() -> None:
         # measures that answer, the one above also downloads every preview file, one after another
         lazy = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
         rows = [("ready to serve after start", ready, ready)]
-        retrieve_args = (clip, "", ["video", "audio", "text", "points"], 5, 500)
+        retrieve_args = (clip, "", ["video", "audio", "text", "points"], 5, args.events)
         rows.append(("/retrieve, 2 s clip, answer (previews as URLs)",
                      *timed(lambda: lazy.predict(*retrieve_args, api_name="/retrieve"), args.repeats)))
         rows.append(("/retrieve, 2 s clip, answer + its 13 preview files fetched",
@@ -74,12 +79,13 @@ def main() -> None:
                             args.repeats)))
         fresh = int(time.time()) % 100_000 + 1  # a seed no earlier run cached, so t-SNE/UMAP really compute
         for method in ("pca", "tsne", "umap"):
-            params = (method, 2, "modality", 500, 30, 15, 0.1, 0 if method == "pca" else fresh, 10)
+            params = (method, 2, "modality", args.events, 30, 15, 0.1, 0 if method == "pca" else fresh, 10)
             repeats = args.repeats if method == "pca" else 1
-            rows.append((f"/embedding_map, {method}, 3,000 points",
+            rows.append((f"/embedding_map, {method}, {args.events * 6:,} points",
                          *timed(lambda: client.predict(*params, api_name="/embedding_map"), repeats)))
-        client.predict("tiny", 200, ["image", "video", "audio", "text"], ["pretrain", "align"], 0.75, 0.9, 0.0, "fac",
-                       True, True, api_name="/train")
+        plan = plan_from_knobs({"preset": "tiny", "steps": 200, "modalities": ["image", "video", "audio", "text"],
+                                "stages": ["pretrain", "align"], "embed_space": "fac"})
+        client.predict(json.dumps(plan), api_name="/train")  # /train takes the Train tab's plan (JSON)
         time.sleep(5)
         rows.append(("/sample while training in the background",
                      *timed(lambda: client.predict(0, 1, api_name="/sample"), args.repeats)))

@@ -2,7 +2,10 @@
 also under bf16 autocast), what each modality costs a training step, encode latency at batch 1 and 64,
 and peak memory.
 
-    python -m bench.cpu_footprint [--threads 2] [--preset tiny]
+    python -m bench.cpu_footprint [--threads 2] [--preset tiny] [--repeats 5] [--batch N]
+
+--batch sets the events of a training step (default: the preset's batch size); `--repeats 1 --batch 4`
+is a smoke run.
 """
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--preset", default="tiny")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=None, help="events per training step (default: the preset's)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     config = preset(args.preset)
@@ -43,7 +47,7 @@ def main() -> None:
     model = OmniVec(config.model).train()
     optimizer = torch.optim.AdamW(model.optimizer_groups(0.05), lr=1e-4)
     world = OmniShapes()
-    batch_size = config.train.batch_size
+    batch_size = args.batch or config.train.batch_size
     print(f"{args.preset} preset on CPU, {args.threads} threads, torch {torch.__version__}")
     print(f"\n{'stage':<10} {'batch':>5} {'s/step':>8} {'steps/s':>8} {'samples/s':>10} {'bf16 s/step':>12}")
     for step, stage in enumerate(config.train.stages):

@@ -1,9 +1,10 @@
 """Print trainable parameter counts per preset and per model part (frozen MiniLM listed apart).
 
-    python -m bench.model_sizes
+    python -m bench.model_sizes [--presets tiny small ...]   # default: every preset
 """
 from __future__ import annotations
 
+import argparse
 
 
 from omnivec_core.config import PRESETS, preset
@@ -12,10 +13,14 @@ from omnivec_core.model import OmniVec
 PARTS = ("stems", "meta", "backbone", "vectorizer", "embedding", "tasks", "decoder")
 
 
-def main() -> None:
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="+", choices=PRESETS, default=list(PRESETS),
+                        help="presets to count (default: every preset)")
+    args = parser.parse_args(argv)
     print(f"{'preset':<7} {'width':>5} {'depth':>5} {'heads':>5} " + " ".join(f"{p:>10}" for p in PARTS)
           + f" {'trainable':>10} {'frozen':>10}")
-    for name in PRESETS:
+    for name in args.presets:
         cfg = preset(name).model
         model = OmniVec(cfg)
         counts = {part: sum(p.numel() for p in getattr(model, part).parameters() if p.requires_grad) for part in PARTS}

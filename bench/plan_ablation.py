@@ -7,7 +7,8 @@ Each variant trains into WORK/<study>-<variant> (`omnivec_core.lab.runner.traine
 of the same config there is reused, an interrupted one continues) and is scored by
 `python -m omnivec_core.evaluate` on validation seed 31337 (never the held-out 424242). Prints the pairs and
 zero-shot accuracies that differ between plans. `python -m omnivec_core.lab omnivl-decoupled` runs the same
-comparison as a paper table, on the held-out seed.
+comparison as a paper table, on the held-out seed. --steps N trains every variant in N steps instead of its
+plan's, each stage keeping its share (`--steps 3 --events 16` is a smoke run).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from omnivec_core.config import ExperimentConfig, preset
 from omnivec_core.evaluation.held_out import VALIDATION_SEED
 from omnivec_core.lab.runner import trained
 from omnivec_core.lab.tables import omnivl_plan
+from omnivec_core.train.plans import set_steps
 
 
 def bind_study() -> dict[str, ExperimentConfig]:
@@ -81,9 +83,14 @@ def main() -> None:
     parser.add_argument("--study", choices=STUDIES, required=True)
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "ablations", help="where the runs go")
     parser.add_argument("--events", type=int, default=500, help="validation events")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="train every variant in this many steps, each stage keeping its share (default: its plan's)")
     args = parser.parse_args()
+    studies = STUDIES[args.study]()
+    for config in studies.values() if args.steps is not None else ():
+        set_steps(config.train, args.steps)
     reports = {name: scores(trained(config, args.work / f"{args.study}-{name}"), args.events)
-               for name, config in STUDIES[args.study]().items()}
+               for name, config in studies.items()}
     print(f"{args.study}: validation seed {VALIDATION_SEED}, {args.events} events\n")
     print(table(reports))
 

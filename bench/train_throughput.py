@@ -19,6 +19,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from omnivec_core.config import preset
+from omnivec_core.constants import PATCH
 from omnivec_core.data.omnishapes import OmniShapes
 from omnivec_core.model import OmniVec
 from omnivec_core.objectives.losses import mae_loss
@@ -89,7 +90,7 @@ def timm_vit(cfg, tokens_per_side: int, frames: int = 1):
     """timm's VisionTransformer with OmniVec's width/depth/heads over the same token count."""
     from timm.models.vision_transformer import VisionTransformer
 
-    return VisionTransformer(img_size=tokens_per_side * cfg.patch, patch_size=cfg.patch, in_chans=3 * frames,
+    return VisionTransformer(img_size=tokens_per_side * PATCH, patch_size=PATCH, in_chans=3 * frames,
                              embed_dim=cfg.width, depth=cfg.depth, num_heads=cfg.heads, num_classes=0,
                              global_pool="avg", class_token=True)
 
@@ -132,7 +133,7 @@ def main() -> None:
                 vit = timm_vit(cfg, side, frames).to(device).train()
                 if compiled:
                     vit = torch.compile(vit)
-                pixels = torch.randn(batch, 3 * frames, side * cfg.patch, side * cfg.patch, device=device)
+                pixels = torch.randn(batch, 3 * frames, side * PATCH, side * PATCH, device=device)
                 theirs = bench.measure(f"timm ViT, same shape{', compiled' if compiled else ''}", vit,
                                        lambda: vit(pixels).float().square().mean(), batch)
                 bench.rows.append(("  ratio OmniVec / timm", ours / theirs, float("nan"), float("nan")))
