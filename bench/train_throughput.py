@@ -3,8 +3,8 @@
     python -m bench.train_throughput --device cuda            # the H100 tables of BENCHMARKS.md
     python -m bench.train_throughput --device cpu --quick     # a smoke run of every row on a CPU
 
-Rows: the base preset (ViT-S width) on image-only, video-only and six-modality batches, eager and
-torch.compile'd, each beside timm's ViT with the same width, depth, heads and token count (ratio
+Rows: the base preset (ViT-S width) on image-only, video-only and every-modality batches (all seven),
+eager and torch.compile'd as `train --compile` compiles (each block, dynamic shapes), each beside timm's ViT with the same width, depth, heads and token count (ratio
 printed); the MAE step at 0/75/90/95 % masking; DropToken at 0/25/50/75 %; and the share of a
 step the OmniShapes renderer takes. FLOPs are counted with torch.utils.flop_counter; the peak is
 measured in the same run with a large bf16 matmul, so MFU = achieved / measured peak.
@@ -21,6 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from omnivec_core.config import preset
 from omnivec_core.constants import PATCH
 from omnivec_core.data.omnishapes import OmniShapes
+from omnivec_core.modalities import REGISTRY
 from omnivec_core.model import OmniVec
 from omnivec_core.objectives.losses import mae_loss
 
@@ -116,18 +117,18 @@ def main() -> None:
     def vectors_loss(model, inputs):
         return sum(e.vector.float().square().mean() for e in model.encode_many(inputs).values())
 
+    every = f"all {len(cfg.modalities)} modalities"
     shapes = {"image (64 tokens)": {"image": data.image}, "video (256 tokens)": {"video": data.video},
-              "six modalities": {m: (data.text and [row[0] for row in data.text]) if m == "text" else getattr(data, m)
-                                 for m in cfg.modalities}}
+              every: {m: REGISTRY[m].batch_input(data) for m in cfg.modalities}}
     for label, inputs in shapes.items():
         for compiled in (False, True) if not args.no_compile else (False,):
             model = OmniVec(cfg).to(device).train()
             if compiled:
                 for block in model.backbone.stacks["shared"]:
-                    block.compile()
+                    block.compile(dynamic=True)  # as the trainer compiles them
             ours = bench.measure(f"OmniVec base, {label}{', compiled' if compiled else ''}", model,
                                  lambda: vectors_loss(model, inputs), batch)
-            if label != "six modalities":
+            if label != every:
                 frames = 2 if label.startswith("video") else 1
                 side = 8 if frames == 1 else 16  # timm sees 256 tokens of 2-frame channels for the video row
                 vit = timm_vit(cfg, side, frames).to(device).train()
@@ -148,7 +149,7 @@ def main() -> None:
                       lambda r=rate: model.encode("video", data.video, r).vector.float().square().mean(), batch)
     render = seconds_per_call(lambda: world.render(batch, seed=1, device=device), device, 1, max(2, args.repeats // 4))
     step = bench.rows[-4][3] / 1000
-    bench.rows.append(("renderer, all six modalities, share of a DropToken-0 step", batch / render,
+    bench.rows.append(("renderer, every modality, share of a DropToken-0 step", batch / render,
                        render / (render + step), render * 1000))
     bench.print()
 
