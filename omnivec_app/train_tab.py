@@ -227,13 +227,14 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
             knobs["folder"] = gr.Textbox(label="also train on a folder of your own media (class folders of clips, ...)",
                                          placeholder="/home/me/clips")
             knobs["folder_share"] = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="share of steps from the folder")
-    plan = gr.Code(json.dumps(plan_from_knobs(named_knobs(list(knobs), [k.value for k in knobs.values()])), indent=2),
-                   language="json", label="plan", interactive=True)
-    gr.Markdown(PLAN_HELP)
     with gr.Row():
         start = gr.Button("Start", variant="primary", interactive=state.training)
         stop, load = gr.Button("Stop"), gr.Button("Load result into all tabs")
         show = gr.Button("Show the command line")
+    with gr.Accordion("the plan these switches write (JSON, editable)", open=False):
+        gr.Markdown(PLAN_HELP)
+        plan = gr.Code(json.dumps(plan_from_knobs(named_knobs(list(knobs), [k.value for k in knobs.values()])),
+                                  indent=2), language="json", label="plan", interactive=True, max_lines=30)
     command = gr.Markdown()
     status = gr.Markdown(manager.status())
     with gr.Row():
