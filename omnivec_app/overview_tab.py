@@ -1,11 +1,13 @@
 """Overview tab: what the loaded model is, drawn from its config, and a guided path for a lesson."""
 from __future__ import annotations
 
+from functools import partial
+
 import gradio as gr
 
-from omnivec_core.config import ModelConfig
-from omnivec_core.modalities import REGISTRY
-
+from .architecture import architecture_figure
+from .downloads import figure_downloads
+from .report import export_report
 from .state import AppState
 
 LESSON = """
@@ -18,67 +20,28 @@ LESSON = """
 4. **Retrieval**: type "a blue square moving up" and find the matching clip, sound and 3D shape.
 5. **Activations**: which layers work hardest for which modality?
 6. **Efficiency**: drop half the video tokens: how much faster, and how much worse?
-7. **Train**: train a tiny model live and watch the losses fall.
+7. **Train**: press Start on the `lesson` preset (two minutes on a laptop) and watch the losses fall; then in
+   **Embedding map → timeline**, scrub its 20 snapshots: while it learns shapes from pictures and captions,
+   the four senses drift apart into islands; once clips, sounds and sentences are aligned, they merge into
+   clusters by meaning (colour by *modality*, then by *colour* or *motion*).
 """
-
-
-def architecture_figure(cfg: ModelConfig):
-    """Boxes and arrows: stems per modality -> meta-conditioned projection -> shared transformer ->
-    vectorizer -> embedding spaces and task heads (plus the MAE decoder)."""
-    import plotly.graph_objects as go
-
-    figure = go.Figure()
-    rows = list(cfg.modalities)
-
-    def box(x, y, w, h, text, colour):
-        figure.add_shape(type="rect", x0=x, y0=y - h / 2, x1=x + w, y1=y + h / 2, fillcolor=colour,
-                         line=dict(color="#444"), layer="below")
-        figure.add_annotation(x=x + w / 2, y=y, text=text, showarrow=False, font=dict(size=11))
-
-    def arrow(x0, y0, x1, y1):
-        figure.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
-                              showarrow=True, arrowhead=2, arrowwidth=1, text="")
-
-    middle = (len(rows) - 1) / 2
-    for i, m in enumerate(rows):
-        y = len(rows) - 1 - i
-        spec = REGISTRY[m]
-        box(0, y, 1.6, 0.7, f"<b>{m}</b><br>{spec.tokens} tokens", "#dbeafe")
-        box(2.0, y, 1.9, 0.7, spec.describe_stem(cfg), "#e0f2fe")
-        arrow(1.6, y, 2.0, y)
-        arrow(3.9, y, 4.4, middle)
-    box(4.4, middle, 1.7, 2.2, f"meta tokens<br>(modality, T, H, W, C, L)<br>FiLM projection<br>{cfg.stem_dim} -> {cfg.width}",
-        "#fef3c7")
-    sharing = "one shared" if cfg.backbone == "shared" else "one per modality"
-    box(6.5, middle, 1.9, 2.6, f"<b>transformer</b><br>{sharing}<br>{cfg.depth} blocks x {cfg.heads} heads<br>"
-                               f"width {cfg.width}<br>DropToken / MAE masking", "#dcfce7")
-    arrow(6.1, middle, 6.5, middle)
-    box(8.8, middle + 1.4, 1.6, 0.8, "vectorizer", "#fae8ff")
-    reconstructed = sum(REGISTRY[m].reconstruct for m in cfg.modalities)
-    decoder = (f"MAE decoders x{reconstructed}<br>{cfg.decoder_depth} x {cfg.decoder_width} each"
-               if cfg.separate_decoders else f"MAE decoder (shared)<br>{cfg.decoder_depth} x {cfg.decoder_width}")
-    box(8.8, middle - 1.4, 1.6, 0.8, decoder, "#fee2e2")
-    arrow(8.4, middle, 8.8, middle + 1.4)
-    arrow(8.4, middle, 8.8, middle - 1.4)
-    spaces = {"fac": f"fine ({cfg.fine_dim}) + coarse ({cfg.coarse_dim})", "shared": f"shared ({cfg.coarse_dim})",
-              "disjoint": "one space per video pair"}[cfg.embed_space]
-    box(10.8, middle + 2.2, 2.2, 0.8, f"embedding spaces<br>{spaces}", "#ede9fe")
-    box(10.8, middle + 0.9, 2.2, 0.8, "classification<br>shape colour motion size speed", "#ede9fe")
-    dense = ", ".join(m for m in cfg.modalities if REGISTRY[m].dense)
-    box(10.8, middle - 1.4, 2.2, 0.8, f"segmentation<br>{dense}", "#ede9fe")
-    for y in (middle + 2.2, middle + 0.9):
-        arrow(10.4, middle + 1.4, 10.8, y)
-    arrow(8.4, middle - 0.2, 10.8, middle - 1.05)  # above the decoder box, not through it
-    figure.update_xaxes(visible=False, range=[-0.2, 13.2])
-    figure.update_yaxes(visible=False, range=[-0.8, len(rows) - 0.2])
-    figure.update_layout(height=420, margin=dict(l=5, r=5, t=5, b=5), plot_bgcolor="white")
-    return figure
 
 
 def build(state: AppState):
     """Returns (refresh function, its outputs), run at page load and after a new model loads."""
     summary = gr.Markdown(state.describe())
     diagram = gr.Plot(label="architecture (drawn from the model's config)")
+    figure_downloads(diagram, name="architecture")
+    with gr.Accordion("Class handout: a one-page report of this model", open=True):
+        gr.Markdown("One HTML file that opens offline and prints: the model card, the architecture, how well every "
+                    "modality finds every other, reconstructions at the mask ratio below and a map of the shared "
+                    "space.")
+        with gr.Row():
+            ratio = gr.Slider(0.0, 0.95, value=0.75, step=0.05, label="mask ratio of the reconstructions")
+            events = gr.Slider(50, 1000, value=300, step=50, label="held-out events (pair matrix and map)")
+            write = gr.Button("Download the report (HTML)", variant="primary", elem_id="overview-report")
+        handout = gr.File(label="report", interactive=False, elem_id="overview-report-file")
+    write.click(partial(export_report, state), [ratio, events], handout, api_name="export_report")
     gr.Markdown(LESSON)
 
     def refresh():

@@ -80,7 +80,7 @@ def gallery_input(state: AppState, gallery, event: int, modality: str):
 
 def retrieve(state: AppState, upload: str | None, text: str, targets: list[str], k: int, n_events: int,
              source: str = OMNISHAPES, folder: str = "", sketch=None, webcam: str | None = None,
-             microphone: str | None = None, progress=gr.Progress()):
+             microphone: str | None = None, rerank: bool = False, progress=gr.Progress()):
     """The nearest gallery events to one query: the first of upload, sketch, webcam snapshot and microphone
     recording given (a blank sketch counts as none), else the sentence; with its out-of-world score."""
     model = state.require_model()
@@ -123,14 +123,51 @@ def retrieve(state: AppState, upload: str | None, text: str, targets: list[str],
     figure = heat_figure(matrix, [f"#{i + 1}" for i in range(width)], [h for h, _ in heat] or ["-"],
                          "similarity of the query to its top-k", "rank", "query → target")
     sounds += [None] * (3 - len(sounds))
-    if model.language is not None:
-        signals = {m: x for m, x in inputs.items() if m in queries and m != CAPTIONS}
-        query_note += "\n\n" + predictions_view.captions_markdown(model, signals, "greedy") if signals else ""
-        reranked = rerank_markdown(state, inputs[CAPTIONS][0], gallery, targets, k) if CAPTIONS in queries else ""
-    else:
+    if model.language is None:
         reranked = "The loaded model has no alignment decoder (text_decoder_depth 0): nothing to re-rank with."
-    heads = heads_outputs(state, inputs, queries, gallery if isinstance(gallery, Gallery) else state.gallery(n_events))
-    return [query_note, visuals, *sounds, table, figure, *heads, reranked]
+    elif rerank and CAPTIONS in queries:  # asked for, and of a sentence: the decoder reads every candidate
+        reranked = rerank_markdown(state, inputs[CAPTIONS][0], gallery, targets, k)
+    else:
+        reranked = "" if rerank else "*Tick **re-rank** to re-order a sentence's hits with the alignment decoder.*"
+    shown = gallery if isinstance(gallery, Gallery) else state.gallery(n_events)
+    pairs = state.once(("pair matrix", shown.seed, shown.n), lambda: predictions_view.pair_matrix_figure(model, shown))
+    return [query_note, visuals, *sounds, table, figure, pairs, reranked]
+
+
+def query_heads(state: AppState, upload: str | None, text: str, sketch=None, webcam: str | None = None,
+                microphone: str | None = None) -> list:
+    """What the model says about a query (the same inputs as /retrieve): every query modality's heads and
+    zero-shot labels, the probability bars and segmentation of the first one that has them, and the caption
+    the generation decoder writes for each signal. Asked for apart from the search: a page computes it only
+    while its accordion is open."""
+    model = state.require_model()
+    inputs, _ = query_inputs(own_query(upload, sketch, webcam, microphone), text)
+    inputs = {m: x.to(state.device) if torch.is_tensor(x) else x for m, x in inputs.items() if m in model.cfg.modalities}
+    if not inputs:
+        raise gr.Error(f"this model has no input of this query's kind; it was built for {list(model.cfg.modalities)}")
+    predictions = [predict(model, m, x) for m, x in inputs.items()]
+    dense = next((p for p in predictions if p.segmentation is not None), None)
+    picture, cloud = (None, None) if dense is None else predictions_view.segmentation_views(
+        dense, REGISTRY[dense.modality].view(inputs[dense.modality][0]))
+    said = ""
+    signals = {m: x for m, x in inputs.items() if m != CAPTIONS}
+    if model.language is not None and signals:
+        said = "\n\n**What the generation decoder says**\n\n" + predictions_view.captions_markdown(model, signals, "greedy")
+    return [predictions_view.predictions_markdown(predictions) + said, predictions_view.probability_figure(predictions[0]),
+            picture, cloud]
+
+
+def heads_if_shown(state: AppState, shown: bool, *query) -> list:
+    """query_heads for a page whose accordion is open; a closed one keeps what it showed (nothing computed)."""
+    return heads_on_open(state, *query) if shown else [gr.skip()] * 4
+
+
+def heads_on_open(state: AppState, *query) -> list:
+    """query_heads as the opened accordion shows it: a query it cannot read (none typed yet) is said there."""
+    try:
+        return query_heads(state, *query)
+    except gr.Error as error:
+        return [f"*{error.message}*", None, None, None]
 
 
 def rerank_markdown(state: AppState, sentence: str, gallery, targets: list[str], k: int, pool: int = 10) -> str:
@@ -156,19 +193,6 @@ def rerank_markdown(state: AppState, sentence: str, gallery, targets: list[str],
             "re-ranks): new rank, rank before, match probability, similarity and the score ranked by\n\n"
             "| target | rank | before | event | match | similarity | score | caption of the event |\n"
             "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
-
-
-def heads_outputs(state: AppState, inputs: dict, queries: dict, gallery) -> list:
-    """The heads' predictions and zero-shot labels for every query modality, the probability bars and
-    segmentation of the first one that has them, and the pair matrix on an OmniShapes gallery."""
-    model = state.require_model()
-    predictions = [predict(model, m, inputs[m]) for m in queries]
-    first = predictions[0]
-    dense = next((p for p in predictions if p.segmentation is not None), None)
-    picture, cloud = (None, None) if dense is None else predictions_view.segmentation_views(
-        dense, REGISTRY[dense.modality].view(inputs[dense.modality][0]))
-    return [predictions_view.predictions_markdown(predictions), predictions_view.probability_figure(first),
-            picture, cloud, predictions_view.pair_matrix_figure(model, gallery)]
 
 
 def index_folder(state: AppState, folder: str, progress=gr.Progress()):
@@ -199,6 +223,8 @@ def build(state: AppState) -> None:
     own = own_inputs.build("retrieval")
     with gr.Row():
         targets = gr.CheckboxGroup(list(REGISTRY), value=list(DEFAULT_TARGETS), label="search in")
+        rerank = gr.Checkbox(value=False, label="re-rank a sentence's hits with the alignment decoder (OmniVL; "
+                             "reads the top 10 of each target, about 0.3 s more)")
         k = gr.Slider(1, 10, value=5, step=1, label="top-k")
         n_events = gr.Slider(50, 2000, value=500, step=50, label="gallery events (OmniShapes)")
     with gr.Row():
@@ -214,18 +240,27 @@ def build(state: AppState) -> None:
         sounds = [StillAudio(label=f"audio #{i + 1}") for i in range(3)]
     table = gr.Markdown()
     heat = gr.Plot(label="similarities")
-    with gr.Accordion("What the model says about the query: its task heads and zero-shot labels", open=True):
+    pairs = gr.Plot(label="pair matrix: every modality finding every other on the gallery")
+    reranked = gr.Markdown()
+    # computed only while open (a class's pages mostly search): the heads, zero-shot labels and captions
+    with gr.Accordion("What the model says about the query: its task heads, zero-shot labels and captions",
+                      open=False) as says:
         heads = gr.Markdown()
         with gr.Row():
             probabilities = gr.Plot(label="class probabilities")
             segmentation = StillImage(label="predicted segmentation (coloured by shape class)", type="pil")
             segmented_points = gr.Plot(label="predicted class per point")
-    pairs = gr.Plot(label="pair matrix: every modality finding every other on the gallery")
-    reranked = gr.Markdown()
-    outputs = [note, found, *sounds, table, heat, heads, probabilities, segmentation, segmented_points, pairs,
-               reranked]
-    go.click(partial(retrieve, state), [upload, text, targets, k, n_events, source, folder, *own.list()], outputs,
-             api_name="retrieve")
+    shown = gr.State(False)  # this page's accordion is open
+    says.expand(lambda: True, None, shown, api_name=False)
+    says.collapse(lambda: False, None, shown, api_name=False)
+    outputs = [note, found, *sounds, table, heat, pairs, reranked]
+    query = [upload, text, *own.list()]
+    heads_outputs = [heads, probabilities, segmentation, segmented_points]
+    go.click(partial(retrieve, state), [upload, text, targets, k, n_events, source, folder, *own.list(), rerank], outputs,
+             api_name="retrieve").then(partial(heads_if_shown, state), [shown, *query], heads_outputs, api_name=False)
+    says.expand(partial(heads_on_open, state), query, heads_outputs, api_name=False)
+    # the scripting API's /query_heads raises on a query it cannot read; the accordion says it inside instead
+    gr.Button(visible=False).click(partial(query_heads, state), query, heads_outputs, api_name="query_heads")
     index.click(partial(index_folder, state), [folder], [folder_report, source], api_name="index_folder")
     gr.Examples(examples(), [upload, text], outputs, label="examples: click one to query it", run_on_click=True,
                 fn=lambda path, sentence: retrieve(state, path, sentence, DEFAULT_TARGETS, 5, 500,

@@ -6,6 +6,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -35,6 +36,7 @@ class AppState:
     folder: Path | None = None                                       # the user's media folder (--gallery DIR)
     folder_galleries: dict[Path, FolderGallery] = field(default_factory=dict)
     familiar: tuple[Gallery, OutOfWorld] | None = None  # out-of-world reference and the gallery it was built from
+    computed: dict = field(default_factory=dict)  # what `once` computed for the loaded model (pair matrices ...)
     lock: threading.Lock = field(default_factory=threading.Lock)
     scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="omnivec-previews-")))  # cached thumbnails
     paths: PathPolicy = field(default_factory=PathPolicy)  # which typed server paths a tab may open (paths.py)
@@ -54,7 +56,7 @@ class AppState:
         model, config = load_model(checkpoint, self.device)
         with self.lock:
             self.model, self.config, self.checkpoint, self.load_error = model, config, Path(checkpoint), None
-            self.galleries, self.folder_galleries, self.familiar = {}, {}, None
+            self.galleries, self.folder_galleries, self.familiar, self.computed = {}, {}, None, {}
 
     def require_model(self) -> OmniVec:
         import gradio as gr
@@ -63,6 +65,19 @@ class AppState:
             raise gr.Error(self.load_error or "No model is loaded: train one in the Train tab or start the app "
                                               "with --checkpoint DIR.")
         return self.model
+
+    def once(self, key: tuple, compute: Callable[[], object]):
+        """`compute()` for the loaded model, the first time `key` is asked for; its result after that (a class
+        asking at once shares one answer: what every student's page shows alike is computed once per model)."""
+        with self.lock:
+            if key in self.computed:
+                return self.computed[key]
+            model = self.model
+        value = compute()  # outside the lock: other tabs keep answering meanwhile
+        with self.lock:
+            if self.model is model:  # not a model loaded while computing
+                self.computed.setdefault(key, value)
+            return self.computed.get(key, value)
 
     def gallery(self, n: int = DEFAULT_GALLERY) -> Gallery:
         """The held-out gallery of n events (cached on disk beside the checkpoint and in memory)."""
@@ -83,8 +98,9 @@ class AppState:
             return self.familiar[1]
 
     def folder_gallery(self, root: str | Path | None = None, progress=None) -> FolderGallery:
-        """The user's folder embedded by the loaded model (cached on disk and in memory); `root` also
-        becomes the folder the tabs offer."""
+        """The user's folder embedded by the loaded model (cached on disk and in memory): `root`, else the folder
+        the app was started with. A folder one browser indexes stays that browser's: it is not made anyone's
+        default (each page keeps the path it typed)."""
         import gradio as gr
 
         model = self.require_model()
@@ -100,7 +116,6 @@ class AppState:
                     self.folder_galleries[root] = load_folder_gallery(model, self.checkpoint, root, progress)
                 except (ValueError, OSError) as error:
                     raise gr.Error(f"could not index {root}: {error}") from None
-            self.folder = root
             return self.folder_galleries[root]
 
     def pick_gallery(self, source: str, folder: str | None, n: int, progress=None) -> Gallery | FolderGallery:

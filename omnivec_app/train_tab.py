@@ -6,6 +6,7 @@ import json
 
 import gradio as gr
 
+from .downloads import figure_downloads
 from .map_tab import timeline_figure
 from .paths import PathPolicy
 from .state import AppState
@@ -18,8 +19,9 @@ from omnivec_core.data.folders import scan_folder
 from omnivec_core.train.plans import build_config, on_folder, set_steps
 
 STAGES = tuple(dict.fromkeys(stage.name for name in PRESETS for stage in preset(name).train.stages))
-CLASSROOM = preset("tiny").train  # the knobs start where the tiny preset is, so Start runs the measured plan
-CLASSROOM_MODEL = preset("tiny").model
+START = "lesson"  # the preset the tab starts at: two minutes on a laptop's CPU, which a class can wait for
+CLASSROOM = preset(START).train  # the knobs start where that preset is, so Start runs the measured plan
+CLASSROOM_MODEL = preset(START).model
 MASKED = tuple(m for m, spec in REGISTRY.items() if spec.reconstruct)  # a mask ratio each
 TIMED = tuple(m for m in MASKED if REGISTRY[m].grid[0] > 1)  # a mask type (tube, frame, causal) and a DropToken rate
 NO_TRAIN = ("training is switched off on this server (it was started with --no-train), so Start and /train "
@@ -33,10 +35,11 @@ def plan_from_knobs(knobs: dict, paths: PathPolicy | None = None) -> dict:
     stages, steps and switches. Per-modality switches come as dicts keyed by modality (mask_ratio, mask_type,
     droptoken); a switch left out keeps the preset's value. A folder to train on goes through `paths` (the
     app's path policy; None: any folder)."""
-    name, steps, modalities = knobs.get("preset", "tiny"), int(knobs.get("steps", CLASSROOM.total_steps)), \
-        knobs.get("modalities", list(MODALITIES))
+    name = knobs.get("preset", START)
     if name not in PRESETS:
         raise gr.Error(f"unknown preset {name!r}")
+    steps = int(knobs.get("steps", preset(name).train.total_steps))
+    modalities = knobs.get("modalities", list(preset(name).model.modalities))
     if not modalities or len(modalities) < 2:
         raise gr.Error("choose at least two modalities (alignment needs pairs)")
     if not 10 <= steps <= 100_000:
@@ -186,12 +189,13 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
                 "`tiny` trains in minutes on a laptop CPU." + ("" if state.training else f"\n\n**Note:** {NO_TRAIN}."))
     knobs = {}  # name -> component; per-modality switches under "<switch>:<modality>"
     with gr.Row():
-        knobs["preset"] = gr.Radio(list(PRESETS), value="tiny", label="preset")
+        knobs["preset"] = gr.Radio(list(PRESETS), value=START, label="preset")
         knobs["steps"] = gr.Number(value=CLASSROOM.total_steps, precision=0, label="steps", minimum=10)
         knobs["embed_space"] = gr.Radio(list(EMBED_SPACES), value="fac", label="embedding space (MMV)")
     with gr.Row():
-        knobs["modalities"] = gr.CheckboxGroup(list(MODALITIES), value=list(MODALITIES), label="modalities")
-        knobs["stages"] = gr.CheckboxGroup(list(STAGES), value=list(STAGES), label="stages")
+        knobs["modalities"] = gr.CheckboxGroup(list(MODALITIES), value=list(CLASSROOM_MODEL.modalities),
+                                               label="modalities")
+        knobs["stages"] = gr.CheckboxGroup(list(STAGES), value=[s.name for s in CLASSROOM.stages], label="stages")
     with gr.Row():
         knobs["task_grouping"] = gr.Checkbox(value=CLASSROOM.task_grouping, label="alternate simple / dense tasks")
         knobs["modality_mixing"] = gr.Checkbox(value=all(s.modality_mixing for s in CLASSROOM.stages),
@@ -241,6 +245,7 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
         loss_plot, eval_plot = gr.Plot(label="losses"), gr.Plot(label="held-out retrieval")
     with gr.Row():
         timeline_plot, timeline_note = gr.Plot(label="shared space, latest timeline snapshot"), gr.Markdown()
+    figure_downloads(loss_plot, eval_plot, timeline_plot, name="training")
     timer, timeline = gr.Timer(2.0), TimelineCache(keep=1)
 
     def describe(*values):
@@ -262,6 +267,9 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
         state.load(run.out)
         return f"Loaded **{run.out.name}** into every tab."
 
+    follows = [name for name in preset_knobs(START) if name in knobs]  # the switches a preset sets
+    knobs["preset"].input(lambda name: [preset_knobs(name)[k] for k in follows], knobs["preset"],
+                          [knobs[name] for name in follows], api_name=False)
     gr.on([k.change for k in knobs.values()], describe, list(knobs.values()), plan, api_name=False,
           show_progress="hidden")
     start.click(start_run, plan, status, api_name="train")
@@ -270,6 +278,24 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
     load.click(load_result, None, status, api_name="train_load").then(*on_load)
     timer.tick(lambda: (manager.status(), *curves(manager), *timeline_view(manager, timeline)), None,
                [status, loss_plot, eval_plot, timeline_plot, timeline_note], api_name=False, show_progress="hidden")
+
+
+def preset_knobs(name: str) -> dict:
+    """The switches' values a preset starts at, by knob name: picking a preset sets them, so its plan is the one
+    measured (the lesson's two minutes, tiny's ten) until a switch is moved."""
+    config = preset(name)
+    train, model = config.train, config.model
+    values = {"steps": train.total_steps, "modalities": list(model.modalities),
+              "stages": [s.name for s in train.stages], "embed_space": model.embed_space,
+              "task_grouping": train.task_grouping, "modality_mixing": all(s.modality_mixing for s in train.stages),
+              "univlc": train.univlc, "momentum_queue": train.momentum_queue, "backbone": model.backbone,
+              "attention": model.attention, "captions_per_clip": train.captions_per_event,
+              "negative_captions": train.negative_captions}
+    for m in MASKED:
+        values[f"mask_ratio:{m}"] = train.mask_ratio[m]
+    for m in TIMED:
+        values[f"mask_type:{m}"], values[f"droptoken:{m}"] = train.mask_type[m], train.droptoken.get(m, 0.0)
+    return values
 
 
 def named_knobs(names: list[str], values) -> dict:

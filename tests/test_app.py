@@ -449,8 +449,8 @@ def test_retrieve(client, files, kind):
     upload = handle_file(str(files[kind])) if kind else None
     targets, k = list(REGISTRY), 3
     assert "imu" in targets
-    out = client.predict(upload, "a small red circle bouncing", targets, k, 50, api_name="/retrieve")
-    assert len(out) == 13
+    out = client.predict(upload, "a small red circle bouncing", targets, k, 50, rerank=True, api_name="/retrieve")
+    assert len(out) == 9
     note, hits, *sounds, table, similarities = out[:7]
     queries = QUERIES[kind]
     assert note.split("\n")[0] == "Query: " + " + ".join(queries), note
@@ -480,11 +480,13 @@ def test_retrieve(client, files, kind):
         assert z[targets.index("imu"), 0] == z[:, 0].max()
     # what the heads say about the query: a table per query modality, the first one's class probabilities,
     # the segmentation of the first dense one, and the gallery's modality x modality pair matrix
-    heads, probabilities, segmentation, segmented_points, pairs, reranked = out[7:]
+    pairs, reranked = out[7:]
     check_reranking(reranked, kind, targets, k)
+    heads, probabilities, segmentation, segmented_points = client.predict(
+        upload, "a small red circle bouncing", api_name="/query_heads")
     for m in queries:  # what the generation decoder says of each signal the query gives
         if m != CAPTIONS:
-            check_said(note, m)
+            check_said(heads, m)
     for m in queries:
         assert set(heads_table(heads, m)) == set(REGISTRY[m].observes)
     bars = plot(probabilities)["data"]
@@ -684,7 +686,8 @@ def test_every_named_endpoint_is_tested(client):
 
 def tiny_plan(steps: int, modalities: list[str]) -> str:
     from omnivec_app import train_tab
-    return json.dumps(train_tab.plan_from_knobs({"steps": steps, "modalities": modalities, "stages": ["pretrain"]}))
+    return json.dumps(train_tab.plan_from_knobs({"preset": "tiny", "steps": steps, "modalities": modalities,
+                                                "stages": ["pretrain"]}))
 
 
 def test_train_runs_in_the_background_one_at_a_time(client):
@@ -819,26 +822,35 @@ def test_train_tab_plans_load_back_in_every_embedding_space(embed_space):
 
     from omnivec_app import train_tab
     from omnivec_core.config import MODALITIES, ExperimentConfig
-    plan = train_tab.plan_from_knobs({"steps": 100, "embed_space": embed_space})
+    plan = train_tab.plan_from_knobs({"preset": "tiny", "steps": 100, "embed_space": embed_space})
     config = train_tab.read_plan(json.dumps(plan))
     assert ExperimentConfig.from_dict(config.to_dict()) == config == ExperimentConfig.from_dict(plan)
     assert config.model.time_profile == ("fine_and_coarse" if embed_space == "fac" else "none")
     without_video = [m for m in MODALITIES if m != "video"]
     if embed_space == "disjoint":  # refused when asked for, not at the run's first alignment step
         with pytest.raises(gr.Error, match="embed_space 'disjoint' pairs video with each other modality"):
-            train_tab.plan_from_knobs({"embed_space": embed_space, "modalities": without_video})
+            train_tab.plan_from_knobs({"preset": "tiny", "embed_space": embed_space, "modalities": without_video})
 
 
 @pytest.mark.fast
-def test_train_tab_defaults_run_the_tiny_preset_and_stages_follow_the_modalities(monkeypatch):
+def test_train_tab_defaults_run_the_lesson_preset_and_stages_follow_the_modalities(monkeypatch):
     import gradio as gr
 
     from omnivec_app import train_tab
     from omnivec_core.config import MODALITIES, ExperimentConfig
     config = ExperimentConfig.from_dict(train_tab.plan_from_knobs({}))
     classroom = train_tab.CLASSROOM
-    assert config.train.stages == preset("tiny").train.stages and config.train.droptoken == classroom.droptoken
-    assert config.model == preset("tiny").model and config.train.attribute_weights == classroom.attribute_weights
+    assert config.train.stages == preset("lesson").train.stages and config.train.droptoken == classroom.droptoken
+    assert config.model == preset("lesson").model and config.train.attribute_weights == classroom.attribute_weights
+    for name in ("lesson", "tiny"):  # picking a preset sets the switches to its plan: Start trains that plan
+        knobs = train_tab.preset_knobs(name)
+        chosen = ExperimentConfig.from_dict(train_tab.plan_from_knobs(
+            {"preset": name, **train_tab.named_knobs(list(knobs), list(knobs.values()))}))
+        expected = preset(name)
+        assert chosen.model == expected.model and chosen.train.stages == expected.train.stages
+        assert (chosen.train.univlc, chosen.train.negative_captions, chosen.train.mask_ratio, chosen.train.droptoken) \
+            == (expected.train.univlc, expected.train.negative_captions, expected.train.mask_ratio,
+                expected.train.droptoken)
 
     def with_named_stages(name):  # a plan whose stages train some modalities only
         config = preset(name)
@@ -849,7 +861,7 @@ def test_train_tab_defaults_run_the_tiny_preset_and_stages_follow_the_modalities
     stages = [s.name for s in with_named_stages("tiny").train.stages]
 
     def kept(modalities, chosen):
-        plan = train_tab.plan_from_knobs({"steps": 400, "modalities": modalities, "stages": chosen})
+        plan = train_tab.plan_from_knobs({"preset": "tiny", "steps": 400, "modalities": modalities, "stages": chosen})
         return ExperimentConfig.from_dict(plan).train.stages
     named = {s.name: s.modalities for s in kept(list(MODALITIES), stages)}
     assert named["stills"] == ["image"] and named["pairs"] == ["image", "video"]
@@ -858,7 +870,8 @@ def test_train_tab_defaults_run_the_tiny_preset_and_stages_follow_the_modalities
     assert "stills" not in names and "align" in names
     with pytest.raises(gr.Error, match="none of the chosen stages"):
         kept(without_image, ["stills"])
-    only_pairs = json.dumps(train_tab.plan_from_knobs({"steps": 100, "modalities": without_image, "stages": ["pairs"]}))
+    only_pairs = json.dumps(train_tab.plan_from_knobs({"preset": "tiny", "steps": 100, "modalities": without_image,
+                                                      "stages": ["pairs"]}))
     with pytest.raises(gr.Error, match="'pairs': the contrastive objective needs"):
         train_tab.read_plan(only_pairs)
 
@@ -869,7 +882,7 @@ def test_train_tab_reaches_every_switch_and_shows_the_command_line(tmp_path):
 
     from omnivec_app import train_tab
     from omnivec_core.config import ExperimentConfig
-    switches = {"steps": 100, "backbone": "specific", "attention": "divided", "univlc": True, "pairs": True,
+    switches = {"preset": "tiny", "steps": 100, "backbone": "specific", "attention": "divided", "univlc": True, "pairs": True,
                 "momentum_queue": 64,
                 "captions_per_clip": 5, "negative_captions": 2, "task_grouping": True, "modality_mixing": True,
                 "mask_ratio": {"image": 0.9, "video": 0.95, "audio": 0.6, "depth": 0.5, "points": 0.4, "imu": 0.3},
@@ -915,7 +928,8 @@ def test_train_tab_builds_a_switch_per_modality_from_the_registry():
 
 def test_train_command_reaches_the_client(client):
     from omnivec_app import train_tab
-    plan = train_tab.plan_from_knobs({"steps": 50, "modalities": ["image", "video", "audio"], "stages": ["pretrain"]})
+    plan = train_tab.plan_from_knobs({"preset": "tiny", "steps": 50, "modalities": ["image", "video", "audio"],
+                                      "stages": ["pretrain"]})
     shown = client.predict(json.dumps(plan), api_name="/train_command")
     assert "--config plan.json" in shown and '"modalities"' in shown
     with pytest.raises(Exception, match="not valid JSON"):

@@ -228,13 +228,14 @@ def test_stage_schedules_are_checked():
 
 # ---- presets and plan files -----------------------------------------------------------------
 def test_presets_are_factories_in_a_registry():
-    assert list(PRESETS) == ["tiny", "small", "base", "omnimae"]
+    assert list(PRESETS) == ["lesson", "tiny", "small", "base", "omnimae"]
     assert preset("tiny") == PRESETS["tiny"]() and preset("tiny") is not preset("tiny")
-    with pytest.raises(ValueError, match="unknown preset 'huge'; choose one of tiny, small, base, omnimae"):
+    with pytest.raises(ValueError, match="unknown preset 'huge'; choose one of lesson, tiny, small, base, omnimae"):
         preset("huge")
 
 
-@pytest.mark.parametrize("name, file", [("tiny", "classroom.json"), ("small", "gpu-small.json")])
+@pytest.mark.parametrize("name, file", [("lesson", "lesson.json"), ("tiny", "classroom.json"),
+                                        ("small", "gpu-small.json")])
 def test_plan_files_write_out_the_presets(name, file):
     assert ExperimentConfig.load(ROOT / "configs" / file) == preset(name)
 

@@ -291,8 +291,24 @@ def test_a_shared_server_confines_typed_paths(shared_app):
         client.predict(str(shared / "pictures" / "wide" / "0.png"), api_name="/index_folder")
 
     # --no-train: Start refuses, and says why
-    plan = json.dumps(train_tab.plan_from_knobs({"steps": 20, "modalities": ["image", "video"], "stages": ["pretrain"]}))
+    plan = json.dumps(train_tab.plan_from_knobs({"preset": "tiny", "steps": 20, "modalities": ["image", "video"],
+                                                            "stages": ["pretrain"]}))
     with pytest.raises(Exception, match="--no-train"):
         client.predict(plan, api_name="/train")
     assert not (shared / "runs").exists() or not any((shared / "runs").iterdir()), "no run was started"
     assert client.predict(api_name="/train_stop") == "No training run is going.", "the server still answers"
+
+
+@pytest.mark.app
+def test_each_browser_keeps_its_own_folder(shared_app):
+    """A folder one student indexes is theirs: another page that names no folder is not handed it (each page
+    sends the path it typed), and the first student's own page keeps working with its path."""
+    client, shared, _ = shared_app
+    other = Client(client.src, verbose=False)  # a second browser: its own session
+    report, _ = client.predict(str(shared / "pictures"), api_name="/index_folder")
+    assert "embedded 4 image" in report, report
+    with pytest.raises(Exception, match="no folder given"):
+        other.predict(None, "a red circle", ["image"], 3, 50, "my folder", "", api_name="/retrieve")
+    out = client.predict(None, "a red circle", ["image"], 3, 50, "my folder", str(shared / "pictures"),
+                         api_name="/retrieve")
+    assert ".png" in out[5], out[5]  # the hits are the folder's pictures, named by file

@@ -20,7 +20,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                     "model.safetensors, metrics.jsonl and resumable training state to --out. "
                     "Run under `torchrun --nproc_per_node N` for data-parallel training.")
     parser.add_argument("--preset", choices=PRESETS, default="tiny",
-                        help="model and schedule size: tiny (CPU, about ten minutes), small (GPU), base (ViT-S width)")
+                        help="model and schedule size: lesson (CPU, two minutes: picture, clip, sound, text), tiny (CPU, about ten "
+                             "minutes, all seven), small (GPU), base (ViT-S width)")
     parser.add_argument("--config", type=Path, help="a plan file or config.json to train instead of the preset: "
                                                     "its keys override the defaults of omnivec_core.config, and its "
                                                     "stages run in order, each with its own frozen parts, MAE "
