@@ -10,7 +10,7 @@ import torch
 
 from ..constants import PATCH
 from . import patches
-from .base import Modality, View
+from .base import Modality, View, spread_heat
 from .loaded import MediaError
 
 SAMPLE_RATE = 16000  # of OmniShapes' waveforms and of every sound the readers return
@@ -61,6 +61,19 @@ class Audio(Modality):
 
     def describe_stem(self, cfg) -> str:
         return f"{PATCH}x{PATCH} log-mel patches"
+
+    def token_layout(self, scores, grid):
+        steps, bands = grid
+        return scores.reshape(steps, bands).t()  # (N,) time-major -> (bands, time steps), lowest band first
+
+    def view_heat(self, scores, grid, x, extras):
+        return spread_heat(self.token_layout(scores, grid).flip(0), x.shape[-2:])  # (F, T), as `view` flips it
+
+    def token_name(self, index, grid):
+        steps, bands = grid
+        step, band = divmod(index, bands)
+        return f"{step * DURATION_S / steps:.2f}-{(step + 1) * DURATION_S / steps:.2f} s, mel band {band + 1} of " \
+               f"{bands} (from the lowest)"
 
 
 def mel_to_waveform(log_mel: torch.Tensor, sample_rate: int = SAMPLE_RATE, n_fft: int = 512) -> np.ndarray:

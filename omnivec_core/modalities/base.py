@@ -146,6 +146,28 @@ class Modality:
         """What the stem does, for the architecture diagram."""
         raise NotImplementedError
 
+    # ---- explanations (analysis/attribution.py) --------------------------------------------
+    def token_layout(self, scores: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+        """Per-token values (N,), in the stem's order, laid out as the tokens lie: a sequence (N,) here;
+        a patch grid, tubelets over time or bands x frames where the modality has one."""
+        return scores.reshape(-1)
+
+    def view_heat(self, scores: torch.Tensor, grid: tuple[int, int], x, extras: dict) -> torch.Tensor:
+        """Per-token values (N,) spread over what `view(x)` draws: one value per pixel, frame pixel, point,
+        sample or token. `extras` are the stem's for this one sample (a cloud's group centres (G, 3))."""
+        return self.token_layout(scores, grid)
+
+    def token_name(self, index: int, grid: tuple[int, int]) -> str:
+        """Where token `index` lies, in words."""
+        return f"token {index + 1} of {grid[0] * grid[1]}"
+
+
+def spread_heat(laid: torch.Tensor, shape) -> torch.Tensor:
+    """Values on a coarse grid (..., rows, cols) or (t, rows, cols) stretched over a finer one of `shape`,
+    each cell's value on every element it covers (nearest)."""
+    stretched = torch.nn.functional.interpolate(laid[None, None].float(), size=tuple(shape), mode="nearest")
+    return stretched[0, 0]
+
 
 def psnr(mean_squared_error, value_range: float) -> float:
     """Peak signal-to-noise ratio in dB of a mean squared error (a float or a 0-d tensor, taken at

@@ -8,7 +8,7 @@ from torch import nn
 
 from ..constants import PATCH
 from . import patches
-from .base import Modality
+from .base import Modality, spread_heat
 
 
 class PixelSegmentation(Modality):
@@ -40,3 +40,14 @@ class PixelSegmentation(Modality):
 
     def input_dims(self, x, text_window: int) -> tuple[int, int, int, int, int]:
         return (1, x.shape[2], x.shape[3], x.shape[1], 1)  # (B, C, H, W)
+
+    def token_layout(self, scores: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+        side = int(round(grid[1] ** 0.5))
+        return scores.reshape(side, side)  # (N,) row-major patches -> (rows, cols)
+
+    def view_heat(self, scores, grid, x, extras) -> torch.Tensor:
+        return spread_heat(self.token_layout(scores, grid), x.shape[-2:])  # (H, W) of the picture or map
+
+    def token_name(self, index: int, grid: tuple[int, int]) -> str:
+        row, column = divmod(index, int(round(grid[1] ** 0.5)))
+        return f"patch row {row + 1}, column {column + 1}"

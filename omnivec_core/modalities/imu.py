@@ -32,6 +32,12 @@ class IMU(Modality):
     def describe_stem(self, cfg) -> str:
         return f"1-D patches of {PATCH} samples"
 
+    def view_heat(self, scores, grid, x, extras):
+        return scores.reshape(-1).repeat_interleave(PATCH)[: x.shape[0]]  # (steps,) -> (T,) one per sample
+
+    def token_name(self, index, grid):
+        return f"{index * PATCH / RATE:.1f}-{(index + 1) * PATCH / RATE:.1f} s"
+
 
 IMU_SENSOR = IMU("imu", "imu", len(CHANNELS), RATE, 1, 1, 1, RATE // PATCH, (RATE // PATCH, 1), ("motion", "speed"),
                  anchor_rank=5, value_range=None, mask_ratio=0.5, view_kind="trace", reads=("imu",),

@@ -95,6 +95,14 @@ class Points(Modality):
     def describe_stem(self, cfg) -> str:
         return "FPS + kNN + PointNet"
 
+    def view_heat(self, scores, grid, x, extras):
+        """Each point takes its group's value: the group of its nearest centre, as segmentation assigns them."""
+        owner = patches.nearest_centre(x[None], extras["centres"][None])[0]  # (P,)
+        return scores[owner]
+
+    def token_name(self, index, grid):
+        return f"point group {index + 1} of {grid[1]}"
+
 
 # A cloud enters centred and scaled to unit radius (`normalize_cloud`), as a mesh file of any units must:
 # its size is not observable.

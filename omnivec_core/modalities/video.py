@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..constants import PATCH, TUBELET
 from . import patches
-from .base import Modality
+from .base import Modality, spread_heat
 
 
 class Video(Modality):
@@ -23,6 +23,20 @@ class Video(Modality):
 
     def describe_stem(self, cfg) -> str:
         return f"tubelets {TUBELET}x{PATCH}x{PATCH}"
+
+    def token_layout(self, scores, grid):
+        steps, per_step = grid
+        side = int(round(per_step ** 0.5))
+        return scores.reshape(steps, side, side)  # (N,) time-major tubelets -> (time steps, rows, cols)
+
+    def view_heat(self, scores, grid, x, extras):
+        steps = self.token_layout(scores, grid).repeat_interleave(TUBELET, 0)[: x.shape[0]]  # (T, rows, cols)
+        return spread_heat(steps, (x.shape[0], *x.shape[-2:]))                               # (T, H, W)
+
+    def token_name(self, index, grid):
+        step, rest = divmod(index, grid[1])
+        row, column = divmod(rest, int(round(grid[1] ** 0.5)))
+        return f"frames {step * TUBELET + 1}-{step * TUBELET + TUBELET}, patch row {row + 1}, column {column + 1}"
 
 
 VIDEO = Video("video", "visual", 3, 8, 64, 64, 1, 256, (4, 64),

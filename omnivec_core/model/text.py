@@ -64,6 +64,11 @@ class MiniLMTextStem(nn.Module):
         tokens = self.proj(states.to(self.proj.weight.dtype))
         return StemOutput(tokens, (1, tokens.shape[1]), key_padding=batch["attention_mask"] == 0)
 
+    def token_strings(self, text: str) -> list[str]:
+        """What each token of one caption stands for, in order: MiniLM's word pieces with [CLS] and [SEP]."""
+        ids = self.tokenizer(text, truncation=True, max_length=self.max_tokens)["input_ids"]
+        return self.tokenizer.convert_ids_to_tokens(ids)
+
 
 class ScratchTextStem(nn.Module):
     """Word-level hashing tokenizer + trainable embedding and positions: tiny, fast, file-free."""
@@ -87,6 +92,10 @@ class ScratchTextStem(nn.Module):
             rows.append(ids)
         longest = max(map(len, rows), default=1)
         return torch.tensor([ids + [PAD] * (longest - len(ids)) for ids in rows], dtype=torch.long)
+
+    def token_strings(self, text: str) -> list[str]:
+        """What each token of one caption stands for, in order: [CLS], then its words as `token_ids` cuts them."""
+        return ["[CLS]"] + WORD.findall(text.lower())[: self.max_tokens - 1]
 
     def forward(self, texts: list[str]):
         ids = self.token_ids(texts).to(self.pos.device)
