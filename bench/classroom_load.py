@@ -1,6 +1,6 @@
 """A class on one laptop: simulated students using the app at once, through gradio_client.
 
-    python -m bench.classroom_load [--students 30] [--seconds 120] [--checkpoint DIR] [--json FILE]
+    python -m bench.classroom_load [--students 30] [--seconds 120] [--events 500] [--checkpoint DIR] [--json FILE]
 
 Starts the app (`launch.py --no-train`, as shared with a class) in a subprocess. Each student is one client
 with its own session, like one browser: it waits 3-7 s (uniform), then asks one of three things, as a class
@@ -44,16 +44,16 @@ class Record:
             (self.errors[kind].append(error) if error else self.latencies[kind].append(seconds))
 
 
-def act(client, kind: str, clip, rng: random.Random) -> None:
+def act(client, kind: str, clip, rng: random.Random, events: int) -> None:
     if kind == "sentence query":
-        client.predict(None, rng.choice(SENTENCES), TARGETS, 5, 500, api_name="/retrieve")
+        client.predict(None, rng.choice(SENTENCES), TARGETS, 5, events, api_name="/retrieve")
     elif kind == "clip query":
-        client.predict(clip, "", TARGETS, 5, 500, api_name="/retrieve")
+        client.predict(clip, "", TARGETS, 5, events, api_name="/retrieve")
     else:
         client.predict(clip, 0, 0, "greedy", api_name="/caption")
 
 
-def student(url: str, clip, seed: int, until: float, record: Record) -> None:
+def student(url: str, clip, seed: int, until: float, record: Record, events: int) -> None:
     from gradio_client import Client
 
     rng = random.Random(seed)
@@ -66,7 +66,7 @@ def student(url: str, clip, seed: int, until: float, record: Record) -> None:
         kind = rng.choices(kinds, weights)[0]
         start = time.perf_counter()
         try:
-            act(client, kind, clip, rng)
+            act(client, kind, clip, rng, events)
             record.add(kind, time.perf_counter() - start, None)
         except Exception as error:  # noqa: BLE001 -- every failure a student sees is counted, whatever its kind
             record.add(kind, time.perf_counter() - start, f"{type(error).__name__}: {error}")
@@ -97,7 +97,7 @@ def start_server(checkpoint: Path, port: int) -> subprocess.Popen:
     raise RuntimeError(f"the app exited before serving (code {server.wait()})")
 
 
-def run(students: int, seconds: float, checkpoint: Path) -> tuple[list[dict], Record]:
+def run(students: int, seconds: float, checkpoint: Path, events: int = 500) -> tuple[list[dict], Record]:
     from bench import media_factory as mf
     from gradio_client import Client, handle_file
 
@@ -106,9 +106,9 @@ def run(students: int, seconds: float, checkpoint: Path) -> tuple[list[dict], Re
     server = start_server(checkpoint, port)
     try:
         url = f"http://127.0.0.1:{port}/"
-        Client(url, verbose=False).predict(None, SENTENCES[0], TARGETS, 5, 500, api_name="/retrieve")  # gallery warm
+        Client(url, verbose=False).predict(None, SENTENCES[0], TARGETS, 5, events, api_name="/retrieve")  # embedded
         record, until = Record(), time.time() + seconds
-        threads = [threading.Thread(target=student, args=(url, clip, seed, until, record), daemon=True)
+        threads = [threading.Thread(target=student, args=(url, clip, seed, until, record, events), daemon=True)
                    for seed in range(students)]
         for thread in threads:
             thread.start()
@@ -124,12 +124,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=30, help="simulated students, each its own session")
     parser.add_argument("--seconds", type=float, default=120.0, help="how long the class works (default 120)")
+    parser.add_argument("--events", type=int, default=500, help="OmniShapes gallery searched, a multiple of 50")
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "omnivec-default")
     parser.add_argument("--json", type=Path, help="also write the table here")
     args = parser.parse_args()
     if args.students < 1 or args.seconds <= 0:
         parser.error("--students must be at least 1 and --seconds positive")
-    rows, record = run(args.students, args.seconds, args.checkpoint)
+    rows, record = run(args.students, args.seconds, args.checkpoint, args.events)
     print(f"{args.students} students for {args.seconds:.0f} s, 3-7 s between actions")
     print(f"{'action':<16} {'answered':>8} {'errors':>6} {'p50 (s)':>8} {'p95 (s)':>8} {'max (s)':>8}")
     for r in rows:

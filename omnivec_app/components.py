@@ -10,10 +10,12 @@ import hashlib
 import io
 import os
 import tempfile
+import wave
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
+from gradio.data_classes import FileData
 from PIL import Image
 
 from . import media
@@ -52,4 +54,17 @@ class StillAudio(gr.Audio):
         if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], np.ndarray) \
                 and value[1].dtype == np.int16 and value[1].ndim == 1:
             value = write_once(media.wav_bytes(value[1], value[0]), self.GRADIO_CACHE, "audio.wav")
-        return super().postprocess(value)
+        if isinstance(value, (str, Path)) and is_pcm16_wav(value):  # plays in every browser as it is
+            return FileData(path=str(value), orig_name=Path(value).name)
+        return super().postprocess(value)  # probes the file with ffprobe (a process per sound) and converts
+
+
+def is_pcm16_wav(path: str | Path) -> bool:
+    """A local 16-bit PCM WAV file (what media.write_wav writes), told from its header without a subprocess."""
+    if Path(path).suffix.lower() != ".wav" or not Path(path).is_file():
+        return False
+    try:
+        with wave.open(str(path), "rb") as sound:
+            return sound.getsampwidth() == 2 and sound.getnframes() > 0
+    except (wave.Error, EOFError, OSError):
+        return False

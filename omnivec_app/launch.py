@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
 from pathlib import Path
@@ -21,6 +20,12 @@ from .state import AppState
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = ROOT / "checkpoints" / "omnivec-default"
 SHARED_ROOTS = (ROOT / "runs", ROOT / "checkpoints")  # always allowed: the Train tab's runs, the bundled models
+# serving a class on a 2-core laptop (bench/classroom_load.py, BENCHMARKS.md): each kind of call runs one at a time,
+# different kinds side by side; one call already keeps both cores busy with torch's two threads, and two of a kind
+# at once only interleave (a longer tail on 2 cores); a full queue refuses at once rather than making all wait
+CONCURRENCY = 1
+QUEUE_LIMIT = 200
+UPLOAD_LIMIT = "50mb"
 SHARING = f"""sharing with a class:
   On this machine (--host {' / '.join(LOOPBACK)}, no --share) a path typed into the app (a folder to index, a
   model or run directory, a folder to train on) may be any folder you can read. Once the app is reachable from
@@ -167,8 +172,9 @@ def main(argv=None) -> int:
         print("training from the app is off (--no-train)")
     threading.Thread(target=warm_up, args=(state,), daemon=True).start()
     demo = build_app(state)
-    demo.queue().launch(server_name=args.host, server_port=args.port, share=args.share, auth=args.auth,
-                        max_file_size="50mb", show_error=True)
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_LIMIT).launch(
+        server_name=args.host, server_port=args.port, share=args.share, auth=args.auth, max_file_size=UPLOAD_LIMIT,
+        show_error=True)
     return 0
 
 

@@ -307,3 +307,26 @@ def test_timeline_scrub_through_every_snapshot(timeline_run, tmp_path):
     done = subprocess.run([sys.executable, "-m", "bench.timeline_scrub", str(empty)], cwd=ROOT, capture_output=True,
                           text=True)
     assert done.returncode == 1 and "has no timeline.safetensors" in done.stderr
+
+
+@pytest.mark.app
+def test_classroom_load_with_three_students(checkpoint_copy):
+    out = run_bench("classroom_load", "--checkpoint", checkpoint_copy, "--students", "3", "--seconds", "10",
+                    "--events", "50").stdout
+    assert out.splitlines()[1].split() == ["action", "answered", "errors", "p50", "(s)", "p95", "(s)", "max", "(s)"]
+    for label in ("sentence query", "clip query", "caption", "all"):
+        answered, errors, *times = row(out, label)
+        assert int(errors) == 0, f"{label}: a student saw an error:\n{out}"
+        assert int(answered) == 0 or measured(times), label
+    assert int(row(out, "all")[0]) >= 3, "every student asked at least once in 10 s"
+
+
+@pytest.mark.model
+def test_lesson_at_six_steps(tmp_path):
+    out = run_bench("lesson", "--steps", "6", "--n", "50", "--out", tmp_path / "lesson").stdout
+    assert "lesson preset" in out and "trained in" in out
+    for label in ("text->video attribute P@1", "video->audio R@1"):
+        value, target = numbers(row(out, label))
+        assert 0 <= value <= 1 and target == 0.7, label
+    assert numbers(row(out, "timeline snapshots")) == [7, 20], "a snapshot at every step of six, and the first"
+    assert (tmp_path / "lesson" / "model.safetensors").is_file()
