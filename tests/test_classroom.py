@@ -41,3 +41,23 @@ def test_the_lesson_preset_trains_its_stages_and_records_a_timeline(tmp_path):
     assert {"shapes", "align"} <= stages
     timeline = load_timeline(tmp_path)
     assert list(timeline.steps) == [0, 1, 2, 3, 4, 5, 6] and timeline.modalities == ["image", "video", "audio", "text"]
+
+
+def test_our_own_wavs_are_served_without_a_probe(tmp_path, monkeypatch):
+    """A 16-bit PCM WAV (what the app writes) goes to the page as it is; anything else still goes through
+    Gradio's probe and conversion."""
+    import gradio.processing_utils as gradio_media
+
+    from omnivec_app import media
+    from omnivec_app.components import StillAudio, is_pcm16_wav
+
+    ours = media.write_wav(torch.zeros(1600), 16000, tmp_path / "ours.wav")
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF not really")
+    assert is_pcm16_wav(ours) and not is_pcm16_wav(broken) and not is_pcm16_wav(tmp_path / "missing.wav")
+    probed = []
+    monkeypatch.setattr(gradio_media, "audio_is_playable", lambda path: probed.append(path) or True)
+    player = StillAudio()
+    assert player.postprocess(ours).path == str(ours) and probed == []
+    player.postprocess(str(broken))
+    assert probed == [str(broken)], "a file that is not ours is probed as Gradio does"
