@@ -9,6 +9,7 @@ from omnivec_core.analysis.activations import (attention_layout, layer_modality_
                                               temporal_attention, token_norms)
 from omnivec_core.modalities import REGISTRY
 
+from .downloads import figure_downloads
 from .state import AppState
 
 
@@ -71,5 +72,6 @@ def build(state: AppState) -> None:
             gr.Plot(label="attention")
     temporal = gr.Plot(label="temporal attention (models with divided space-time attention, inputs with a time "
                              "axis)")
+    figure_downloads(overview, norms, attention, temporal, name="activations")
     go.click(lambda *a: activations(state, *a), [modality, layer, seed, index, samples],
              [overview, norms, attention, temporal], api_name="activations")

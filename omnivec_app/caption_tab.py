@@ -12,6 +12,7 @@ from omnivec_core.analysis.embeddings import embed_modality
 from omnivec_core.modalities import CAPTIONS, REGISTRY
 
 from .data_tab import MAX_INDEX
+from .downloads import table_downloads
 from . import own_inputs
 from .inputs import query_inputs
 from .own_inputs import OwnQuery, own_query
@@ -79,5 +80,6 @@ def build(state: AppState) -> None:
     own = own_inputs.build("caption")
     go = gr.Button("Caption", variant="primary")
     said = gr.Markdown()
+    table_downloads(said, name="caption")
     go.click(partial(run_caption, state), [upload, seed, index, decoding, *own.list()], said, api_name="caption")
 

@@ -15,6 +15,7 @@ from omnivec_core.analysis.projections import METHODS
 from omnivec_core.data.omnishapes import ATTRIBUTES
 from omnivec_core.train.checkpoint import load_model
 
+from .downloads import figure_downloads, table_downloads
 from .map_tab import map_figure
 from .predictions_view import pair_matrix_figure
 from .state import AppState
@@ -121,10 +122,13 @@ def build(state: AppState) -> None:
         highlight = gr.Number(value=0, precision=0, minimum=-1, label="ring event (-1: none)")
     go = gr.Button("Compare", variant="primary")
     note = gr.Markdown()
+    table_downloads(note, name="comparison")
     with gr.Row():
         map_a, map_b = gr.Plot(label="model A"), gr.Plot(label="model B")
+    figure_downloads(map_a, map_b, name="maps")
     with gr.Row():
         pairs_a, pairs_b = gr.Plot(label="pair matrix A"), gr.Plot(label="pair matrix B")
+    figure_downloads(pairs_a, pairs_b, name="pair matrices")
     go.click(partial(compare, shelf), [dir_a, dir_b, events, method, colour_by, highlight],
              [note, map_a, map_b, pairs_a, pairs_b], api_name="compare_models")
 

@@ -15,6 +15,7 @@ from omnivec_core.modalities.patches import farthest_point_sample, nearest_centr
 
 from . import media, predictions_view, views
 from .components import StillImage
+from .downloads import figure_downloads, table_downloads
 from .state import AppState
 
 MAX_INDEX = 10**9
@@ -34,6 +35,7 @@ class EventPanel:
         for start in range(0, len(self.views), per_row):
             with gr.Row():
                 self.components += [views.component(kind, label) for _, label, kind in self.views[start:start + per_row]]
+        figure_downloads(*[c for c in self.components if isinstance(c, gr.Plot)], name="event")
         self.summary = gr.Markdown()
         self.outputs = self.components + [self.summary]
 
@@ -126,6 +128,7 @@ def build(demo: gr.Blocks, state: AppState) -> None:
         with gr.Row():
             spec_grid = StillImage(label="audio: 8x8 log-mel patches -> 64 tokens", type="pil")
             groups = gr.Plot(label="points: 64 groups -> 64 tokens")
+        figure_downloads(groups, name="point groups")
         explain = gr.Button("Show tokenization")
     explain.click(lambda s, i: tokenization(world, s, i), [seed, index], [grid, tubes, spec_grid, groups],
                   api_name=False)
@@ -142,8 +145,10 @@ def build(demo: gr.Blocks, state: AppState) -> None:
                       open=False):
         predict_button = gr.Button("Predict")
         predicted = gr.Markdown()
+        table_downloads(predicted, name="predictions")
         with gr.Row():
             segmentations = [views.component(REGISTRY[m].view_kind, f"{m}: predicted segmentation") for m in DENSE]
+        figure_downloads(*[c for c in segmentations if isinstance(c, gr.Plot)], name="segmentation")
     predict_button.click(partial(predict_event, state), [seed, index], [predicted, *segmentations],
                          api_name="predict_event")
     show.click(panel.show, [seed, index], panel.outputs, api_name="sample")

@@ -7,6 +7,7 @@ import gradio as gr
 
 from omnivec_core.analysis.efficiency import DEFAULT_RATES, droptoken_curve, droptoken_point
 
+from .downloads import figure_downloads, table_downloads
 from .state import AppState
 
 COLUMNS = ("video_gflops", "video_latency_ms", "video->audio R@1", "video motion probe")
@@ -71,6 +72,8 @@ def build(state: AppState) -> None:
     overall.change(lambda r: (r, r), overall, [video_rate, audio_rate], api_name=False)
     go = gr.Button("Measure", variant="primary")
     table = gr.Markdown()
+    table_downloads(table, name="droptoken")
     figure = gr.Plot(label="curve")
+    figure_downloads(figure, name="droptoken curve")
     go.click(partial(droptoken, state), [video_rate, audio_rate, with_curve, events], [table, figure],
              api_name="droptoken")

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
-import torch
 
 from omnivec_core.analysis.folder_gallery import FolderGallery
 from omnivec_core.analysis.maps import compute_map
@@ -15,8 +14,10 @@ from omnivec_core.analysis.timeline import FILENAME as TIMELINE_FILE, VECTOR, No
 from omnivec_core.data.omnishapes import ATTRIBUTES
 from omnivec_core.modalities import REGISTRY
 
-from . import views
+from . import map_selection
 from .data_tab import EventPanel
+from .downloads import figure_downloads
+from .map_selection import hover_thumbnails
 from .state import FOLDER, OMNISHAPES, AppState
 
 COLOUR_BY = ("modality", "class") + tuple(ATTRIBUTES)  # "class": a folder's labels
@@ -73,10 +74,10 @@ TIMELINE_MAX_INDEX = 1000  # the snapshot slider's bound until a timeline is loa
 
 
 def map_figure(data, gallery, colour_by: str, title: str, pair_lines: int, highlight: int | None = None,
-               thumbnails: list[str] | None = None):
+               thumbnails: list[str] | None = None, selectable: bool = False):
     """The map as a Plotly figure; a group keeps its colour on every map (see group_order), the points of
-    event `highlight`, if given, are ringed, and `thumbnails` (one inline picture per event) ride along in
-    layout.meta for the hover bridge."""
+    event `highlight`, if given, are ringed, `thumbnails` (one inline picture per event) ride along in
+    layout.meta for the hover bridge, and a `selectable` 2-D map drags a box (the lasso is in its toolbar)."""
     import plotly.graph_objects as go
 
     coords, dims = data.coordinates, data.coordinates.shape[1]
@@ -114,27 +115,9 @@ def map_figure(data, gallery, colour_by: str, title: str, pair_lines: int, highl
     figure.update_layout(title=title, height=480, margin=dict(l=10, r=10, t=40, b=10), legend=dict(itemsizing="constant"))
     if thumbnails is not None:
         figure.update_layout(meta={"thumbnails": thumbnails})
+    if selectable and dims == 2:
+        figure.update_layout(dragmode="select", modebar_add=["select2d", "lasso2d"])
     return figure
-
-
-def thumbnail_modality(names) -> str | None:
-    """Of `names`, the first in registry order whose inputs can be drawn small (not a caption)."""
-    return next((m for m in REGISTRY if m in names and REGISTRY[m].view_kind in views.STILLS), None)
-
-
-def hover_thumbnails(state: AppState, gallery) -> list[str]:
-    """One small inline picture per event or folder item ("" where it has none: captions only): an
-    OmniShapes event's picture; a folder item's picture, clip frame, spectrogram, depth, points or trace."""
-    if isinstance(gallery, FolderGallery):
-        pictures = []
-        for item in gallery.dataset.items:
-            name = thumbnail_modality(item.inputs)
-            view = None if name is None else REGISTRY[name].view(torch.as_tensor(item.inputs[name]))
-            pictures.append("" if view is None else views.data_uri(views.still(view)))
-        return pictures
-    spec = REGISTRY[thumbnail_modality(REGISTRY)]
-    inputs = spec.batch_input(state.world.render(gallery.n, seed=gallery.seed, modalities=(spec.name,)))
-    return [views.data_uri(views.still(spec.view(x))) for x in inputs]
 
 
 def group_order(gallery, colour_by: str) -> list[str]:
@@ -178,10 +161,12 @@ def embedding_map(state: AppState, method: str, dims: int, colour_by: str, n_eve
     for step, (which, label) in enumerate(((space, f"shared space ({space})"), ("stem", "right after the stems"))):
         progress(0.2 + 0.4 * step, desc=f"{method.upper()} of the {label} (t-SNE/UMAP take 10-30 s)")
         data = compute_map(gallery, which, model.cfg.modalities, method, int(dims), int(seed), state.checkpoint, **params)
-        figures.append(map_figure(data, gallery, colour_by, label, int(pair_lines), thumbnails=thumbnails))
+        figures.append(map_figure(data, gallery, colour_by, label, int(pair_lines), thumbnails=thumbnails,
+                                  selectable=True))
         notes.append(f"{label}: {data.mixing:.0%} of each point's 10 nearest neighbours come from another modality")
     report = ("**Does the space mix modalities by meaning?** " + "; ".join(notes) +
-              ". Hover over a point to see its sample, click it to see and hear it below.")
+              ". Hover over a point to see its sample, click it to see and hear it below, drag a box or lasso to list "
+              "and export a selection.")
     return figures[0], figures[1], report
 
 
@@ -297,6 +282,8 @@ def build(state: AppState, manager=None) -> None:
     with gr.Row():
         shared = gr.Plot(label="shared space", elem_id="map-shared")
         stems = gr.Plot(label="after the stems", elem_id="map-stems")
+    figure_downloads(shared, stems, name="embedding map")
+    map_selection.build(state, source, n_events, folder)
     clicked = gr.HTML(value="", html_template="<p>${value ? 'Showing event ' + value + ', clicked on the map.' : "
                       "'Click any point on either map to see and hear its sample here.'}</p>",
                       js_on_load=CLICK_BRIDGE_JS, elem_id="map-click")
@@ -347,6 +334,7 @@ def build_timeline(state: AppState, manager=None) -> None:
         index = gr.Slider(0, TIMELINE_MAX_INDEX, value=0, step=1, label="snapshot")
         note = gr.Markdown()
         figure = gr.Plot(label="timeline", elem_id="map-timeline")
+        figure_downloads(figure, name="timeline")
 
     def on_open(directory, colour, space):  # opening the section loads the default; no timeline is a note, not an error
         try:

@@ -11,6 +11,7 @@ from omnivec_core.modalities.audio import SAMPLE_RATE
 
 from . import media, predictions_view, views
 from .components import StillAudio, StillImage
+from .downloads import figure_downloads
 from .inputs import load_upload
 from .state import FOLDER, OMNISHAPES, AppState
 
@@ -109,6 +110,7 @@ def build(state: AppState) -> None:
         images = [StillImage(label=label, type="pil") for label in PANELS]
     with gr.Row(visible=False) as plot_row:
         plots = [gr.Plot(label=label) for label in PANELS]
+    figure_downloads(*plots, name="reconstruction")
     with gr.Row(visible=False) as audio_row:
         heard = [StillAudio(label="original sound"), StillAudio(label="reconstructed sound (Griffin-Lim)")]
 
@@ -118,6 +120,7 @@ def build(state: AppState) -> None:
                 gr.update(visible=spec.audible))
     modality.change(rows_for, modality, [image_row, plot_row, audio_row], api_name=False)
     sweep_plot = gr.Plot(label="sweep")
+    figure_downloads(sweep_plot, name="mask ratio sweep")
     inputs = [modality, ratio, kind, seed, index, mask_seed, upload, source, folder]
     go.click(lambda *a: run_reconstruction(state, *a), inputs, images + plots + heard + [report],
              api_name="reconstruct")
