@@ -26,14 +26,26 @@ def parameters(ctx) -> dict[str, float]:
     return {"params (M)": count(model), "backbone params (M)": count(model.backbone)}
 
 
-def deflation_way(ctx) -> dict[str, float]:
-    """The row's way of feeding stills to the video network, from MMV's deflation table of the table's one
-    model (computed once for all its rows: `omnivec_core.analysis.deflation`)."""
-    key = ("deflation", str(ctx.run))
-    if key not in ctx.memo:
-        ctx.memo[key] = deflation_table(ctx.model, n_events=ctx.events)
-    table = ctx.memo[key]
-    return {**table["ways"][ctx.row.name], "correction fit L1": table["correction"]["fit L1 last"]}
+def deflation_way(ways: dict[str, str]):
+    """A row's way of feeding stills to the video network (`ways`: row name -> the way's name in
+    `omnivec_core.analysis.deflation`), from MMV's deflation table of the seed's one model (computed once for
+    all its rows)."""
+    def extra(ctx) -> dict[str, float]:
+        key = ("deflation", str(ctx.run))
+        if key not in ctx.memo:
+            ctx.memo[key] = deflation_table(ctx.model, n_events=ctx.events)
+        table = ctx.memo[key]
+        return {**table["ways"][ways[ctx.row.name]], "correction fit L1": table["correction"]["fit L1 last"]}
+    return extra
+
+
+def gflops_share(results: dict[str, dict]) -> None:
+    """Each DropToken row's video GFLOPs as a share of the first row's (no tokens dropped)."""
+    first = next(iter(results.values()), {}).get("metrics", {}).get("video GFLOPs")
+    for result in results.values():
+        flops = result.get("metrics", {}).get("video GFLOPs")
+        if first and flops is not None:
+            result["metrics"]["GFLOPs share"] = flops / first
 
 
 REPLICAS = (1, 2, 4)
@@ -41,22 +53,25 @@ REPLICAS = (1, 2, 4)
 
 def replication(replicas: int):
     """A row of OmniMAE's sample replication: MAE alone on image and video with each event repeated `replicas`
-    times (lab/replication.py), its held-out loss curve over training seconds, at the table's
-    step budget and the base config's batch size. The settings of REPLICAS train step by step in turn, once
-    per invocation (the first row to run trains them all), so a change in the machine's load falls on each."""
+    times (lab/replication.py), its held-out loss curve over training seconds, at the table's step budget, the
+    base config's model and batch size and the row's training seed. The settings of REPLICAS train step by step
+    in turn, once per seed and invocation (the first row to run trains them all), so a change in the machine's
+    load falls on each."""
     def run(ctx) -> dict:
         batch = ctx.config.train.batch_size
         args = argparse.Namespace(replicas=list(REPLICAS), steps=ctx.steps, batch=batch - batch % 4,
                                   every=max(1, ctx.steps // 20), modalities=["image", "video"],
-                                  events=min(ctx.events, 64), target=None, device=str(ctx.device))
-        if "replication" not in ctx.memo:
+                                  events=min(ctx.events, 64), target=None, device=str(ctx.device),
+                                  seed=ctx.config.train.seed, model=ctx.config.model)
+        key = ("replication", args.seed)
+        if key not in ctx.memo:
             sample_replication.warm_up(args)  # torch's one-time costs out of the timed runs
-            ctx.memo["replication"] = sample_replication.run(args)
-        result = ctx.memo["replication"][replicas]
+            ctx.memo[key] = sample_replication.run(args)
+        result = ctx.memo[key][replicas]
         curve = [list(point) for point in result["curve"]]
         return {"metrics": {"median s/step": result["step s"], "median render s": result["render s"],
                             "final loss": curve[-1][2]},
-                "curve": curve, "setup": {k: v for k, v in vars(args).items() if k != "device"}}
+                "curve": curve, "setup": {k: v for k, v in vars(args).items() if k not in ("device", "model")}}
     return run
 
 

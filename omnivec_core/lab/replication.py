@@ -9,6 +9,7 @@ events under the same masks at every evaluation. Wall-clock counts the training 
 not the evaluations."""
 from __future__ import annotations
 
+import copy
 import statistics
 import sys
 import tempfile
@@ -27,9 +28,13 @@ MASK_SEED = 0  # the held-out masks, the same at every evaluation of every run
 
 
 def plan(args, replicas: int) -> ExperimentConfig:
-    """The tiny model on the chosen modalities, one stage of MAE alone."""
+    """The tiny model (or `args.model`, a ModelConfig) on the chosen modalities, one stage of MAE alone, at
+    training seed `args.seed` (default 0)."""
     config = preset("tiny")
+    if getattr(args, "model", None) is not None:
+        config.model = copy.deepcopy(args.model)
     config.model.modalities = tuple(args.modalities)
+    config.train.seed = getattr(args, "seed", 0)
     config.train.batch_size, config.train.warmup_steps = args.batch, max(1, args.steps // 10)
     config.train.stages = [StageConfig("pretrain", args.steps, {"mae": 1.0}, replicas=replicas)]
     return config

@@ -1,13 +1,14 @@
-"""What a paper table is made of: rows (variants of a base config), the metric that decides it, the paper's
-stated trend as claims about the rows' order, and the metrics read from an `evaluate` report.
+"""What a paper table is made of: rows (variants of a base config), the metric that decides it, the paper's own
+figures (or its words where it gives none), the orders it shows as claims about our rows, and the metrics read
+from an `evaluate` report.
 
-A claim compares two rows on one metric: ">" and "<" are strict, "~" holds when they are within `tol` of each
-other, ">~" when the left is not below the right by more than `tol` (and "<~" the mirror). A row agrees with
-the paper when every claim that names it holds."""
+A claim compares two rows on one metric: ">" and "<" are strict, "~" says they are within `tol` of each other,
+">~" that the left is not below the right by more than `tol` (and "<~" the mirror). `lab/claims.py` judges a
+claim against the spread of the rows' training seeds."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..config import ExperimentConfig, preset
@@ -50,12 +51,35 @@ class Claim:
         tolerance = f" (within {self.tol:g})" if self.op in ("~", ">~", "<~") else ""
         return f"{self.left} {OPS[self.op]} {self.right} on {self.metric or metric}{tolerance}"
 
-    def holds(self, a: float | None, b: float | None) -> bool | None:
-        """Whether the claim holds for the left row's value `a` and the right row's `b` (None: a value is missing)."""
-        if a is None or b is None:
+
+@dataclass(frozen=True)
+class Quote:
+    """The paper's own figures for a comparison, beside ours, or its words where it gives none."""
+    source: str                                    # which table of the paper, which setting and columns
+    columns: tuple[str, ...] = ()                  # the paper's column names
+    figures: dict[str, tuple] = field(default_factory=dict)  # our row name -> the paper's figure per column
+                                                   # (None: the paper has none there)
+    mirrors: dict[str, tuple[str, ...]] = field(default_factory=dict)  # our metric -> the paper columns it
+                                                   # stands for (their mean is the paper's value of it)
+    words: str = ""                                # the paper's words, quoted (its finding where it gives no figures)
+
+    def __post_init__(self) -> None:
+        for row, values in self.figures.items():
+            if len(values) != len(self.columns):
+                raise ValueError(f"quote {self.source!r}: row {row!r} has {len(values)} figures for "
+                                 f"{len(self.columns)} columns")
+        for metric, columns in self.mirrors.items():
+            unknown = set(columns) - set(self.columns)
+            if unknown:
+                raise ValueError(f"quote {self.source!r}: {metric!r} mirrors unknown columns {sorted(unknown)}")
+
+    def value(self, row: str, columns: tuple[str, ...]) -> float | None:
+        """The mean of the row's figures in `columns`; None if the paper lacks the row or any of them."""
+        figures = self.figures.get(row)
+        if figures is None:
             return None
-        return {">": a > b, "<": a < b, "~": abs(a - b) <= self.tol,
-                ">~": a >= b - self.tol, "<~": a <= b + self.tol}[self.op]
+        values = [figures[self.columns.index(c)] for c in columns]
+        return None if any(v is None for v in values) else sum(values) / len(values)
 
 
 @dataclass(frozen=True)
@@ -65,7 +89,7 @@ class Part:
     metric: str                                     # the deciding metric (a key of each row's metrics)
     rows: tuple[Row, ...]
     claims: tuple[Claim, ...]
-    trend: str                                      # the paper's finding in words (no number we are not sure of)
+    trend: str                                      # the paper's finding in words, as we read it
     reference: str                                  # where in the paper
     columns: tuple[str, ...] = ()                   # more metrics shown beside the deciding one
     higher_is_better: bool = True
@@ -73,6 +97,8 @@ class Part:
     extra: Callable[[Any], dict] | None = None      # more metrics of a trained row: (context) -> {name: value}
     derive: Callable[[dict], None] | None = None    # adds metrics that compare rows: (results by row name) -> None
     one_model: bool = False                         # every row reads one trained model (rows differ in analysis)
+    quote: Quote | None = None                      # the paper's figures (or words) beside our rows
+    baseline: str = ""                              # the row others are shown relative to (default: the first)
 
     def __post_init__(self) -> None:
         names = [row.name for row in self.rows]
@@ -82,6 +108,22 @@ class Part:
             unknown = {claim.left, claim.right} - set(names)
             if unknown:
                 raise ValueError(f"part {self.title!r}: claim names unknown rows {sorted(unknown)}")
+        if self.baseline and self.baseline not in names:
+            raise ValueError(f"part {self.title!r}: baseline {self.baseline!r} is not one of its rows {names}")
+        if self.quote is not None and set(self.quote.figures) - set(names):
+            raise ValueError(f"part {self.title!r}: the quote names unknown rows "
+                             f"{sorted(set(self.quote.figures) - set(names))}")
+
+    @property
+    def reference_row(self) -> str:
+        return self.baseline or self.rows[0].name
+
+    def paper_value(self, row: str, metric: str | None = None) -> float | None:
+        """The paper's figure for `row` on `metric` (default: the deciding one): the mean of the columns it mirrors."""
+        metric = metric or self.metric
+        if self.quote is None or metric not in self.quote.mirrors:
+            return None
+        return self.quote.value(row, self.quote.mirrors[metric])
 
 
 @dataclass(frozen=True)
@@ -114,7 +156,8 @@ def report_metrics(report: dict) -> dict[str, float]:
     modalities it needs): mean linear probe (all, and per modality), attribute precision@1 (mean, the
     vision-language pairs, single pairs), instance R@1, zero-shot accuracy, and two summaries:
     "downstream" (mean of the video probe, the audio probe and text->video P@1: MMV's and VATT's kinds of
-    task) and "visual probe" (mean of the image and video probes)."""
+    task), "visual probe" (mean of the image and video probes), "video+audio probe" (VATT's linear probes) and
+    "image tasks" / "video tasks" (OmniVL's: the medium's probe and its P@1 to and from captions)."""
     probe, precision, retrieval = report["linear_probe"], report["attribute_precision"], report["retrieval"]
     out = {"mean probe": mean(v for by in probe.values() for v in by.values())}
     out.update({f"{m} probe": mean(by.values()) for m, by in probe.items()})
@@ -130,35 +173,11 @@ def report_metrics(report: dict) -> dict[str, float]:
     out["zero-shot"] = mean(v for by in report.get("zero_shot", {}).values() for v in by.values())
     out["downstream"] = mean([out.get("video probe"), out.get("audio probe"), out.get(f"{CAPTIONS}->video P@1")])
     out["visual probe"] = mean([out.get("image probe"), out.get("video probe")])
+    out["video+audio probe"] = mean([out.get("video probe"), out.get("audio probe")])
+    for medium in ("image", "video"):  # OmniVL's image tasks and video tasks: the probe and both retrieval ways
+        out[f"{medium} tasks"] = mean([out.get(f"{medium} probe"), out.get(f"{CAPTIONS}->{medium} P@1"),
+                                       out.get(f"{medium}->{CAPTIONS} P@1")])
     return {k: float(v) for k, v in out.items() if v is not None}
-
-
-# ---- the paper's trend against ours ----------------------------------------------------------------------
-def judge(part: Part, metrics: dict[str, dict[str, float]]) -> tuple[list[dict], dict[str, str]]:
-    """Every claim of `part` checked on the rows' `metrics` (row name -> metric -> value), and each row's
-    agreement over the claims naming it that could be checked: "yes" (all hold), "no" (none does),
-    "partly (k/m)", "n/a" (none could: a value is missing) or "—" (no claim names it)."""
-    checked = []
-    for claim in part.claims:
-        metric = claim.metric or part.metric
-        a, b = metrics.get(claim.left, {}).get(metric), metrics.get(claim.right, {}).get(metric)
-        checked.append({"claim": claim.text(part.metric), "left": claim.left, "right": claim.right,
-                        "metric": metric, "values": [a, b], "holds": claim.holds(a, b)})
-    agreement = {}
-    for row in part.rows:
-        named = [c["holds"] for c in checked if row.name in (c["left"], c["right"])]
-        verdicts = [v for v in named if v is not None]  # a claim missing a value says nothing
-        if not named:
-            agreement[row.name] = "—"
-        elif not verdicts:
-            agreement[row.name] = "n/a"
-        elif all(verdicts):
-            agreement[row.name] = "yes"
-        elif not any(verdicts):
-            agreement[row.name] = "no"
-        else:
-            agreement[row.name] = f"partly ({sum(verdicts)}/{len(verdicts)})"
-    return checked, agreement
 
 
 def model_fields(**values) -> Callable[[ExperimentConfig], None]:
