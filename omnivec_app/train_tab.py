@@ -186,7 +186,8 @@ def timeline_view(manager: TrainingManager, cache: TimelineCache):
 
 def build(state: AppState, manager: TrainingManager, on_load) -> None:
     gr.Markdown(f"Train in a background process on **{state.device}**; every other tab stays usable. "
-                "`tiny` trains in minutes on a laptop CPU." + ("" if state.training else f"\n\n**Note:** {NO_TRAIN}."))
+                "`lesson` trains in two minutes on a laptop CPU (picture, clip, sound, text), `tiny` in about ten "
+                "(all seven)." + ("" if state.training else f"\n\n**Note:** {NO_TRAIN}."))
     knobs = {}  # name -> component; per-modality switches under "<switch>:<modality>"
     with gr.Row():
         knobs["preset"] = gr.Radio(list(PRESETS), value=START, label="preset")

@@ -147,7 +147,8 @@ def test_main_wires_policy_auth_and_no_train_into_the_app(tmp_path, monkeypatch,
     seen = {}
 
     class FakeDemo:
-        def queue(self):
+        def queue(self, **kwargs):
+            seen["queue"] = kwargs
             return self
 
         def launch(self, **kwargs):
@@ -167,6 +168,7 @@ def test_main_wires_policy_auth_and_no_train_into_the_app(tmp_path, monkeypatch,
                      "--auth", "class:pw", "--no-train"])
     state = seen["state"]
     assert seen["launch"]["auth"] == ("class", "pw") and seen["launch"]["server_name"] == "0.0.0.0"
+    assert seen["queue"] == {"default_concurrency_limit": 1, "max_size": 200} and seen["launch"]["max_file_size"] == "50mb"
     assert state.paths.restricted and (tmp_path / "shared").resolve() in state.paths.roots and not state.training
     assert "typed paths are confined" in capsys.readouterr().out
     with pytest.raises(_Launched):
@@ -201,7 +203,7 @@ def test_train_tab_folders_go_through_the_policy(tree):
 def shared_app(tmp_path_factory):
     """A tiny model, a folder of pictures and a run with a timeline under shared/, the same kinds of things
     under private/ (outside it), a symlink from shared/ to private/; the app confined to shared/ and with
-    training off, as `--host 0.0.0.0 --allow-dir shared --no-train` would start it."""
+    training off, started from `--host 0.0.0.0 --allow-dir shared --no-train` and bound to 0.0.0.0."""
     from omnivec_app.launch import build_state
     from omnivec_app.main import build_app
     from omnivec_app.training import TrainingManager
@@ -231,11 +233,13 @@ def shared_app(tmp_path_factory):
     (shared / "out").symlink_to(private)
 
     state = build_state(shared / "model", "cpu")
-    state.paths, state.training = PathPolicy.confined([shared]), False
+    args = launch.parse_args(["--host", "0.0.0.0", "--allow-dir", str(shared), "--checkpoint", str(shared / "model"),
+                              "--no-train"])
+    state.paths, state.training = launch.path_policy(args), not args.no_train
     demo = build_app(state, TrainingManager(shared / "runs"))
     demo.queue()
     port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    demo.launch(server_name=args.host, server_port=port, prevent_thread_lock=True, quiet=True)  # reached on 127.0.0.1
     yield Client(f"http://127.0.0.1:{port}/", verbose=False), shared, private
     demo.close()
     patch.undo()
