@@ -12,6 +12,7 @@ from omnivec_core.lab import TABLES, runner
 from omnivec_core.lab.__main__ import main
 from omnivec_core.lab.report import write_results
 from omnivec_core.lab.spec import Claim, Part, Quote, Row, Table, train_fields
+from omnivec_core.lab.summary import summary_markdown
 from omnivec_core.objectives import check_plan
 
 QUICK = "quick-two"
@@ -155,6 +156,15 @@ def test_replication_rows_are_timed_to_the_loss_n1_has_halfway():
     assert results["n=2"]["metrics"]["target loss"] == 0.8 and "s to target" not in results["n=4"]["metrics"]
 
 
+@pytest.mark.fast
+def test_droptoken_gflops_are_a_share_of_the_full_rows():
+    results = {"25 %": {"metrics": {"video GFLOPs": 1.5}}, "0 %": {"metrics": {"video GFLOPs": 2.0}},
+               "75 %": {"metrics": {}}}
+    TABLES["vatt-droptoken"].parts[0].derive(results)
+    assert results["25 %"]["metrics"]["GFLOPs share"] == 0.75 and results["0 %"]["metrics"]["GFLOPs share"] == 1.0
+    assert "GFLOPs share" not in results["75 %"]["metrics"]
+
+
 def spaces_results(tmp_path):
     """mmv-spaces with two seeds of shared and fac and none of disjoint: a table with quoted figures, part run."""
     table = TABLES["mmv-spaces"]
@@ -189,6 +199,10 @@ def test_the_papers_tab_shows_the_papers_figures_beside_ours(tmp_path):
     assert ours.type == paper.type == "bar" and list(ours.x) == ["shared", "disjoint", "fac"]
     assert ours.y[0] == 0 and ours.y[1] is None and ours.y[2] == pytest.approx(100 * (0.61 - 0.42) / 0.42)
     assert paper.y[0] == 0 and paper.y[2] == pytest.approx(100 * (56.8 - 55.32) / 55.32)
+
+    summary = summary_markdown(tmp_path)  # BENCHMARKS §8's table
+    assert "| `mmv-spaces` | 4 of 6 | downstream | shared 0.420 ± 0.028, disjoint -, fac 0.610 ± 0.014 |" in summary
+    assert "`vatt-droptoken`" in summary.split("Not yet run")[1] and "`mmv-spaces`" in summary.split("Not yet run")[1]
 
     markdown, figure = papers_tab.papers_table("vatt-droptoken", tmp_path)
     assert figure is None and "Not yet run" in markdown and "python -m omnivec_core.lab vatt-droptoken" in markdown

@@ -1,5 +1,6 @@
 """python -m omnivec_core.lab TABLE [TABLE ...] [--scale micro|tiny|small] [--steps N] [--seeds N] [--events N]
-[--out bench/papers] [--work runs/lab] [--resume] [--device auto|cpu|cuda]"""
+[--out bench/papers] [--work runs/lab] [--resume] [--device auto|cpu|cuda]; --summary prints every table's
+verdicts."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +12,7 @@ from ..train.trainer import resolve_device
 from .bases import SCALES
 from .report import RESULTS, ROOT
 from .runner import run_table
+from .summary import summary_markdown
 from .tables import TABLES
 
 
@@ -41,12 +43,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="skip rows whose result at this budget is written, continue interrupted trainings")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--summary", action="store_true",
+                   help="print every table's verdicts from OUT as markdown (BENCHMARKS §8) and run nothing")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
+    if args.summary:
+        print(summary_markdown(args.out))
+        return 0
     unknown = [name for name in args.tables if name not in TABLES]
     if not args.tables or unknown:
         said = "no table given" if not args.tables else f"unknown table {unknown[0]!r}"

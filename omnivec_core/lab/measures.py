@@ -39,15 +39,6 @@ def deflation_way(ways: dict[str, str]):
     return extra
 
 
-def gflops_share(results: dict[str, dict]) -> None:
-    """Each DropToken row's video GFLOPs as a share of the first row's (no tokens dropped)."""
-    first = next(iter(results.values()), {}).get("metrics", {}).get("video GFLOPs")
-    for result in results.values():
-        flops = result.get("metrics", {}).get("video GFLOPs")
-        if first and flops is not None:
-            result["metrics"]["GFLOPs share"] = flops / first
-
-
 REPLICAS = (1, 2, 4)
 
 
