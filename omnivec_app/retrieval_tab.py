@@ -11,8 +11,9 @@ import torch
 from . import media, own_inputs, predictions_view, views
 from .activations_tab import heat_figure
 from .components import StillAudio, StillImage
-from .inputs import ASSETS, query_inputs as inputs_of
-from .own_inputs import OwnQuery, own_query
+from .explain_view import build_retrieval_block, gallery_input, query_inputs
+from .inputs import ASSETS
+from .own_inputs import own_query
 from .state import FOLDER, OMNISHAPES, AppState
 from omnivec_core.analysis.captioning import match_probabilities, rerank_order, rerank_scores
 from omnivec_core.analysis.embeddings import embed_modality
@@ -26,21 +27,6 @@ from omnivec_core.modalities import CAPTIONS, REGISTRY
 from omnivec_core.modalities.audio import SAMPLE_RATE
 
 DEFAULT_TARGETS = ("video", "audio", "text", "points")
-
-
-def query_inputs(own: OwnQuery, text: str | None) -> tuple[dict[str, object], list[str]]:
-    """The model inputs a query gives: an upload, drawing, snapshot or recording read by its content (a clip
-    gives frames and sound), else a caption."""
-    if own.loaded is not None:
-        inputs, notes = inputs_of(own.loaded)
-        return {m: x[None] for m, x in inputs.items()}, own.notes + notes
-    if own.empty_sketch and not (text or "").strip():
-        own.require()  # says the sketch is empty, rather than that the sentence is
-    try:
-        loaded = readers.read_text(text)
-    except readers.MediaError as error:
-        raise gr.Error(f"{error} (or upload a file, draw a shape, take a webcam snapshot or record a sound)") from None
-    return {CAPTIONS: [loaded.tensor]}, []
 
 
 @functools.lru_cache(maxsize=2048)
@@ -68,14 +54,6 @@ def preview(state: AppState, gallery, event: int, modality: str) -> str:
         view = REGISTRY[modality].view(gallery.item_input(event, modality)[0])
         return views.render_file(view, state.scratch, f"{modality}-{gallery.key}-{event}")
     return _preview_file(state.world, gallery.seed, event, modality, str(state.scratch))
-
-
-def gallery_input(state: AppState, gallery, event: int, modality: str):
-    """A gallery item's model input as a batch of one."""
-    if isinstance(gallery, FolderGallery):
-        return gallery.item_input(event, modality).to(state.device)
-    return REGISTRY[modality].batch_input(state.world.render(1, seed=gallery.seed, start=event, modalities=(modality,),
-                                                             device=state.device))
 
 
 def retrieve(state: AppState, upload: str | None, text: str, targets: list[str], k: int, n_events: int,
@@ -262,6 +240,7 @@ def build(state: AppState) -> None:
     # the scripting API's /query_heads raises on a query it cannot read; the accordion says it inside instead
     gr.Button(visible=False).click(partial(query_heads, state), query, heads_outputs, api_name="query_heads")
     index.click(partial(index_folder, state), [folder], [folder_report, source], api_name="index_folder")
+    build_retrieval_block(state, [upload, text, *own.list()], [source, folder, n_events], table)
     gr.Examples(examples(), [upload, text], outputs, label="examples: click one to query it", run_on_click=True,
                 fn=lambda path, sentence: retrieve(state, path, sentence, DEFAULT_TARGETS, 5, 500,
                                                    progress=lambda *a, **k: None),

@@ -674,7 +674,8 @@ def test_refresh(client, state):
 TESTED = {"/sample", "/looks", "/predict_event", "/reconstruct", "/reconstruct_sweep", "/embedding_map", "/activations",
           "/retrieve", "/caption", "/droptoken", "/train", "/train_stop", "/train_load", "/refresh", "/index_folder",
           "/train_command", "/papers_table", "/timeline_load", "/timeline_map", "/compare_models", "/query_heads",
-          "/export_selection", "/export_report"}  # the exports: tests/test_exports.py
+          "/export_selection", "/export_report",  # the exports: tests/test_exports.py
+          "/explain"}  # tests/test_explain.py
 
 
 def test_every_named_endpoint_is_tested(client):

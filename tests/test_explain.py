@@ -5,6 +5,7 @@ attributed tokens lowers a matching pair's similarity more than hiding 20 % at r
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 
 import gradio as gr
@@ -109,3 +110,98 @@ def test_attribution_beats_random_deletion(bundled, events, modality):
     curve = deletion_curves(bundled, modality, x, partner, other, fractions=(0.2,), draws=3,
                             generator=torch.Generator().manual_seed(0))[modality]
     assert curve["attributed"][0] > curve["random"][0], curve
+
+
+# ------------------------------------------------------------------ app: /explain on one live server
+
+GALLERY = 300  # the bundled model's cached gallery size
+
+
+def test_hits_are_read_from_the_results_table():
+    table = ("| target | rank | event | score | caption of the event |\n|---|---|---|---|---|\n"
+             "| video | 1 | 17 | 0.912 | a red circle |\n| text | 2 | 4 | 0.801 | a blue square |")
+    choices = explain_view.hit_choices(table).constructor_args["choices"]
+    assert choices == [("video #1: event 17 (0.912)", "video:17"), ("text #2: event 4 (0.801)", "text:4")]
+    assert explain_view.hit_choices("").constructor_args["choices"] == []
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """The Retrieval tab (and with it /explain) over a copy of the bundled model, whose gallery is cached."""
+    checkpoint = Path(shutil.copytree(BUNDLED, tmp_path_factory.mktemp("model") / "omnivec-default"))
+    state = build_state(checkpoint, "cpu")
+    with gr.Blocks() as demo:
+        retrieval_tab.build(state)
+    demo.queue()
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield Client(f"http://127.0.0.1:{port}/", verbose=False), state
+    demo.close()
+
+
+def summary_similarity(markdown: str) -> float:
+    return float(markdown.split("similarity **")[1].split("**")[0])
+
+
+@pytest.mark.app
+def test_explain_a_sentence_and_a_clip(served):
+    client, state = served
+    sentence = "a small red circle bouncing"
+    query_heat, words, hit_heat, hit_words, summary = client.predict(
+        None, sentence, "video", 3, OMNISHAPES, "", GALLERY, api_name="/explain")
+    assert query_heat is None and hit_words is None, "a sentence shows words, a clip heat"
+    assert [w["token"] for w in words] == ["[CLS]", "a", "small", "red", "circle", "bouncing"]
+    assert max(w["class_or_confidence"] for w in words) == 1.0
+    assert Image.open(hit_heat).size == (4 * 134 - 6, 2 * 134 - 6), "a column of two frames per tubelet"
+    assert summary.startswith(f"**{CAPTIONS} ↔ video**") and "“" in summary and "frames" in summary
+    model, gallery = state.model, state.gallery(GALLERY)
+    space = model.embedding.pair_space(CAPTIONS, "video")
+    with torch.no_grad():
+        query = model.embed(model.encode(CAPTIONS, [sentence]))[space][0]
+    assert summary_similarity(summary) == pytest.approx(float(gallery.embeddings["video"][space][3] @ query), abs=2e-3)
+
+
+@pytest.mark.app
+def test_explain_two_gallery_events_and_an_upload(served, tmp_path):
+    client, state = served
+    query_heat, words, hit_heat, hit_words, summary = client.predict(
+        None, "", "points", 5, OMNISHAPES, "", GALLERY, "image", 5, api_name="/explain")
+    assert words is None and hit_words is None
+    assert Image.open(query_heat).size == (256, 256) and Image.open(hit_heat).size == (256, 256)
+    assert summary.startswith("**image ↔ points**") and "point group" in summary and "patch row" in summary
+    query_heat, _, hit_heat, _, summary = client.predict(
+        handle_file(str(mf.make_png(tmp_path / "picture.png"))), "", "audio", 0, OMNISHAPES, "", GALLERY,
+        api_name="/explain")
+    assert Image.open(query_heat).size == (256, 256) and Image.open(hit_heat).size == (256, 256)
+    assert summary.startswith("**image ↔ audio**") and "mel band" in summary
+    pair = explain_view.explain_events(state, "imu", 2, "depth", 7, OMNISHAPES, "", GALLERY)  # the map's pair block
+    assert pair[0].size == (400, 200) and pair[2].size == (256, 256) and "imu ↔ depth" in pair[4]
+
+
+ON = (OMNISHAPES, "", GALLERY)  # the gallery
+BAD = [((None, "", "video", 3, *ON), "empty"), ((None, "a red circle", "smell", 3, *ON), "unknown modality 'smell'"),
+       ((None, "a red circle", "video", GALLERY, *ON), "out of range"),
+       ((None, "a red circle", "video", 2.5, *ON), "whole number"),
+       ((None, "a red circle", "video", 3, OMNISHAPES, "", GALLERY, "image", 2), "give one query"),
+       ((None, "", "video", 3, OMNISHAPES, "", GALLERY, "image", -1), "out of range"),
+       ((None, "a red circle", "video", 3, OMNISHAPES, "", 10), "minimum value 50")]  # the slider's own check
+
+
+@pytest.mark.app
+@pytest.mark.parametrize("args,said", BAD, ids=[s for _, s in BAD])
+def test_bad_inputs_are_answered_clearly(served, args, said):
+    client, _ = served
+    with pytest.raises(Exception) as error:
+        client.predict(*args, api_name="/explain")
+    assert said in str(error.value), str(error.value)
+
+
+@pytest.mark.app
+def test_nan_is_refused(served):
+    client, state = served
+    with pytest.raises(gr.Error, match="whole number"):
+        explain_view.explain(state, None, "a red circle", "video", float("nan"))
+    with pytest.raises(Exception, match="whole number"):  # JSON has no NaN: a client can only send it as text
+        client.predict(None, "a red circle", "video", "NaN", *ON, api_name="/explain")
