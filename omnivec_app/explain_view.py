@@ -47,7 +47,8 @@ def query_inputs(own: OwnQuery, text: str | None) -> tuple[dict[str, object], li
 def gallery_input(state: AppState, gallery, event: int, modality: str):
     """A gallery item's model input as a batch of one."""
     if isinstance(gallery, FolderGallery):
-        return gallery.item_input(event, modality).to(state.device)
+        x = gallery.item_input(event, modality)
+        return x.to(state.device) if torch.is_tensor(x) else x  # captions stay a list of str
     return REGISTRY[modality].batch_input(state.world.render(1, seed=gallery.seed, start=event, modalities=(modality,),
                                                              device=state.device))
 
@@ -123,7 +124,7 @@ def cloud_heat(points: torch.Tensor, heat: torch.Tensor, size: int = 256) -> Ima
     xyz = points.float().cpu().numpy() @ rotate.T
     pixels = ((xyz[:, :2] / (np.abs(xyz[:, :2]).max() or 1.0) * 0.45 + 0.5) * (size - 1)).astype(int)
     h = heat.numpy()
-    colours = np.where(h[:, None] > 0, heat_ramp(h), 0.7) * 255                    # (P, 3)
+    colours = (0.7 * (1 - h[:, None]) + heat_ramp(h) * h[:, None]) * 255           # (P, 3): grey to hot
     canvas = Image.new("RGB", (size, size), (250, 250, 250))
     draw = ImageDraw.Draw(canvas)
     for i in np.lexsort((h, xyz[:, 2])):  # far points first, hot ones over cold at equal depth
@@ -172,7 +173,7 @@ def side_views(model, side: Side, x) -> tuple[Image.Image | None, list | None, l
     order = [int(i) for i in scores.argsort(descending=True) if real[i]][:HOTTEST]
     if spec.language:
         words = model.stems[spec.stem].token_strings(x[0])
-        shown = [(w, round(float(s) / peak, 3)) for w, s in zip(words, scores.tolist())]
+        shown = [(w, round(max(-1.0, s / peak), 3)) for w, s in zip(words, scores.tolist())]  # -1 to 1, as shown
         return None, shown, [f"“{words[i]}”" for i in order]
     extras = {key: value[0].cpu() for key, value in side.stem.extras.items()}
     sample = x[0].cpu()
@@ -189,11 +190,10 @@ def explain_pair(state: AppState, a: str, xa, b: str, xb, names: tuple[str, str]
         raise gr.Error(f"the similarity of {names[0]} and {names[1]} is not a number: an input holds NaN or "
                        "infinite values")
     shown = [side_views(model, side, x) for side, x in zip(result.sides, (xa, xb))]
-    lines = [f"- **{name}** ({side.modality}): " + "; ".join(hottest)
-             for name, side, (_, _, hottest) in zip(names, result.sides, shown)]
+    lines = [f"- **{name}**: " + "; ".join(hottest) for name, (_, _, hottest) in zip(names, shown)]
     summary = (f"**{a} ↔ {b}**, compared in the *{result.space}* space: similarity **{similarity:.3f}**. "
                "Heat is each token's gradient × input share of that similarity (dark red to yellow: more; only "
-               "what raised it is drawn); the hottest parts:\n\n" + "\n".join(lines))
+               "what raised it is drawn; words that lowered it are blue); the hottest parts:\n\n" + "\n".join(lines))
     return [shown[0][0], shown[0][1], shown[1][0], shown[1][1], summary]
 
 

@@ -161,6 +161,10 @@ def test_explain_a_sentence_and_a_clip(served):
     with torch.no_grad():
         query = model.embed(model.encode(CAPTIONS, [sentence]))[space][0]
     assert summary_similarity(summary) == pytest.approx(float(gallery.embeddings["video"][space][3] @ query), abs=2e-3)
+    chosen = explain_view.explain_hit(state, "video:3", None, sentence, OMNISHAPES, "", GALLERY)  # the tab's button
+    assert chosen[4] == summary and [w for w, _ in chosen[1]] == [w["token"] for w in words]
+    with pytest.raises(gr.Error, match="search first"):
+        explain_view.explain_hit(state, None, None, sentence, OMNISHAPES, "", GALLERY)
 
 
 @pytest.mark.app
