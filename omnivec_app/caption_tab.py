@@ -42,7 +42,7 @@ def run_caption(state: AppState, upload: str | None, seed: int, index: int, deco
         raise gr.Error(f"seed and index must be between 0 and {MAX_INDEX}")
     batch = state.world.render(1, seed=seed, start=index, device=state.device)
     inputs = {m: REGISTRY[m].batch_input(batch) for m in signals}
-    own = batch.text[0]
+    own = batch[CAPTIONS][0]
     match = match_probabilities(model, "video", inputs["video"], own)[0] if "video" in inputs else None
     table = "" if match is None else "\n\n| the event's own caption | match (video) |\n|---|---|\n" + "\n".join(
         f"| {c} | {p:.2f} |" for c, p in zip(own, match.tolist()))

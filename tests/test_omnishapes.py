@@ -441,3 +441,14 @@ def test_every_registered_modality_has_a_renderer():
     from omnivec_core.data.omnishapes.renderers import RENDERERS
     from omnivec_core.modalities import REGISTRY
     assert set(RENDERERS) == set(REGISTRY)
+
+
+def test_a_batch_is_read_by_modality_name():
+    from omnivec_core.modalities import CAPTIONS, MODALITIES
+
+    batch = OmniShapes().render(2, seed=5, modalities=("image", CAPTIONS))
+    assert batch.modalities == tuple(m for m in MODALITIES if m in ("image", CAPTIONS))
+    assert batch["image"] is batch.image and len(batch[CAPTIONS]) == 2 and "video" not in batch
+    assert batch["video"] is None, "a registered modality not rendered"
+    with pytest.raises(KeyError, match="no modality 'smell'"):
+        batch["smell"]

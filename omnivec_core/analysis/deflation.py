@@ -182,7 +182,7 @@ def way_scores(model: OmniVec, encoded: Encoded, fit: Encoded, batch, fit_batch,
     space = model.embedding.pair_space(VIDEO, CAPTIONS)
     images = model.embed(encoded)[space].float()
     texts = model.embed(captions)[space].float()
-    text_of = [row[0] for row in batch.text]
+    text_of = [row[0] for row in batch[CAPTIONS]]
     named = {m: named_attributes(m, batch.labels, text_of) for m in (IMAGE, CAPTIONS)}
     scores = {}
     for key, (a, b, similarity) in {"to text P@1": (IMAGE, CAPTIONS, images @ texts.t()),
@@ -208,7 +208,7 @@ def deflation_table(model: OmniVec, n_events: int = 256, seed: int = HELD_OUT_SE
     networks = {"n-def": deflate(model, "first"), "def": deflate(model), "def+corr": deflate(model)}
     history = fit_correction(model, networks["def+corr"], fit_batch.image, steps)
     with torch.no_grad():
-        captions = model.encode(CAPTIONS, [row[0] for row in batch.text])
+        captions = model.encode(CAPTIONS, [row[0] for row in batch[CAPTIONS]])
         held_out = image_encodings(model, networks, batch.image)
         fitted = image_encodings(model, networks, fit_batch.image)
         clips, fit_clips = model.encode(VIDEO, batch.video), model.encode(VIDEO, fit_batch.video)

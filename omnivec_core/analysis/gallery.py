@@ -13,6 +13,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from ..data.omnishapes import WORLD_VERSION, OmniShapes
+from ..modalities import CAPTIONS
 from ..model import OmniVec
 from ..io import atomic_write
 from .embeddings import embed_batch
@@ -58,7 +59,7 @@ def weights_fingerprint(checkpoint: Path) -> str:
 def build_gallery(model: OmniVec, n: int, seed: int = GALLERY_SEED, chunk: int = 128) -> Gallery:
     batch = OmniShapes().render(n, seed=seed, device=next(model.parameters()).device)
     embedded = embed_batch(model, batch, chunk=chunk)
-    return Gallery(seed, n, {k: v.cpu() for k, v in batch.labels.items()}, [row[0] for row in batch.text], embedded)
+    return Gallery(seed, n, {k: v.cpu() for k, v in batch.labels.items()}, [row[0] for row in batch[CAPTIONS]], embedded)
 
 
 def cache_path(checkpoint: Path, n: int, seed: int) -> Path:

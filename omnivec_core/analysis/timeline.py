@@ -36,7 +36,7 @@ import torch
 
 from ..data.omnishapes import ATTRIBUTES, OmniShapes
 from ..io import atomic_write
-from ..modalities import REGISTRY
+from ..modalities import CAPTIONS, REGISTRY
 from .embeddings import embed_modality
 from .projections import other_modality_share
 
@@ -108,7 +108,7 @@ class TimelineRecorder:
         self.inputs = {m: REGISTRY[m].batch_input(batch) for m in self.modalities}
         self.meta = {"format": FORMAT, "seed": seed, "events": n, "modalities": self.modalities,
                      "spaces": self.spaces, "joint_space": model.embedding.joint_space, "every": self.every,
-                     "captions": [row[0] for row in batch.text]}
+                     "captions": [row[0] for row in batch[CAPTIONS]]}
         self.labels = {f"label/{k}": v.cpu().long().contiguous() for k, v in batch.labels.items()}
         self.steps: list[int] = []
         self.snapshots: list[dict[str, torch.Tensor]] = []

@@ -38,7 +38,7 @@ def reranked_precision(model: OmniVec, batch, embedded: dict, target: str = "vid
     """Text->`target` attribute precision@1 over the first `queries` captions: by the contrastive ranking,
     and after the alignment decoder re-ranks its top `top` candidates (match logit + contrastive logit)."""
     space = model.embedding.pair_space(CAPTIONS, target)
-    captions = [row[0] for row in batch.text]
+    captions = [row[0] for row in batch[CAPTIONS]]
     x = REGISTRY[target].batch_input(batch)
     observed = REGISTRY[target].observes
     truth = [{a: ATTRIBUTES[a][i] for a, i in zip(observed, row)}

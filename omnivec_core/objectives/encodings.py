@@ -38,7 +38,7 @@ def signal_encodings(model: OmniVec, batch, cfg: TrainConfig, cache: dict) -> di
 def caption_encoding(model: OmniVec, batch, cfg: TrainConfig, cache: dict):
     """All captions of the batch, (B*K) rows in event order, encoded once per step."""
     if "captions" not in cache:
-        captions = [c for row in batch.text for c in row]
+        captions = [c for row in batch[CAPTIONS] for c in row]
         cache["captions"] = model.encode(CAPTIONS, captions, cfg.droptoken.get(CAPTIONS, 0.0))
     return cache["captions"]
 

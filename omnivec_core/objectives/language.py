@@ -22,7 +22,7 @@ def language_decoders(model: OmniVec):
 
 def own_captions(batch, step: int) -> list[str]:
     """One caption per event, taking each of its captions in turn over the steps."""
-    return [row[step % len(row)] for row in batch.text]
+    return [row[step % len(row)] for row in batch[CAPTIONS]]
 
 
 def captioning_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, step: int, cache: dict
@@ -50,7 +50,7 @@ def matching_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConf
         return {}
     decoders, captions = language_decoders(model), own_captions(batch, step)
     text = caption_embeddings(model, batch, cfg, cache)
-    per_event = len(batch.text[0])
+    per_event = len(batch[CAPTIONS][0])
     positive = torch.arange(len(batch), device=batch.index.device) * per_event + step % per_event  # (B,)
     out = {}
     for m, encoded in signal_encodings(model, batch, cfg, cache).items():

@@ -90,7 +90,7 @@ def contrastive_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageC
     if CAPTIONS in present:
         text = caption_embeddings(model, batch, cfg, cache)
         space = model.embedding.pair_space(anchor, CAPTIONS)
-        captions = [c for row in batch.text for c in row]
+        captions = [c for row in batch[CAPTIONS] for c in row]
         per_clip = text[space].reshape(len(batch), -1, text[space].shape[-1])  # (B, K, d)
         wrong, wrong_captions = None, []
         if cfg.negative_captions and names_attributes(batch):
@@ -131,7 +131,7 @@ def univlc_loss(model: OmniVec, batch, anchor: str, space: str, clips, pool, poo
     loss = queued_univlc(clips, pool, clip_labels, named_classes(pool_captions, device=clips.device), momentum,
                          TEMPERATURE)
     with torch.no_grad():
-        captions = [c for row in batch.text for c in row]
+        captions = [c for row in batch[CAPTIONS] for c in row]
         momentum.push("clips", momentum.encoder.embed(momentum.encoder.encode(
             anchor, REGISTRY[anchor].batch_input(batch)))[space], clip_labels)
         momentum.push("captions", momentum.encoder.embed(momentum.encoder.encode(CAPTIONS, captions))[space],
@@ -153,7 +153,7 @@ def binding_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfi
     if not names_attributes(batch):
         return {}
     embedded = signal_embeddings(model, batch, cfg, cache)
-    text, captions = caption_embeddings(model, batch, cfg, cache), [c for row in batch.text for c in row]
+    text, captions = caption_embeddings(model, batch, cfg, cache), [c for row in batch[CAPTIONS] for c in row]
     out = {}
     for m in (m for m in embedded if m != anchor):
         space = shared_space(model, m, CAPTIONS)
@@ -219,7 +219,7 @@ def task_objective(model: OmniVec, batch, cfg: TrainConfig, stage: StageConfig, 
             # every caption of the event, not only the first: the text stem learns its synonyms three times
             # as fast for the cost of a head, the captions being encoded for alignment anyway
             vectors[CAPTIONS] = caption_encoding(model, batch, cfg, cache).vector  # (B*K, D), event-major
-            per_event[CAPTIONS] = len(batch.text[0])
+            per_event[CAPTIONS] = len(batch[CAPTIONS][0])
         for m, vector in vectors.items():
             observed = set(REGISTRY[m].observes) | {FOLDER_LABEL}  # a folder item's class is in all it holds
             named = observed & batch.labels.keys()

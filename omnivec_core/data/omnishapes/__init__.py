@@ -112,6 +112,21 @@ class EventBatch:
             return v
         return EventBatch(**{f.name: rep(getattr(self, f.name)) for f in fields(self)})
 
+    def __getitem__(self, modality: str):
+        """What the batch rendered of a registered modality, by its name (None if not rendered); captions come
+        as every event's list of captions."""
+        if modality not in MODALITIES:
+            raise KeyError(f"no modality {modality!r}; the registered ones are {', '.join(MODALITIES)}")
+        return getattr(self, modality)
+
+    def __contains__(self, modality: str) -> bool:
+        return modality in MODALITIES and getattr(self, modality) is not None
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        """The registered modalities this batch rendered, in registry order."""
+        return tuple(m for m in MODALITIES if m in self)
+
     def labels_row(self, i: int) -> dict[str, int]:
         """Class ids of event ``i`` as Python ints (for ``OmniShapes.describe``)."""
         return {k: int(v[i]) for k, v in self.labels.items()}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...modalities import CAPTIONS
 from . import COLOURS, MOTIONS, SHAPES, SIZES, SPEEDS, OmniShapes, OmniShapesConfig
 from .geometry import camera_tilt
 from .looks import describe_look
@@ -124,7 +125,7 @@ def write_preview(out_dir, seed: int = 0, n: int = 8, config: OmniShapesConfig |
             sheet.paste(c, (j * CELL, y0))
         x_text = len(cells) * CELL + 8
         lines = [f"#{int(batch.index[i])}  {world.describe(labels)}", f"flash frames: {onsets}"]
-        caption = batch.text[i][0]
+        caption = batch[CAPTIONS][i][0]
         words, line = caption.split(), ""
         wrapped = []
         for w in words:
@@ -153,7 +154,7 @@ def write_preview(out_dir, seed: int = 0, n: int = 8, config: OmniShapesConfig |
             "size": round(float(batch.params["size"][i]), 4), "speed": round(float(batch.params["speed"][i]), 4),
             "position": [round(float(v), 4) for v in batch.params["position"][i]],
             "rotation": round(float(batch.params["rotation"][i]), 4), "flash_frames": onsets,
-            "captions": batch.text[i],
+            "captions": batch[CAPTIONS][i],
             "files": {k: stem.with_suffix(s).name for k, s in (("video", ".gif"), ("audio", ".wav"), ("points", ".ply"))},
         })
     sheet.save(out / "contact_sheet.png", optimize=True)
