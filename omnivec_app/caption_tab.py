@@ -9,7 +9,7 @@ import gradio as gr
 
 from omnivec_core.analysis.captioning import DECODINGS, match_probabilities
 from omnivec_core.analysis.embeddings import embed_modality
-from omnivec_core.modalities import CAPTIONS, REGISTRY
+from omnivec_core.modalities import CAPTIONS, REGISTRY, anchor_of
 
 from .data_tab import MAX_INDEX
 from .downloads import table_downloads
@@ -43,8 +43,9 @@ def run_caption(state: AppState, upload: str | None, seed: int, index: int, deco
     batch = state.world.render(1, seed=seed, start=index, device=state.device)
     inputs = {m: REGISTRY[m].batch_input(batch) for m in signals}
     own = batch[CAPTIONS][0]
-    match = match_probabilities(model, "video", inputs["video"], own)[0] if "video" in inputs else None
-    table = "" if match is None else "\n\n| the event's own caption | match (video) |\n|---|---|\n" + "\n".join(
+    anchor = anchor_of(inputs)  # the clip the captions describe
+    match = match_probabilities(model, anchor, inputs[anchor], own)[0] if anchor else None
+    table = "" if match is None else f"\n\n| the event's own caption | match ({anchor}) |\n|---|---|\n" + "\n".join(
         f"| {c} | {p:.2f} |" for c, p in zip(own, match.tolist()))
     return (f"**The event:** {state.world.describe(batch.labels_row(0))}\n\n"
             + captions_markdown(model, inputs, decoding) + table)

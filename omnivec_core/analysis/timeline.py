@@ -103,7 +103,7 @@ class TimelineRecorder:
         self.modalities, self.spaces = list(model.cfg.modalities), recorded_spaces(model)
         n = int(n or PROBE_EVENTS)
         device = next(model.parameters()).device
-        batch = OmniShapes().render(n, seed=seed, modalities=list(dict.fromkeys(self.modalities + ["text"])),
+        batch = OmniShapes().render(n, seed=seed, modalities=list(dict.fromkeys(self.modalities + [CAPTIONS])),
                                     device=device)  # rendered once; its captions name the points
         self.inputs = {m: REGISTRY[m].batch_input(batch) for m in self.modalities}
         self.meta = {"format": FORMAT, "seed": seed, "events": n, "modalities": self.modalities,

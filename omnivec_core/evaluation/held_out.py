@@ -11,7 +11,7 @@ from tqdm import tqdm
 from ..analysis.embeddings import embed_batch
 from ..config import ExperimentConfig
 from ..data.omnishapes import ATTRIBUTES, OmniShapes
-from ..modalities import REGISTRY
+from ..modalities import REGISTRY, anchor_of
 from ..model import OmniVec
 from ..objectives.losses import mean_of_visible
 from .language import caption_accuracy, reranked_precision
@@ -81,8 +81,9 @@ def evaluate(model: OmniVec, config: ExperimentConfig, seed: int, n: int, device
               "attribute_precision": attributes, "zero_shot": zero_shot, "reconstruction": reconstruction}
     if model.language is not None:  # OmniVL's decoders: what the captions say, and re-ranking by matching
         report["captioning"] = caption_accuracy(model, test)
-        if "video" in model.cfg.modalities:
-            report["reranking"] = reranked_precision(model, test, embedded, "video")
+        anchor = anchor_of(model.cfg.modalities)  # the clips captions describe: what re-ranking reads
+        if anchor is not None:
+            report["reranking"] = reranked_precision(model, test, embedded, anchor)
         steps.update()
     steps.close()
     return report
