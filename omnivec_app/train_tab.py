@@ -25,7 +25,7 @@ CLASSROOM_MODEL = preset(START).model
 MASKED = tuple(m for m, spec in REGISTRY.items() if spec.reconstruct)  # a mask ratio each
 TIMED = tuple(m for m in MASKED if REGISTRY[m].grid[0] > 1)  # a mask type (tube, frame, causal) and a DropToken rate
 NO_TRAIN = ("training is switched off on this server (it was started with --no-train), so Start and /train "
-            "start nothing here; every other tab works as usual")
+            "start nothing here and no run is loaded into everyone's tabs; every other tab works as usual")
 PLAN_HELP = ("The plan the switches describe: the JSON a plan file holds (edit it freely; Start trains what it "
              "says). `python -m omnivec_core.train --config plan.json` trains the same.")
 
@@ -234,7 +234,7 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
             knobs["folder_share"] = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="share of steps from the folder")
     with gr.Row():
         start = gr.Button("Start", variant="primary", interactive=state.training)
-        stop, load = gr.Button("Stop"), gr.Button("Load result into all tabs")
+        stop, load = gr.Button("Stop"), gr.Button("Load result into all tabs", interactive=state.training)
         show = gr.Button("Show the command line")
     with gr.Accordion("the plan these switches write (JSON, editable)", open=False):
         gr.Markdown(PLAN_HELP)
@@ -262,6 +262,8 @@ def build(state: AppState, manager: TrainingManager, on_load) -> None:
         return manager.status()
 
     def load_result():
+        if not state.training:  # loading swaps the model on every page: the teacher's call on a shared server
+            raise gr.Error(NO_TRAIN)
         run = manager.run
         if run is None or run.running() or not (run.out / "model.safetensors").is_file():
             raise gr.Error("no finished run to load yet")

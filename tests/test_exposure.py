@@ -301,6 +301,8 @@ def test_a_shared_server_confines_typed_paths(shared_app):
         client.predict(plan, api_name="/train")
     assert not (shared / "runs").exists() or not any((shared / "runs").iterdir()), "no run was started"
     assert client.predict(api_name="/train_stop") == "No training run is going.", "the server still answers"
+    with pytest.raises(Exception, match="--no-train"):  # nor does anyone swap the model on every page
+        client.predict(api_name="/train_load")
 
 
 @pytest.mark.app
