@@ -38,6 +38,7 @@ const hook = () => {
         const e = Array.isArray(point.customdata) ? point.customdata[0] : point.customdata;
         if (e !== undefined && e !== null && !events.includes(e)) events.push(e);
       });
+      if (!events.length) return;  // a box over empty space: keep the list
       props.value = JSON.stringify(events);
       trigger('change');
     });
@@ -221,7 +222,7 @@ def build(state: AppState, source, n_events, folder) -> None:
                        js_on_load=SELECT_BRIDGE_JS, elem_id="map-selected")
     with gr.Row():
         events = gr.Textbox(label="selected events (or type numbers: 3,17,42)", elem_id="map-selection-events",
-                            scale=3)
+                            scale=3, max_lines=3)
         space = gr.Radio(list(SPACES), value=SHARED, label="vectors from: the shared space (first map), right after "
                          "the stems (second map) or the vectorizer")
         list_button = gr.Button("List these", scale=0)

@@ -207,3 +207,53 @@ def test_own_inputs_draw_snap_and_record(url, tmp_path):
     finally:
         driver.quit()
     assert not errors, f"console errors: {errors}"
+
+
+def drag_a_box(driver, plot, dx: int, dy: int) -> None:
+    """Press, drag and release over the plot's drawing area, as a student selects with the mouse."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    area = plot.find_element("css selector", ".nsewdrag")
+    ActionChains(driver).move_to_element_with_offset(area, -dx // 2, -dy // 2).click_and_hold() \
+        .move_by_offset(dx // 4, dy // 4).move_by_offset(dx // 4, dy // 4).move_by_offset(dx // 2, dy // 2) \
+        .release().perform()
+
+
+@pytest.mark.timeout(600)
+def test_a_box_on_the_map_lists_the_selection(url, tmp_path):
+    """A box dragged over the shared map lists the events under it: their pictures, labels and captions,
+    and their numbers in the box the export reads."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = chromium()
+    out = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        driver.get(url)
+        wait = WebDriverWait(driver, 300)  # the first map embeds the gallery: minutes on two busy cores
+        tab = wait.until(lambda d: d.find_element(By.XPATH, "//button[@role='tab' and normalize-space()='Embedding map']"))
+        tab.click()
+        next(b for b in driver.find_elements(By.XPATH, "//button[normalize-space()='Draw map']") if b.is_displayed()).click()
+        plot = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#map-shared .js-plotly-plot .nsewdrag")
+                          and d.find_element(By.CSS_SELECTOR, "#map-shared .js-plotly-plot"))
+        wait.until(lambda d: not BUSY.search(d.find_element(By.TAG_NAME, "body").text))
+        time.sleep(1)
+        drag_a_box(driver, plot, 160, 120)
+        wait.until(lambda d: "events selected" in d.find_element(By.ID, "map-selection-note").text)
+        wait.until(lambda d: not BUSY.search(d.find_element(By.TAG_NAME, "body").text))
+        time.sleep(1)
+        count = int(re.search(r"(\d+) events selected", driver.find_element(By.ID, "map-selection-note").text).group(1))
+        numbers = driver.find_element(By.CSS_SELECTOR, "#map-selection-events textarea").get_attribute("value")
+        assert count > 0 and len(numbers.split(",")) == count, (count, numbers)
+        table = driver.find_element(By.ID, "map-selection-table").text
+        assert all(h in table for h in ("event", "shape", "caption")), f"the selection's table: {table[:300]}"
+        assert re.search(r"moving|spinning|bouncing|growing|shrinking", table), f"no captions listed: {table[:300]}"
+        assert "Selected on the map" in driver.find_element(By.ID, "map-selected").text
+        pictures = [i for i in driver.find_elements(By.CSS_SELECTOR, "#map-selection-gallery img") if i.is_displayed()]
+        assert pictures, "the selection shows no pictures"
+        driver.save_screenshot(str(out / "map-selection.png"))
+        errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    finally:
+        driver.quit()
+    assert not errors, f"console errors: {errors}"
