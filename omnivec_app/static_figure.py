@@ -97,8 +97,9 @@ def to_matplotlib(figure):
     area = _area(layout, width, height, legend, scale)
     canvas = _Canvas(drawn, layout, area)
     colorway = layout.get("template", {}).get("layout", {}).get("colorway") or COLORWAY
+    slots = _bar_slots(traces, layout.get("barmode") == "group")
     for i, trace in enumerate(traces):
-        _draw(canvas, trace, colour(colorway[i % len(colorway)]))
+        _draw(canvas, trace, colour(colorway[i % len(colorway)]), slots.get(i, (0, 1)))
     canvas.finish()
     title = plain(layout.get("title"))
     if title:
@@ -226,14 +227,25 @@ def _style_axis(ax, which: str, axis: dict) -> None:
             ax.spines[side].set_visible(False)
 
 
-def _draw(canvas: _Canvas, trace: dict, fallback) -> None:
+def _bar_slots(traces: list[dict], grouped: bool) -> dict[int, tuple[int, int]]:
+    """Trace index -> (its place, how many) among the bar traces of its axes, side by side when grouped."""
+    if not grouped:
+        return {}
+    axes = {}
+    for i, trace in enumerate(traces):
+        if trace.get("type") == "bar":
+            axes.setdefault((trace.get("xaxis", "x"), trace.get("yaxis", "y")), []).append(i)
+    return {i: (slot, len(members)) for members in axes.values() for slot, i in enumerate(members)}
+
+
+def _draw(canvas: _Canvas, trace: dict, fallback, slot: tuple[int, int] = (0, 1)) -> None:
     kind = trace.get("type", "scatter")
     if kind == "scatter3d":
         _scatter(canvas.scene(trace.get("scene", "scene")), trace, fallback, three=True)
     elif kind == "heatmap":
         _heatmap(canvas, canvas.cartesian(trace.get("xaxis", "x"), trace.get("yaxis", "y")), trace)
     elif kind == "bar":
-        _bar(canvas.cartesian(trace.get("xaxis", "x"), trace.get("yaxis", "y")), trace, fallback)
+        _bar(canvas.cartesian(trace.get("xaxis", "x"), trace.get("yaxis", "y")), trace, fallback, slot)
     else:
         _scatter(canvas.cartesian(trace.get("xaxis", "x"), trace.get("yaxis", "y")), trace, fallback)
 
@@ -272,19 +284,31 @@ def _scatter(ax, trace: dict, fallback, three: bool = False) -> None:
             ax.text(*at, plain(text), fontsize=FONT - 1, ha="center", va="bottom")
 
 
-def _bar(ax, trace: dict, fallback) -> None:
-    x, y = np.asarray(trace.get("x", [])), np.asarray(trace.get("y", []))
-    marker = trace.get("marker", {}) or {}
-    keys = y if trace.get("orientation") == "h" else x
+def _bar(ax, trace: dict, fallback, slot: tuple[int, int]) -> None:
+    """Bars at their categories (or numbers), the `slot`-th of a group side by side, with error bars."""
+    flat = trace.get("orientation") == "h"
+    keys = np.asarray(trace.get("y" if flat else "x", []))
+    lengths = np.array([np.nan if v is None else v for v in trace.get("x" if flat else "y", [])], dtype=float)
     width = 0.8
-    if keys.dtype.kind in "fiu" and len(keys) > 1:  # numeric positions: bars as wide as their spacing allows
-        width = 0.8 * float(np.min(np.diff(np.sort(keys.astype(float)))) or 1.0)
-    style = dict(color=_marker_colours(marker, fallback), alpha=float(trace.get("opacity", 1)),
-                 label=plain(trace.get("name")) or None)
-    if trace.get("orientation") == "h":
-        ax.barh(y, x, height=width, **style)
+    if keys.dtype.kind in "fiu":
+        positions = keys.astype(float)
+        if len(keys) > 1:  # numeric positions: bars as wide as their spacing allows
+            width = 0.8 * float(np.min(np.diff(np.sort(positions))) or 1.0)
     else:
-        ax.bar(x, y, width=width, **style)
+        positions = np.arange(len(keys), dtype=float)
+        getattr(ax, "set_yticks" if flat else "set_xticks")(positions, [str(k) for k in keys])
+    place, count = slot
+    positions = positions + (place - (count - 1) / 2) * width / count
+    error = trace.get("error_y" if not flat else "error_x") or {}
+    spread = np.asarray(error.get("array"), dtype=float) if error.get("visible") and error.get("array") is not None \
+        else None
+    marker = trace.get("marker", {}) or {}
+    style = dict(color=_marker_colours(marker, fallback), alpha=float(trace.get("opacity", 1)), capsize=2,
+                 label=plain(trace.get("name")) if trace.get("showlegend", True) is not False else None)
+    if flat:
+        ax.barh(positions, lengths, height=width / count, xerr=spread, **style)
+    else:
+        ax.bar(positions, lengths, width=width / count, yerr=spread, **style)
 
 
 def _heatmap(canvas: _Canvas, ax, trace: dict) -> None:
