@@ -8,7 +8,7 @@ import gradio as gr
 from .architecture import architecture_figure
 from .downloads import figure_downloads
 from .report import export_report
-from .state import AppState
+from .state import DEFAULT_GALLERY, AppState
 
 LESSON = """
 ### A 20-minute lesson
@@ -38,7 +38,7 @@ def build(state: AppState):
                     "space.")
         with gr.Row():
             ratio = gr.Slider(0.0, 0.95, value=0.75, step=0.05, label="mask ratio of the reconstructions")
-            events = gr.Slider(50, 1000, value=300, step=50, label="held-out events (pair matrix and map)")
+            events = gr.Slider(50, 1000, value=DEFAULT_GALLERY, step=50, label="held-out events (pair matrix and map)")
             write = gr.Button("Download the report (HTML)", variant="primary", elem_id="overview-report")
         handout = gr.File(label="report", interactive=False, elem_id="overview-report-file")
     write.click(partial(export_report, state), [ratio, events], handout, api_name="export_report")

@@ -24,7 +24,7 @@ from .downloads import download_folder, slug
 from .map_tab import map_figure
 from .architecture import architecture_figure
 from .predictions_view import pair_matrix_figure
-from .state import AppState
+from .state import DEFAULT_GALLERY, AppState
 from .static_figure import png_bytes
 
 CARD = "MODEL_CARD.md"
@@ -96,7 +96,7 @@ def reconstruction_section(state: AppState, ratio: float, events: int) -> str:
             f'<table class="panels">{"".join(rows)}</table></section>')
 
 
-def build_report(state: AppState, mask_ratio: float = 0.75, n_events: int = 300, events: int = 1) -> str:
+def build_report(state: AppState, mask_ratio: float = 0.75, n_events: int = DEFAULT_GALLERY, events: int = 1) -> str:
     """The report's HTML, from the gallery of `n_events` held-out events (cached beside the checkpoint)."""
     model = state.require_model()
     gallery = state.gallery(n_events)
@@ -122,7 +122,7 @@ def build_report(state: AppState, mask_ratio: float = 0.75, n_events: int = 300,
             f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
 
 
-def export_report(state: AppState, mask_ratio=0.75, n_events=300, progress=gr.Progress()) -> str:
+def export_report(state: AppState, mask_ratio=0.75, n_events=DEFAULT_GALLERY, progress=gr.Progress()) -> str:
     """The handler: checks the inputs, writes the report and returns its path."""
     state.require_model()
     try:
