@@ -25,7 +25,7 @@ SHARED = "shared"  # the space the first map shows: the model's joint space, or 
 SPACES = (SHARED, "stem", "vector")  # the first map's, the second map's, the vectorizer's output
 SHOWN = 64  # pictures listed at most (the table and the export hold every selected event)
 # Plotly's box and lasso end in its own `plotly_selected` event, which gr.Plot does not forward: this bridge
-# hands the selected points' event numbers (their customdata, each event once) to Python as a JSON list.
+# hands the selected points to Python as a JSON list of "event:modality" (customdata: the event; meta: the modality).
 SELECT_BRIDGE_JS = """
 const hook = () => {
   element.ownerDocument.querySelectorAll('#map-shared .js-plotly-plot, #map-stems .js-plotly-plot').forEach(plot => {
@@ -33,13 +33,16 @@ const hook = () => {
     plot.__omnivecSelect = true;
     plot.on('plotly_selected', data => {
       if (!data || !data.points) return;  // a double click clears the selection: the list stays until the next one
-      const events = [];
+      const picked = [];  // "event:modality" of each point (each trace's meta names its points' modalities)
       data.points.forEach(point => {
         const e = Array.isArray(point.customdata) ? point.customdata[0] : point.customdata;
-        if (e !== undefined && e !== null && !events.includes(e)) events.push(e);
+        if (e === undefined || e === null) return;
+        const names = point.data && point.data.meta && point.data.meta.modalities;
+        const token = names ? e + ':' + names[point.pointIndex] : String(e);
+        if (!picked.includes(token)) picked.push(token);
       });
-      if (!events.length) return;  // a box over empty space: keep the list
-      props.value = JSON.stringify(events);
+      if (!picked.length) return;  // a box over empty space: keep the list
+      props.value = JSON.stringify(picked);
       trigger('change');
     });
   });
@@ -83,44 +86,57 @@ def hover_thumbnails(state: AppState, gallery) -> list[str]:
 
 # ------------------------------------------------------------------ what a selection holds
 
-def parse_events(value, count: int) -> list[int]:
-    """Event numbers from "3,17,42", "3 17 42", a JSON list or a list, each once, in order, checked against a
-    gallery of `count` events."""
-    if isinstance(value, (list, tuple)):
-        tokens = list(value)
-    else:
-        text = str(value if value is not None else "").strip()
-        if text.startswith("["):
-            try:
-                tokens = json.loads(text)
-            except json.JSONDecodeError as error:
-                raise gr.Error(f"the events look like JSON but are not valid JSON ({error.msg}): {text[:80]!r}") from None
-            if not isinstance(tokens, list):
-                raise gr.Error(f"the events must be a JSON list of numbers, got {text[:80]!r}")
-        else:
-            tokens = [t for t in re.split(r"[\s,;]+", text) if t]
+def parse_selection(value, count: int, modalities) -> dict[int, tuple[str, ...]]:
+    """Event -> the modalities selected of it, from "3,17,42" (every modality of each), "3:image, 17:video"
+    (one point each), "3 17 42", a JSON list or a list; events in the order first given, each checked against
+    a gallery of `count` events and each modality against the model's."""
+    tokens = _tokens(value)
     if not tokens:
         raise gr.Error("no events selected: drag a box or lasso over points on the map (2 dimensions), or type "
                        "event numbers such as 3,17,42")
-    bad = [t for t in tokens if _whole(t) is None]
+    bad = [t for t in tokens if _point(t) is None]
     if bad:
-        raise gr.Error(f"not event numbers: {', '.join(repr(t) for t in bad[:5])}; give whole numbers such as 3,17,42")
-    numbers = [_whole(t) for t in tokens]
-    outside = [n for n in numbers if not 0 <= n < count]
+        raise gr.Error(f"not event numbers: {', '.join(repr(t) for t in bad[:5])}; give whole numbers such as 3,17,42 "
+                       "(or event:modality, such as 3:image)")
+    points = [_point(t) for t in tokens]
+    outside = list(dict.fromkeys(e for e, _ in points if not 0 <= e < count))
     if outside:
         raise gr.Error(f"event{'s' if len(outside) > 1 else ''} {', '.join(map(str, outside[:8]))} out of range: "
                        f"this gallery has {count} events, numbered 0 to {count - 1}")
-    return list(dict.fromkeys(numbers))
+    unknown = [m for _, m in points if m is not None and m not in modalities]
+    if unknown:
+        raise gr.Error(f"unknown modality {unknown[0]!r}; this model has {', '.join(modalities)}")
+    chosen: dict[int, set] = {}
+    for e, m in points:
+        chosen.setdefault(e, set()).update(modalities if m is None else (m,))
+    return {e: tuple(m for m in modalities if m in names) for e, names in chosen.items()}
 
 
-def _whole(token) -> int | None:
+def _tokens(value) -> list:
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    text = str(value if value is not None else "").strip()
+    if not text.startswith("["):
+        return [t for t in re.split(r"[\s,;]+", text) if t]
+    try:
+        tokens = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise gr.Error(f"the events look like JSON but are not valid JSON ({error.msg}): {text[:80]!r}") from None
+    if not isinstance(tokens, list):
+        raise gr.Error(f"the events must be a JSON list of numbers, got {text[:80]!r}")
+    return tokens
+
+
+def _point(token) -> tuple[int, str | None] | None:
+    """A token -> (event, modality or None for every one), or None if it is neither."""
     if isinstance(token, bool):
         return None
     if isinstance(token, int):
-        return token
+        return token, None
     if isinstance(token, float):
-        return int(token) if token.is_integer() else None
-    return int(token) if isinstance(token, str) and re.fullmatch(r"[+-]?\d+", token.strip()) else None
+        return (int(token), None) if token.is_integer() else None
+    found = re.fullmatch(r"\s*([+-]?\d+)\s*(?::\s*([A-Za-z_]\w*))?\s*", token) if isinstance(token, str) else None
+    return (int(found.group(1)), found.group(2)) if found else None
 
 
 def resolve_space(state: AppState, gallery, space: str) -> str:
@@ -143,9 +159,9 @@ def label_columns(gallery) -> dict[str, list[str]]:
     return columns
 
 
-def selection_rows(gallery, events: list[int], space: str, modalities) -> tuple[list[dict], np.ndarray]:
-    """One row per selected event and modality the gallery holds it in (the events' order, then the
-    registry's), and the same rows' vectors in `space`: (rows, dim) float32, exactly the gallery's."""
+def selection_rows(gallery, chosen: dict[int, tuple[str, ...]], space: str, modalities) -> tuple[list[dict], np.ndarray]:
+    """One row per selected event and each of its chosen modalities the gallery holds it in (the events' order,
+    then the registry's), and the same rows' vectors in `space`: (rows, dim) float32, exactly the gallery's."""
     labels, key = label_columns(gallery), "event" if gallery.seed is not None else "item"
     by_modality = {}
     for m in modalities:
@@ -154,9 +170,9 @@ def selection_rows(gallery, events: list[int], space: str, modalities) -> tuple[
             owner = np.asarray(gallery.item_of(m, list(range(len(value)))))  # (rows,) event of each row
             by_modality[m] = (value, {int(e): r for r, e in enumerate(owner)})
     rows, vectors = [], []
-    for e in events:
+    for e, names in chosen.items():
         for m, (value, row_of) in by_modality.items():
-            if e in row_of:
+            if m in names and e in row_of:
                 rows.append({key: e, "modality": m, **{k: v[e] for k, v in labels.items()},
                              "caption": gallery.captions[e]})
                 vectors.append(value[row_of[e]].float().numpy())
@@ -168,9 +184,11 @@ def selection_rows(gallery, events: list[int], space: str, modalities) -> tuple[
 def export_selection(state: AppState, source: str, n_events, folder: str, space: str, events):
     """The zip of a selection: selection.csv, vectors.npy (row i of one is row i of the other) and about.json."""
     gallery = state.pick_gallery(source, folder, _size(n_events))
-    picked = parse_events(events, gallery.n)
+    modalities = list(state.require_model().cfg.modalities)
+    chosen = parse_selection(events, gallery.n, modalities)
     name = resolve_space(state, gallery, space)
-    rows, vectors = selection_rows(gallery, picked, name, state.require_model().cfg.modalities)
+    rows, vectors = selection_rows(gallery, chosen, name, modalities)
+    picked = list(chosen)
     table = io.StringIO()
     writer = csv.DictWriter(table, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -202,26 +220,37 @@ def show_selection(state: AppState, source: str, n_events, folder: str, events):
     import pandas as pd
 
     gallery = state.pick_gallery(source, folder, _size(n_events))
-    picked = parse_events(events, gallery.n)
+    modalities = list(state.require_model().cfg.modalities)
+    chosen = parse_selection(events, gallery.n, modalities)
+    picked = list(chosen)
     labels, key = label_columns(gallery), "event" if gallery.seed is not None else "item"
-    table = pd.DataFrame([{key: e, **{k: v[e] for k, v in labels.items()}, "caption": gallery.captions[e]}
-                          for e in picked])
+    table = pd.DataFrame([{key: e, "selected in": ", ".join(chosen[e]), **{k: v[e] for k, v in labels.items()},
+                           "caption": gallery.captions[e]} for e in picked])
     shown = picked[:SHOWN]
     pictures = [(p, f"{key} {e}: {gallery.captions[e]}") for e, p in zip(shown, stills(state, gallery, shown, 96))
                 if p is not None]
-    note = (f"**{len(picked)} {key}s selected**" + (f" (the first {SHOWN} pictured)" if len(picked) > SHOWN else "") +
-            ". Export writes their vectors in every modality the gallery holds them in.")
-    return ", ".join(map(str, picked)), pictures, table, note
+    points = sum(len(names) for names in chosen.values())
+    note = (f"**{len(picked)} {key}s selected** ({points} points)" +
+            (f"; the first {SHOWN} pictured" if len(picked) > SHOWN else "") +
+            ". Export writes the vector of each selected point: an event typed alone is every modality of it.")
+    return selection_text(chosen, modalities), pictures, table, note
+
+
+def selection_text(chosen: dict[int, tuple[str, ...]], modalities) -> str:
+    """A selection as it is typed: "3" for every modality of event 3, "3:image" for one point."""
+    return ", ".join(str(e) if len(names) == len(modalities) else ", ".join(f"{e}:{m}" for m in names)
+                     for e, names in chosen.items())
 
 
 def build(state: AppState, source, n_events, folder) -> None:
     """The selection section under the maps (built inside the map tab's layout)."""
     selected = gr.HTML(value="", html_template="<p>${value ? 'Selected on the map: ' + JSON.parse(value).length + "
-                       "' events.' : 'Drag a box or lasso over points on either map (2 dimensions; the toolbar "
+                       "' points.' : 'Drag a box or lasso over points on either map (2 dimensions; the toolbar "
                        "over the map switches between box, lasso and zoom) to list and export them.'}</p>",
                        js_on_load=SELECT_BRIDGE_JS, elem_id="map-selected")
     with gr.Row():
-        events = gr.Textbox(label="selected events (or type numbers: 3,17,42)", elem_id="map-selection-events",
+        events = gr.Textbox(label="selected events (or type numbers: 3,17,42; one point: 3:image)",
+                            elem_id="map-selection-events",
                             scale=3, max_lines=3)
         space = gr.Radio(list(SPACES), value=SHARED, label="vectors from: the shared space (first map), right after "
                          "the stems (second map) or the vectorizer")

@@ -95,6 +95,7 @@ def map_figure(data, gallery, colour_by: str, title: str, pair_lines: int, highl
         trace = go.Scatter3d(**axes, z=coords[sel, 2], mode="markers", marker=marker) if dims == 3 else \
             go.Scattergl(**axes, mode="markers", marker=marker)
         trace.update(name=str(group), text=hover[sel], customdata=data.events[sel],
+                     meta={"modalities": np.array(data.modalities)[sel].tolist()},  # what a selection hands back
                      hovertemplate="%{text}<extra></extra>")
         figure.add_trace(trace)
     for e in range(min(pair_lines, gallery.n)):  # join one event's points across modalities

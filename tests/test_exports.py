@@ -65,18 +65,29 @@ def read_zip(path) -> tuple[list[dict], np.ndarray, dict]:
         return rows, vectors, json.loads(archive.read("about.json"))
 
 
-@pytest.mark.parametrize("space,events", [("shared", "3,17,49"), ("stem", "[17, 3]"), ("vector", "5 5 9")])
+def expected_points(events: str, held: list[str]) -> list[tuple[int, str]]:
+    """(event, modality) of every point a selection names: an event alone is every modality of it."""
+    chosen: dict[int, set] = {}
+    for token in re.findall(r"\d+(?::\w+)?", events):
+        e, _, m = token.partition(":")
+        chosen.setdefault(int(e), set()).update([m] if m else held)
+    return [(e, m) for e, names in chosen.items() for m in held if m in names]
+
+
+@pytest.mark.parametrize("space,events", [("shared", "3,17,49"), ("stem", "[17, 3]"), ("vector", "5 5 9"),
+                                          ("shared", '["8:video", "2", "8:image", "8:video"]')])
 def test_export_selection_round_trip(client, state, space, events):
-    """The CSV lists every selected event in every modality, with its labels and caption; row i of the .npy
-    is the gallery's vector of row i's event and modality, exactly."""
+    """The CSV lists every selected point (an event alone: every modality of it), with its labels and caption;
+    row i of the .npy is the gallery's vector of row i's event and modality, exactly."""
     path = client.predict(OMNISHAPES, EVENTS, "", space, events, api_name="/export_selection")
     rows, vectors, about = read_zip(path)
-    picked = list(dict.fromkeys(int(e) for e in re.findall(r"\d+", events)))
     gallery, modalities = state.gallery(EVENTS), list(state.model.cfg.modalities)
     name = (state.model.embedding.joint_space or "vector") if space == "shared" else space
     held = [m for m in modalities if name in gallery.embeddings[m]]
-    assert about["space"] == name and about["events"] == picked and about["rows"] == len(rows)
-    assert [(int(r["event"]), r["modality"]) for r in rows] == [(e, m) for e in picked for m in held]
+    points = expected_points(events, held)
+    assert about["space"] == name and about["events"] == list(dict.fromkeys(e for e, _ in points))
+    assert about["rows"] == len(rows)
+    assert [(int(r["event"]), r["modality"]) for r in rows] == points
     assert vectors.dtype == np.float32 and vectors.shape == (len(rows), gallery.embeddings[held[0]][name].shape[1])
     for row, vector in zip(rows, vectors):
         e = int(row["event"])
@@ -93,6 +104,7 @@ BAD_SELECTIONS = [
     ((OMNISHAPES, EVENTS, "", "shared", "[1, 2"), "not valid json"),
     ((OMNISHAPES, EVENTS, "", "shared", '{"events": [1]}'), "not event numbers"),
     ((OMNISHAPES, EVENTS, "", "nowhere", "1"), "'nowhere'"),
+    ((OMNISHAPES, EVENTS, "", "shared", "1:smell"), "unknown modality 'smell'"),
     ((OMNISHAPES, 5, "", "shared", "1"), "minimum value 50"),
     (("somewhere", EVENTS, "", "shared", "1"), "'somewhere'"),
     ((FOLDER, EVENTS, "/definitely/not/here", "shared", "1"), "/definitely/not/here"),
@@ -115,9 +127,10 @@ def test_selection_sizes_are_checked_without_the_slider(state):
 
 
 def test_selection_is_listed_with_pictures_labels_and_captions(state):
-    text, pictures, table, note = map_selection.show_selection(state, OMNISHAPES, EVENTS, "", [9, 2, 9])
-    gallery = state.gallery(EVENTS)
-    assert text == "9, 2" and "2 events selected" in note
+    text, pictures, table, note = map_selection.show_selection(state, OMNISHAPES, EVENTS, "", [9, "2:image", 9])
+    gallery, modalities = state.gallery(EVENTS), list(state.model.cfg.modalities)
+    assert text == "9, 2:image" and f"2 events selected** ({len(modalities) + 1} points)" in note
+    assert list(table["selected in"]) == [", ".join(modalities), "image"]
     assert [(int(e), c) for e, c in zip(table["event"], table["caption"])] == [(9, gallery.captions[9]),
                                                                                  (2, gallery.captions[2])]
     assert [caption for _, caption in pictures] == [f"event 9: {gallery.captions[9]}", f"event 2: {gallery.captions[2]}"]
