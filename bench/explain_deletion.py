@@ -114,7 +114,7 @@ def main(argv=None) -> int:
         for m in modalities:
             p, x = partner_of(m, modalities), REGISTRY[m].batch_input(batch)[:args.occlusion]
             occluded[m] = deletion_curves(model, m, x, p, REGISTRY[p].batch_input(batch)[:args.occlusion],
-                                          args.fractions, args.draws, generator, occlusion=True)[m]
+                                          args.fractions, args.draws, generator, occlusion=True, hide=(m,))[m]
         print("\n" + table(occluded, args.fractions, f"beside one partner, first {args.occlusion} events: "
                                                      "attribution, random and occlusion"))
     at = args.fractions.index(CHOSEN)

@@ -133,17 +133,18 @@ def occlusion_scores(model: OmniVec, modality: str, x, other: torch.Tensor, spac
 
 
 def deletion_curves(model: OmniVec, a: str, xa, b: str, xb, fractions=(0.0, 0.1, 0.2, 0.3, 0.5), draws: int = 2,
-                    generator: torch.Generator | None = None, occlusion: bool = False) -> dict[str, dict[str, list]]:
-    """For each side of the pair: the mean fall of the similarity when a fraction of its tokens is hidden
-    (the other side whole), by attribution, at random (mean of `draws` draws) and, with `occlusion`, by
-    occlusion scores -> {modality: {"attributed": [...], "random": [...], ("occlusion": [...])}} per fraction.
-    Same-modality pairs report the first side."""
+                    generator: torch.Generator | None = None, occlusion: bool = False, hide: tuple[str, ...] = ()
+                    ) -> dict[str, dict[str, list]]:
+    """For each side of the pair (those named in `hide`, default both): the mean fall of the similarity when a
+    fraction of its tokens is hidden (the other side whole), by attribution, at random (mean of `draws` draws)
+    and, with `occlusion`, by occlusion scores -> {modality: {"attributed": [...], "random": [...],
+    ("occlusion": [...])}} per fraction. Same-modality pairs report the first side."""
     result = attribute(model, a, xa, b, xb)
     with torch.no_grad():
         whole = {m: embed(model, m, x, result.space)[0] for m, x in ((a, xa), (b, xb))}
     curves = {}
     for side, (x, other) in zip(result.sides, ((xa, whole[b]), (xb, whole[a]))):
-        if side.modality in curves:
+        if side.modality in curves or (hide and side.modality not in hide):
             continue
         ranked = {"attributed": side.scores}
         if occlusion:
