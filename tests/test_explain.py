@@ -210,3 +210,14 @@ def test_nan_is_refused(served):
         explain_view.explain(state, None, "a red circle", "video", float("nan"))
     with pytest.raises(Exception, match="whole number"):  # JSON has no NaN: a client can only send it as text
         client.predict(None, "a red circle", "video", "NaN", *ON, api_name="/explain")
+
+
+def test_the_map_pair_block_builds_without_an_endpoint_of_its_own():
+    from omnivec_app.state import FOLDER, AppState
+
+    with gr.Blocks() as demo:
+        source, folder = gr.Radio([OMNISHAPES, FOLDER], value=OMNISHAPES), gr.Textbox()
+        n_events = gr.Slider(50, 1000, value=300)
+        explain_view.build_pair_block(AppState(torch.device("cpu")), source, folder, n_events)
+    names = [str(f.api_name).lower() for f in demo.fns.values()]
+    assert names == ["false"], "one button, no endpoint of its own: /explain covers two gallery events"
