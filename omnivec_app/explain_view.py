@@ -85,6 +85,7 @@ def checked_item(state: AppState, gallery, event, modality: str, role: str):
 
 
 def checked_gallery(state: AppState, source: str, folder: str, n_events):
+    """The gallery an explanation draws its items from (OmniShapes: 50-2000 events, as /retrieve allows)."""
     if source == OMNISHAPES and (n_events is None or not isinstance(n_events, (int, float))
                                  or not math.isfinite(n_events) or not 50 <= n_events <= 2000):
         raise gr.Error(f"the gallery must hold 50-2000 events, got {n_events!r}")
