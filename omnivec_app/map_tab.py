@@ -17,6 +17,7 @@ from omnivec_core.modalities import REGISTRY
 from . import map_selection
 from .data_tab import EventPanel
 from .downloads import figure_downloads
+from .explain_view import build_pair_block
 from .map_selection import hover_thumbnails
 from .state import FOLDER, OMNISHAPES, AppState
 
@@ -314,6 +315,7 @@ def build(state: AppState, manager=None) -> None:
         return (number, *show_event(number, n, source, folder))
 
     clicked.change(show_clicked, [clicked, n_events, source, folder], [event] + panel.outputs, api_name=False)
+    build_pair_block(state, source, folder, n_events)  # why two points lie near: each side's heat
     build_timeline(state, manager)
 
 

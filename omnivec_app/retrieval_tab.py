@@ -11,6 +11,7 @@ import torch
 from . import media, own_inputs, predictions_view, views
 from .activations_tab import heat_figure
 from .components import StillAudio, StillImage
+from .downloads import figure_downloads, table_downloads
 from .explain_view import build_retrieval_block, gallery_input, query_inputs
 from .inputs import ASSETS
 from .own_inputs import own_query
@@ -219,7 +220,9 @@ def build(state: AppState) -> None:
     table = gr.Markdown()
     heat = gr.Plot(label="similarities")
     pairs = gr.Plot(label="pair matrix: every modality finding every other on the gallery")
+    figure_downloads(heat, pairs, name="retrieval")
     reranked = gr.Markdown()
+    table_downloads(table, reranked, name="retrieval")
     # computed only while open (a class's pages mostly search): the heads, zero-shot labels and captions
     with gr.Accordion("What the model says about the query: its task heads, zero-shot labels and captions",
                       open=False) as says:
@@ -228,6 +231,8 @@ def build(state: AppState) -> None:
             probabilities = gr.Plot(label="class probabilities")
             segmentation = StillImage(label="predicted segmentation (coloured by shape class)", type="pil")
             segmented_points = gr.Plot(label="predicted class per point")
+        table_downloads(heads, name="query heads")
+        figure_downloads(probabilities, segmented_points, name="query heads")
     shown = gr.State(False)  # this page's accordion is open
     says.expand(lambda: True, None, shown, api_name=False)
     says.collapse(lambda: False, None, shown, api_name=False)
