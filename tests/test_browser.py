@@ -87,6 +87,13 @@ def choose_radio(driver, by, value: str) -> None:
     time.sleep(1)  # the modality's change event swaps the picture row for the plot row
 
 
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where a test's screenshots go: $SCREENSHOT_DIR (kept to look at), else the test's scratch folder."""
+    out = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def chromium():
     """Headless Chromium under chromedriver, its console log kept."""
     assert CHROMIUM and DRIVER, "install Debian's chromium and chromium-driver (.ci/run does)"
@@ -108,8 +115,7 @@ def test_every_tab_opens_without_console_errors(url, tmp_path):
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver = chromium()
-    out = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
-    out.mkdir(parents=True, exist_ok=True)
+    out = screenshot_dir(tmp_path)
     try:
         driver.get(url)
         wait = WebDriverWait(driver, 60)
@@ -176,8 +182,7 @@ def test_own_inputs_draw_snap_and_record(url, tmp_path):
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver = chromium()
-    out = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
-    out.mkdir(parents=True, exist_ok=True)
+    out = screenshot_dir(tmp_path)
     try:
         driver.get(url)
         wait = WebDriverWait(driver, 300)  # the first query embeds the gallery: minutes on two busy cores
@@ -227,8 +232,7 @@ def test_a_box_on_the_map_lists_the_selection(url, tmp_path):
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver = chromium()
-    out = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
-    out.mkdir(parents=True, exist_ok=True)
+    out = screenshot_dir(tmp_path)
     try:
         driver.get(url)
         wait = WebDriverWait(driver, 300)  # the first map embeds the gallery: minutes on two busy cores
