@@ -19,6 +19,8 @@ def table_line(document: dict) -> str:
         counts = " / ".join(str(verdicts.count(v)) for v in (HOLDS, NOISE, NOT_HELD, MISSING))
         cells.append((part["metric"], rows, counts))
     metric, rows, counts = (" ; ".join(c[i] for c in cells) for i in range(3))
+    if done < total:  # a row with fewer seeds has a smaller (or no) spread: its verdicts may still change
+        counts += " (provisional: runs missing)"
     return f"| `{document['table']}` | {done} of {total} | {metric} | {rows} | {counts} |"
 
 
