@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 from omnivec_core.config import ExperimentConfig, preset
 from omnivec_core.evaluation.held_out import VALIDATION_SEED
 from omnivec_core.lab.runner import trained
-from omnivec_core.lab.tables import omnivl_plan
+from omnivec_core.lab.tables_omni import DECOUPLED, JOINT
 from omnivec_core.train.plans import set_steps
 
 
@@ -41,7 +41,7 @@ def decoupled_study() -> dict[str, ExperimentConfig]:
     rows on the tiny plan's 660 steps)."""
     def plan(decoupled: bool) -> ExperimentConfig:
         config = preset("tiny")
-        omnivl_plan(config, decoupled)
+        (DECOUPLED if decoupled else JOINT)(config)  # the lab's omnivl-decoupled rows
         return config
 
     return {"joint": plan(False), "decoupled": plan(True)}
