@@ -11,6 +11,8 @@ import gradio as gr
 
 from omnivec_core.lab import RESULTS, TABLES, command_for, format_markdown, read_results
 
+from .downloads import figure_downloads, table_downloads
+
 OURS, PAPER = "#1f77b4", "#7f7f7f"
 
 
@@ -93,6 +95,8 @@ def build() -> None:
         name = gr.Dropdown(list(TABLES), value=next(iter(TABLES)), label="table")
         show = gr.Button("Show", variant="primary")
     table = gr.Markdown()
+    table_downloads(table, name="papers table")
     plot = gr.Plot(label="ours beside the paper, relative to the reference row")
+    figure_downloads(plot, name="papers")
     show.click(papers_table, [name], [table, plot], api_name="papers_table")
     name.change(papers_table, [name], [table, plot], api_name=False)
