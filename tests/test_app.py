@@ -945,21 +945,22 @@ def test_papers_table(client, tmp_path, monkeypatch):
     from omnivec_core.lab.report import write_results
     from omnivec_core.lab.runner import assemble, budget
 
-    results = {"backbone": {"specific": {"metrics": {"downstream": 0.50, "backbone params (M)": 4.0}},
-                            "agnostic": {"metrics": {"downstream": 0.49, "backbone params (M)": 1.0}}}}
+    seeds = {"specific": [0.50, 0.52], "agnostic": [0.49, 0.47]}
+    results = {"backbone": {name: [{"train_seed": seed, "metrics": {"downstream": v, "backbone params (M)": 4.0
+                                                                    if name == "specific" else 1.0}}
+                                   for seed, v in enumerate(values)] for name, values in seeds.items()}}
     write_results(tmp_path, assemble(TABLES["vatt-backbone"], results, {
         "command": "python -m omnivec_core.lab vatt-backbone", "date": "2025-01-02T03:04:05+00:00", "device": "cpu",
-        "budget": budget("tiny", 660, 256)}))
+        "budget": {**budget("micro", 60, 256), "seeds": 2}}))
     monkeypatch.setenv("OMNIVEC_PAPERS", str(tmp_path))  # read at call time, by the server in this process
     markdown, figure = client.predict("vatt-backbone", api_name="/papers_table")
-    assert "Produced by `python -m omnivec_core.lab vatt-backbone` on 2025-01-02" in markdown
-    assert "| specific | one transformer per modality | 0.500 | 4 |" in markdown and "| agrees |" in markdown
-    assert "2 of 2 claims hold" in markdown and "VATT" in markdown
-    [bars] = plot(figure)["data"]
-    assert bars["type"] == "bar" and list(bars["x"]) == ["specific", "agnostic"], "one bar per row"
-    assert np.allclose(values(bars["y"]).astype(float), [0.50, 0.49])
-    markdown, figure = client.predict("mmv-deflation", api_name="/papers_table")
-    assert figure is None and "No results yet" in markdown and "python -m omnivec_core.lab mmv-deflation" in markdown
+    assert "Produced by `python -m omnivec_core.lab vatt-backbone` on 2025-01-02" in markdown and "VATT" in markdown
+    assert "| specific | one transformer per modality | 2 | 0.510 ± 0.014 |" in markdown, markdown
+    assert "**The paper's figures**" in markdown and "holds" in markdown
+    ours, paper = plot(figure)["data"]
+    assert ours["type"] == paper["type"] == "bar" and list(ours["x"]) == ["specific", "agnostic"], "a bar per row"
+    markdown, figure = client.predict("omnivl-paradigms", api_name="/papers_table")
+    assert figure is None and "Not yet run" in markdown and "python -m omnivec_core.lab omnivl-paradigms" in markdown
     with pytest.raises(Exception, match="no-such-table"):  # the dropdown refuses it: not one of the tables
         client.predict("no-such-table", api_name="/papers_table")
 
