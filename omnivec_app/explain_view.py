@@ -44,6 +44,16 @@ def query_inputs(own: OwnQuery, text: str | None) -> tuple[dict[str, object], li
     return {CAPTIONS: [loaded.tensor]}, []
 
 
+def model_query(state: AppState, own: OwnQuery, text: str | None) -> dict[str, object]:
+    """The query's inputs the loaded model has (query_inputs), on its device; a clear error if it has none."""
+    model = state.require_model()
+    inputs, _ = query_inputs(own, text)
+    inputs = {m: x.to(state.device) if torch.is_tensor(x) else x for m, x in inputs.items() if m in model.cfg.modalities}
+    if not inputs:
+        raise gr.Error(f"the query gives no input this model has; it was built for {list(model.cfg.modalities)}")
+    return inputs
+
+
 def gallery_input(state: AppState, gallery, event: int, modality: str):
     """A gallery item's model input as a batch of one."""
     if isinstance(gallery, FolderGallery):
@@ -218,11 +228,7 @@ def explain(state: AppState, upload: str | None, text: str, hit_modality: str, h
         query_event, query = checked_item(state, gallery, query_event, query_modality, "the query")
         return explain_pair(state, query_modality, query, hit_modality, hit,
                             (f"{query_modality} of event {query_event}", hit_name))
-    inputs, _ = query_inputs(own_query(upload, sketch, webcam, microphone), text)
-    model = state.require_model()
-    inputs = {m: x.to(state.device) if torch.is_tensor(x) else x for m, x in inputs.items() if m in model.cfg.modalities}
-    if not inputs:
-        raise gr.Error(f"the query gives no input this model has; it was built for {list(model.cfg.modalities)}")
+    inputs = model_query(state, own_query(upload, sketch, webcam, microphone), text)
     for m, x in inputs.items():
         if torch.is_tensor(x) and not torch.isfinite(x).all():
             raise gr.Error(f"the query's {m} input holds NaN or infinite values")

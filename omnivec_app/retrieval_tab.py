@@ -12,7 +12,7 @@ from . import media, own_inputs, predictions_view, views
 from .activations_tab import heat_figure
 from .components import StillAudio, StillImage
 from .downloads import figure_downloads, table_downloads
-from .explain_view import build_retrieval_block, gallery_input, query_inputs
+from .explain_view import build_retrieval_block, gallery_input, model_query, query_inputs
 from .inputs import ASSETS
 from .own_inputs import own_query
 from .state import FOLDER, OMNISHAPES, AppState
@@ -120,10 +120,7 @@ def query_heads(state: AppState, upload: str | None, text: str, sketch=None, web
     the generation decoder writes for each signal. Asked for apart from the search: a page computes it only
     while its accordion is open."""
     model = state.require_model()
-    inputs, _ = query_inputs(own_query(upload, sketch, webcam, microphone), text)
-    inputs = {m: x.to(state.device) if torch.is_tensor(x) else x for m, x in inputs.items() if m in model.cfg.modalities}
-    if not inputs:
-        raise gr.Error(f"this model has no input of this query's kind; it was built for {list(model.cfg.modalities)}")
+    inputs = model_query(state, own_query(upload, sketch, webcam, microphone), text)
     predictions = [predict(model, m, x) for m, x in inputs.items()]
     dense = next((p for p in predictions if p.segmentation is not None), None)
     picture, cloud = (None, None) if dense is None else predictions_view.segmentation_views(
