@@ -6,19 +6,18 @@ renderer in OmniShapes and its reader in `data/readers`, then one entry below.
 """
 from __future__ import annotations
 
-from .audio import AUDIO
+from . import audio, depth, image, imu, points, text, video
 from .base import Modality, View, psnr
-from .depth import DEPTH
-from .image import IMAGE
-from .imu import IMU_SENSOR
-from .points import POINTS
-from .text import TEXT
-from .video import VIDEO
 
 # The order is the order of every per-modality table (and of the meta token's modality embedding).
-REGISTRY: dict[str, Modality] = {m.name: m for m in (IMAGE, VIDEO, AUDIO, TEXT, DEPTH, POINTS, IMU_SENSOR)}
+REGISTRY: dict[str, Modality] = {m.name: m for m in (image.IMAGE, video.VIDEO, audio.AUDIO, text.TEXT, depth.DEPTH,
+                                                     points.POINTS, imu.IMU_SENSOR)}
 MODALITIES = tuple(REGISTRY)
 CAPTIONS = next(m.name for m in REGISTRY.values() if m.language)  # the modality whose samples are captions
+# Each name for code about one modality in particular (a paper's video-audio study, a tab's first choice, a
+# renderer): a misspelt name is an ImportError here, never a silent miss in a string comparison.
+IMAGE, VIDEO, AUDIO, DEPTH, POINTS, IMU = (m.name for m in (image.IMAGE, video.VIDEO, audio.AUDIO, depth.DEPTH,
+                                                              points.POINTS, imu.IMU_SENSOR))
 
 
 def get(name: str) -> Modality:
@@ -42,4 +41,4 @@ def anchor_of(present) -> str | None:
     return min(ranked, key=lambda m: m.anchor_rank).name if ranked else None
 
 
-__all__ = ["Modality", "View", "REGISTRY", "MODALITIES", "CAPTIONS", "get", "check_names", "anchor_of", "psnr"]
+__all__ = ["Modality", "View", "REGISTRY", "MODALITIES", "CAPTIONS", "IMAGE", "VIDEO", "AUDIO", "DEPTH", "POINTS", "IMU", "get", "check_names", "anchor_of", "psnr"]

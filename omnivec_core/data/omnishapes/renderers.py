@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from ...modalities import AUDIO, DEPTH, IMAGE, IMU_SENSOR, POINTS, TEXT, VIDEO
+from ...modalities import AUDIO, CAPTIONS, DEPTH, IMAGE, IMU, POINTS, VIDEO
 from ...modalities.audio import log_mel
 from .camera import through_camera
 from .captions import make_captions
@@ -21,41 +21,41 @@ COVERAGE = "video coverage"  # what the clip's renderer leaves for the image's m
 
 def video(ev: Events, cfg, drawn: dict) -> dict:
     frames, coverage = render_frames(ev, cfg.image_size, range(cfg.frames))
-    return {VIDEO.name: through_camera(frames, ev.look, ev.rng), COVERAGE: coverage}
+    return {VIDEO: through_camera(frames, ev.look, ev.rng), COVERAGE: coverage}
 
 
 def image(ev: Events, cfg, drawn: dict) -> dict:
-    if VIDEO.name in drawn:
-        picture, coverage = drawn[VIDEO.name][:, 0].clone(), drawn[COVERAGE]
+    if VIDEO in drawn:
+        picture, coverage = drawn[VIDEO][:, 0].clone(), drawn[COVERAGE]
     else:
         frame, coverage = render_frames(ev, cfg.image_size, [0])
         picture = through_camera(frame, ev.look, ev.rng)[:, 0]
-    return {IMAGE.name: picture, "image_mask": torch.where(coverage[:, 0] > 0.5, ev.shape[:, None, None] + 1, 0)}
+    return {IMAGE: picture, "image_mask": torch.where(coverage[:, 0] > 0.5, ev.shape[:, None, None] + 1, 0)}
 
 
 def audio(ev: Events, cfg, drawn: dict) -> dict:
     waveform = recorded(synth_waveform(ev, cfg.sample_rate, cfg.duration_s), ev)
-    return {"waveform": waveform, AUDIO.name: log_mel(waveform, cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.mel_frames)}
+    return {"waveform": waveform, AUDIO: log_mel(waveform, cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.mel_frames)}
 
 
 def text(ev: Events, cfg, drawn: dict) -> dict:
-    return {TEXT.name: make_captions(ev, cfg.captions_per_event)}
+    return {CAPTIONS: make_captions(ev, cfg.captions_per_event)}
 
 
 def depth(ev: Events, cfg, drawn: dict) -> dict:
     depth_map, mask = render_depth(ev, cfg.image_size)
-    return {DEPTH.name: depth_map, "depth_mask": mask}
+    return {DEPTH: depth_map, "depth_mask": mask}
 
 
 def points(ev: Events, cfg, drawn: dict) -> dict:
     cloud, labels = sample_points(ev, cfg.points, cfg.ground_fraction)
-    return {POINTS.name: cloud, "point_labels": labels}
+    return {POINTS: cloud, "point_labels": labels}
 
 
 def imu(ev: Events, cfg, drawn: dict) -> dict:
-    return {IMU_SENSOR.name: render_imu(ev, cfg.imu_rate, cfg.duration_s)}
+    return {IMU: render_imu(ev, cfg.imu_rate, cfg.duration_s)}
 
 
 # in the order they run: the clip before the image that may reuse its first frame
-RENDERERS = {VIDEO.name: video, IMAGE.name: image, AUDIO.name: audio, TEXT.name: text, DEPTH.name: depth,
-             POINTS.name: points, IMU_SENSOR.name: imu}
+RENDERERS = {VIDEO: video, IMAGE: image, AUDIO: audio, CAPTIONS: text, DEPTH: depth,
+             POINTS: points, IMU: imu}
