@@ -67,7 +67,7 @@ def main() -> None:
     print(f"\n{'one training batch of ' + str(batch_size):<24} {'fwd+bwd (ms)':>12}")
     batch = world.render(batch_size, seed=2)
     for m in config.model.modalities:
-        x = [c for row in batch.text for c in row] if m == CAPTIONS else REGISTRY[m].batch_input(batch)
+        x = [c for row in batch[CAPTIONS] for c in row] if m == CAPTIONS else REGISTRY[m].batch_input(batch)
         def forward_backward():
             encoded = model.encode(m, x, config.train.droptoken.get(m, 0.0))
             loss = sum(e.float().sum() for e in model.embed(encoded).values()) + encoded.vector.sum()

@@ -21,7 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from omnivec_core.config import preset
 from omnivec_core.constants import PATCH
 from omnivec_core.data.omnishapes import OmniShapes
-from omnivec_core.modalities import REGISTRY
+from omnivec_core.modalities import IMAGE, REGISTRY, VIDEO
 from omnivec_core.model import OmniVec
 from omnivec_core.objectives.losses import mae_loss
 
@@ -118,7 +118,7 @@ def main() -> None:
         return sum(e.vector.float().square().mean() for e in model.encode_many(inputs).values())
 
     every = f"all {len(cfg.modalities)} modalities"
-    shapes = {"image (64 tokens)": {"image": data.image}, "video (256 tokens)": {"video": data.video},
+    shapes = {"image (64 tokens)": {"image": data[IMAGE]}, "video (256 tokens)": {"video": data[VIDEO]},
               every: {m: REGISTRY[m].batch_input(data) for m in cfg.modalities}}
     for label, inputs in shapes.items():
         for compiled in (False, True) if not args.no_compile else (False,):
@@ -141,12 +141,12 @@ def main() -> None:
     model = OmniVec(cfg).to(device).train()
     for ratio in (0.0, 0.75, 0.9, 0.95):
         def mae_step(r=ratio):
-            encoded = model.encode("video", data.video, max(r, 1e-6), "tube", for_mae=True)
-            return mae_loss("video", model.reconstruct(encoded, data.video))
+            encoded = model.encode("video", data[VIDEO], max(r, 1e-6), "tube", for_mae=True)
+            return mae_loss("video", model.reconstruct(encoded, data[VIDEO]))
         bench.measure(f"MAE step, video, {ratio:.0%} masked", model, mae_step, batch)
     for rate in (0.0, 0.25, 0.5, 0.75):
         bench.measure(f"DropToken {rate:.0%}, video", model,
-                      lambda r=rate: model.encode("video", data.video, r).vector.float().square().mean(), batch)
+                      lambda r=rate: model.encode("video", data[VIDEO], r).vector.float().square().mean(), batch)
     render = seconds_per_call(lambda: world.render(batch, seed=1, device=device), device, 1, max(2, args.repeats // 4))
     step = bench.rows[-4][3] / 1000
     bench.rows.append(("renderer, every modality, share of a DropToken-0 step", batch / render,

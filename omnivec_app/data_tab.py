@@ -10,7 +10,7 @@ import torch
 from omnivec_core.analysis.predictions import predict
 from omnivec_core.data.omnishapes import OmniShapes
 from omnivec_core.data.omnishapes.preview import looks_sheet
-from omnivec_core.modalities import REGISTRY
+from omnivec_core.modalities import AUDIO, IMAGE, POINTS, REGISTRY, VIDEO
 from omnivec_core.modalities.patches import farthest_point_sample, nearest_centre
 
 from . import media, predictions_view, views
@@ -63,12 +63,12 @@ class EventPanel:
 
 def tokenization(world: OmniShapes, seed: int, index: int, patch: int = 8, tubelet: int = 2, groups: int = 64):
     """How each stem cuts the event into tokens: patch grids, tubelets, spectrogram patches, point groups."""
-    batch = world.render(1, seed=int(seed), start=int(index), modalities=("image", "video", "audio", "points"))
-    cells = batch.image.shape[-1] // patch
-    image = media.with_grid(media.to_pil(batch.image[0]), cells)
-    tubelets = media.tubelet_sheet(batch.video[0], tubelet, cells)
-    spectrogram = media.with_grid(media.heat_map(batch.audio[0, 0].flip(0)), batch.audio.shape[-1] // patch)
-    points = batch.points
+    batch = world.render(1, seed=int(seed), start=int(index), modalities=(IMAGE, VIDEO, AUDIO, POINTS))
+    cells = batch[IMAGE].shape[-1] // patch
+    image = media.with_grid(media.to_pil(batch[IMAGE][0]), cells)
+    tubelets = media.tubelet_sheet(batch[VIDEO][0], tubelet, cells)
+    spectrogram = media.with_grid(media.heat_map(batch[AUDIO][0, 0].flip(0)), batch[AUDIO].shape[-1] // patch)
+    points = batch[POINTS]
     centres = points[0, farthest_point_sample(points, groups)[0]]
     owner = nearest_centre(points, centres[None])[0]
     figure = media.point_figure(points[0], owner % 12, f"{groups} point groups (farthest-point centres)")

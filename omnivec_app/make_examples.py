@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from omnivec_core.data.omnishapes import OmniShapes
+from omnivec_core.modalities import IMAGE, IMU, POINTS, VIDEO
 
 from .inputs import ASSETS
 
@@ -55,13 +56,13 @@ def main() -> None:
     world = OmniShapes()
     batch = world.render(5, seed=EXAMPLE_SEED)
     rate = world.config.sample_rate
-    write_clip(folder / "clip.mp4", batch.video[0], batch.waveform[0], rate)
+    write_clip(folder / "clip.mp4", batch[VIDEO][0], batch.waveform[0], rate)
     soundfile.write(folder / "sound.wav", batch.waveform[1].numpy(), rate, subtype="PCM_16")
-    Image.fromarray((batch.image[2] * 255).byte().permute(1, 2, 0).numpy()).resize((128, 128)).save(folder / "picture.png")
-    xyz = batch.points[3].numpy()
+    Image.fromarray((batch[IMAGE][2] * 255).byte().permute(1, 2, 0).numpy()).resize((128, 128)).save(folder / "picture.png")
+    xyz = batch[POINTS][3].numpy()
     header = f"ply\nformat ascii 1.0\nelement vertex {len(xyz)}\nproperty float x\nproperty float y\nproperty float z\nend_header\n"
     (folder / "shape.ply").write_text(header + "\n".join(f"{x:.5f} {y:.5f} {z:.5f}" for x, y, z in xyz) + "\n")
-    write_trace(folder / "motion.csv", batch.imu[4], world.config.imu_rate)
+    write_trace(folder / "motion.csv", batch[IMU][4], world.config.imu_rate)
     for i, name in enumerate(("clip.mp4", "sound.wav", "picture.png", "shape.ply", "motion.csv")):
         print(f"{folder / name}: {world.describe(batch.labels_row(i))}")
 

@@ -31,7 +31,7 @@ BUNDLED = ROOT / "checkpoints" / "omnivec-default"
 def model_input(batch, modality: str, meta: dict[str, str]):
     """As tests/fixtures/legacy/make_legacy_fixtures.py fed the model: each event's first caption for text,
     as the fixture stored them (caption wording may change; the model's reading of a sentence may not)."""
-    return json.loads(meta["captions"]) if modality == "text" else getattr(batch, modality)
+    return json.loads(meta["captions"]) if modality == "text" else batch[modality]
 
 
 def digest(value) -> str:

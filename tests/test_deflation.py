@@ -27,7 +27,7 @@ def video_network(**changes) -> OmniVec:
 
 def stills(n: int, seed: int, size: int = 64) -> torch.Tensor:
     """(n, 3, size, size) OmniShapes images; the stems take any size up to 64, and 32 is four times cheaper."""
-    return F.adaptive_avg_pool2d(OmniShapes().render(n, seed=seed, modalities=("image",)).image, size)
+    return F.adaptive_avg_pool2d(OmniShapes().render(n, seed=seed, modalities=("image",))["image"], size)
 
 
 def test_the_tubelet_projection_is_a_3d_convolution_that_deflates_to_its_sum_over_time():

@@ -174,7 +174,7 @@ def test_every_figure_kind_downloads_as_png_and_html(state, tmp_path):
                "map3d": map_figure(compute_map(gallery, "stem", model.cfg.modalities, "pca", 3, 0), gallery,
                                    "modality", "m", 0),
                "pairs": pair_matrix_figure(model, gallery), "architecture": architecture_figure(model.cfg),
-               "cloud": media.point_figure(batch.points[0], (batch.points[0, :, 0] > 0).long(), "cloud"),
+               "cloud": media.point_figure(batch["points"][0], (batch["points"][0, :, 0] > 0).long(), "cloud"),
                "line": media.line_figure([0.25, 0.5], [20.0, 15.0], "mask ratio", "PSNR")}
     for name, figure in figures.items():
         picture = Image.open(io.BytesIO(png_bytes(figure)))

@@ -70,11 +70,11 @@ def test_a_clip_folder_gives_paired_batches_with_class_labels(clips, cache):
     batches = FolderBatches(scan_folder(clips, cache_dir=cache / "folders"), "train")
     assert {"video", "audio", "image", "text"} <= set(batches.modalities)
     batch = batches.render(6, seed=3, start=0)
-    assert batch.video.shape == (6, 8, 3, 64, 64) and batch.audio.shape == (6, 1, 64, 64)
-    assert batch.image.shape == (6, 3, 64, 64) and len(batch.text) == 6 and len(batch.text[0]) == 3
+    assert batch["video"].shape == (6, 8, 3, 64, 64) and batch["audio"].shape == (6, 1, 64, 64)
+    assert batch["image"].shape == (6, 3, 64, 64) and len(batch["text"]) == 6 and len(batch["text"][0]) == 3
     assert set(batch.labels) == {FOLDER_LABEL} and batch.labels[FOLDER_LABEL].shape == (6,)
     names = [batches.classes[i] for i in batch.labels[FOLDER_LABEL].tolist()]
-    assert all(name.split("-")[0] in text[0] for name, text in zip(names, batch.text)), "captions of the same file"
+    assert all(name.split("-")[0] in text[0] for name, text in zip(names, batch["text"])), "captions of the same file"
     # an endless stream: every train item once per epoch, a new order the next
     epoch = batches.order(seed=3, start=0, n=len(batches))
     assert sorted(epoch.tolist()) == list(range(len(batches)))

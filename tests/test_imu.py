@@ -35,7 +35,7 @@ def _is(b, motion: str) -> torch.Tensor:
 # ---------------------------------------------------------------- renderer: shape, determinism, isolation
 
 def test_shape_dtype_finite(batch):
-    x = batch.imu
+    x = batch["imu"]
     assert x.shape == (512, T, 6) and x.dtype == torch.float32 and torch.isfinite(x).all()
     assert 0.7 < float(x[..., 1].median()) < 1.1  # gravity: about +1 g on ay at rest
     assert float(x[..., :3].abs().amax()) < 15 and float(x[..., 3:].abs().amax()) < 6  # O(1) units
@@ -44,33 +44,36 @@ def test_shape_dtype_finite(batch):
 
 def test_deterministic_across_batches_and_offsets():
     whole = WORLD.render(16, seed=3, modalities=("imu",))
-    assert torch.equal(whole.imu, WORLD.render(16, seed=3, modalities=("imu",)).imu)
+    assert torch.equal(whole["imu"], WORLD.render(16, seed=3, modalities=("imu",))["imu"])
     part = WORLD.render(8, seed=3, start=8, modalities=("imu",))
-    torch.testing.assert_close(part.imu, whole.imu[8:], atol=1e-5, rtol=0)
+    torch.testing.assert_close(part["imu"], whole["imu"][8:], atol=1e-5, rtol=0)
     for i in (0, 5, 13):
         single = WORLD.render(1, seed=3, start=i, modalities=("imu",))
-        torch.testing.assert_close(single.imu[0], whole.imu[i], atol=1e-5, rtol=0)
+        torch.testing.assert_close(single["imu"][0], whole["imu"][i], atol=1e-5, rtol=0)
     other = WORLD.render(16, seed=4, modalities=("imu",))
-    assert not torch.allclose(other.imu, whole.imu)
+    assert not torch.allclose(other["imu"], whole["imu"])
 
 
 def test_other_modalities_unchanged_by_imu():
     others = tuple(m for m in MODALITIES if m != "imu")
     without = WORLD.render(4, seed=5, start=3, modalities=others)
     with_imu = WORLD.render(4, seed=5, start=3, modalities=MODALITIES)
-    assert without.imu is None and with_imu.imu is not None and with_imu.text == without.text
-    for f in ("image", "video", "audio", "waveform", "depth", "points", "image_mask", "depth_mask", "point_labels"):
-        assert torch.equal(getattr(with_imu, f), getattr(without, f)), f
+    assert "imu" not in without and "imu" in with_imu and with_imu["text"] == without["text"]
+    for m in others:
+        if m != "text":
+            assert torch.equal(with_imu[m], without[m]), m
+    assert torch.equal(with_imu.waveform, without.waveform)
+    assert all(torch.equal(with_imu.segments[m], without.segments[m]) for m in without.segments)
     for k in without.params:
         assert torch.equal(with_imu.params[k], without.params[k])
     alone = WORLD.render(4, seed=5, start=3, modalities=("imu",))
-    assert torch.equal(alone.imu, with_imu.imu)
-    assert WORLD.render(4, seed=5, start=3, modalities=("image",)).imu is None
+    assert torch.equal(alone["imu"], with_imu["imu"])
+    assert "imu" not in WORLD.render(4, seed=5, start=3, modalities=("image",))
 
 
 def test_config_rate_and_validation():
     b = OmniShapes(OmniShapesConfig(imu_rate=50)).render(3, seed=0, modalities=("imu",))
-    assert b.imu.shape == (3, 50, 6) and torch.isfinite(b.imu).all()
+    assert b["imu"].shape == (3, 50, 6) and torch.isfinite(b["imu"]).all()
     ev = WORLD.events(2, seed=0)
     assert render_imu(ev, rate=200, duration_s=0.5).shape == (2, 100, 6)
     for bad in (5, 0, 100.5, True, 10**6):
@@ -82,19 +85,19 @@ def test_config_rate_and_validation():
 def test_cuda_matches_cpu():
     cpu = WORLD.render(64, seed=5, start=10, modalities=("imu",))
     gpu = WORLD.render(64, seed=5, start=10, modalities=("imu",), device="cuda")
-    assert gpu.imu.device.type == "cuda"
-    torch.testing.assert_close(gpu.imu.cpu(), cpu.imu, atol=2e-3, rtol=0)
+    assert gpu["imu"].device.type == "cuda"
+    torch.testing.assert_close(gpu["imu"].cpu(), cpu["imu"], atol=2e-3, rtol=0)
 
 
 # ---------------------------------------------------------------- renderer: physics
 
 def test_spin_shows_in_gyro_and_turns_gravity(batch):
-    gz = batch.imu[..., 5].abs().mean(1)
+    gz = batch["imu"][..., 5].abs().mean(1)
     spin = _is(batch, "spin")
     assert gz[spin].min() > 1.5 and gz[~spin].max() < 0.05  # 2-4 rad/s against noise + bias
     assert gz[spin].min() > 30 * gz[~spin].mean()
     # gravity turns through ax, ay: the angle of (ax, ay) sweeps what the gyro integrates
-    x = batch.imu[spin]
+    x = batch["imu"][spin]
     swept = torch.atan2(x[:, 80, 0], x[:, 80, 1]) - torch.atan2(x[:, 10, 0], x[:, 10, 1])
     swept = torch.remainder(swept + math.pi, 2 * math.pi) - math.pi
     integrated = x[:, 10:80, 5].sum(1) / RATE
@@ -105,7 +108,7 @@ def test_spin_shows_in_gyro_and_turns_gravity(batch):
 
 def _impulses(b, channel: int):
     """Start and end impulse per event: the first / last 3 samples minus the quiet middle."""
-    x = b.imu[..., channel]
+    x = b["imu"][..., channel]
     base = x[:, 20:80].median(1).values
     return x[:, :3].mean(1) - base, x[:, -3:].mean(1) - base
 
@@ -138,11 +141,11 @@ def test_fast_events_have_larger_impulses(batch, motion, channel):
 
 
 def test_bounce_has_vertical_impacts(batch):
-    var = batch.imu[..., 1].var(1)
+    var = batch["imu"][..., 1].var(1)
     bounce, lateral = _is(batch, "bounce"), _is(batch, "left") | _is(batch, "right")
     assert var[bounce].min() > 10 * var[lateral].max()
-    assert batch.imu[bounce, :, 1].amax(1).min() > 3.0  # sharp impacts of several g
-    hop = batch.imu[bounce, 20:80, 1].amin(1)
+    assert batch["imu"][bounce, :, 1].amax(1).min() > 3.0  # sharp impacts of several g
+    hop = batch["imu"][bounce, 20:80, 1].amin(1)
     assert (hop < 0.7).all() and hop.median() < 0.3  # near free fall (0 g) at the top of each hop
 
 
@@ -156,7 +159,7 @@ def _burst_energy(x: torch.Tensor, frames: int) -> torch.Tensor:
 def test_vibration_bursts_at_flash_frames(batch):
     frames = WORLD.config.frames
     keep = ~_is(batch, "bounce")  # bounce impacts can fall on a flash time
-    energy = _burst_energy(batch.imu[keep], frames)
+    energy = _burst_energy(batch["imu"][keep], frames)
     flash = batch.params["onsets"][keep][:, 1:]
     assert energy[flash].mean() > 20 * energy[~flash].mean()
     separable = torch.tensor([energy[i][flash[i]].min() > energy[i][~flash[i]].max() for i in range(len(energy))])
@@ -168,8 +171,8 @@ def test_vibration_bursts_at_flash_frames(batch):
     for f in range(2, frames, 2):  # even frames fall exactly on a sample
         k = f * T // frames
         sel = flash[:, f - 1]
-        before = batch.imu[keep][sel, k - 3:k, :3].diff(dim=1).pow(2).sum((1, 2))
-        after = batch.imu[keep][sel, k - 1:k + 2, :3].diff(dim=1).pow(2).sum((1, 2))
+        before = batch["imu"][keep][sel, k - 3:k, :3].diff(dim=1).pow(2).sum((1, 2))
+        after = batch["imu"][keep][sel, k - 1:k + 2, :3].diff(dim=1).pow(2).sum((1, 2))
         assert (after > 5 * before).float().mean() > 0.95
 
 
@@ -190,7 +193,7 @@ def test_linear_probe_reads_motion_and_speed():
 
     train = WORLD.render(600, seed=1, modalities=("imu",))
     test = WORLD.render(600, seed=2, modalities=("imu",))
-    xtr, xte = _features(train.imu), _features(test.imu)
+    xtr, xte = _features(train["imu"]), _features(test["imu"])
     acc = {}
     for attr in ("motion", "speed", "shape"):
         clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
@@ -266,7 +269,7 @@ def test_npy(tmp_path):
 
 
 def test_rendered_trace_round_trips(tmp_path):
-    x = WORLD.render(1, seed=0, modalities=("imu",)).imu[0]
+    x = WORLD.render(1, seed=0, modalities=("imu",))["imu"][0]
     np.save(tmp_path / "event_imu.npy", x.numpy())
     out = read_any(tmp_path / "event_imu.npy")
     assert out.kind == "imu" and torch.equal(out.tensor, x)

@@ -22,7 +22,7 @@ BUNDLED = Path(__file__).resolve().parents[1] / "checkpoints" / "omnivec-default
 
 def test_every_generated_caption_is_spelled_in_the_vocabulary_and_reads_back():
     vocabulary = CaptionVocabulary()
-    captions = [c for row in OmniShapes(OmniShapesConfig()).render(300, seed=11).text for c in row]
+    captions = [c for row in OmniShapes(OmniShapesConfig()).render(300, seed=11)["text"] for c in row]
     ids = vocabulary.encode(captions, DEC)
     assert (ids[:, 0] == DEC).all() and not (ids == UNK).any()
     assert ((ids == EOS).sum(1) == 1).all(), "one [EOS] per caption"
@@ -103,15 +103,15 @@ def test_captions_are_sentences_of_the_vocabulary_for_every_modality(trained, de
 
 def test_captions_depend_on_the_input_and_end_at_eos(trained):
     model, batch, _ = trained
-    captions = [row[0] for row in batch.text]
+    captions = [row[0] for row in batch["text"]]
     with torch.no_grad():
-        encoded = model.encode("video", batch.video)
+        encoded = model.encode("video", batch["video"])
         memory, padding = model.language_memory(encoded)
         own = model.language.lm_loss(memory, padding, captions)
         others = model.language.lm_loss(memory.roll(1, 0), padding, captions)
     assert own < 0.8 * others, "the generation decoder reads the input through its cross-attention"
-    said = caption(model, "video", batch.video)
-    right = [parse_caption(s).get("shape") == parse_caption(t[0])["shape"] for s, t in zip(said, batch.text)]
+    said = caption(model, "video", batch["video"])
+    right = [parse_caption(s).get("shape") == parse_caption(t[0])["shape"] for s, t in zip(said, batch["text"])]
     assert sum(right) >= 12, "fitted captions name their events' shapes"
     ids = sample(model.language, memory, padding, 0.0, None)
     for row in ids.tolist():
@@ -121,7 +121,7 @@ def test_captions_depend_on_the_input_and_end_at_eos(trained):
 
 def test_match_probabilities_prefer_the_own_caption(trained):
     model, batch, _ = trained
-    captions = [row[0] for row in batch.text]
-    probabilities = match_probabilities(model, "image", batch.image, captions)
+    captions = [row[0] for row in batch["text"]]
+    probabilities = match_probabilities(model, "image", batch["image"], captions)
     assert probabilities.shape == (16, 16) and ((probabilities >= 0) & (probabilities <= 1)).all()
     assert probabilities.diagonal().mean() > probabilities.mean()

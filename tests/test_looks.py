@@ -27,21 +27,21 @@ def test_same_seed_same_looks_and_pixels():
     a = WORLD.render(6, seed=3, start=40, varied=0.7, look_seed=2)
     b = WORLD.render(6, seed=3, start=40, varied=0.7, look_seed=2)
     for field in ("image", "video", "audio", "depth", "points", "imu"):
-        assert torch.equal(getattr(a, field), getattr(b, field)), field
+        assert torch.equal(a[field], b[field]), field
 
 
 def test_a_look_does_not_depend_on_the_batch_it_is_drawn_in():
     whole = WORLD.render(8, seed=3, varied=1.0, modalities=("image", "points"))
     part = WORLD.render(3, seed=3, start=5, varied=1.0, modalities=("image", "points"))
-    torch.testing.assert_close(whole.image[5:], part.image, atol=1e-5, rtol=0)
-    torch.testing.assert_close(whole.points[5:], part.points, atol=1e-5, rtol=0)
+    torch.testing.assert_close(whole["image"][5:], part["image"], atol=1e-5, rtol=0)
+    torch.testing.assert_close(whole["points"][5:], part["points"], atol=1e-5, rtol=0)
 
 
 def test_no_share_is_the_plain_world():
     plain, zero = WORLD.render(16, seed=4), WORLD.render(16, seed=4, varied=0.0, look_seed=9)
     assert not zero.params["varied"].any()
     for field in ("image", "video", "audio", "depth", "points", "imu"):
-        assert torch.equal(getattr(plain, field), getattr(zero, field)), field
+        assert torch.equal(plain[field], zero[field]), field
 
 
 def test_share_sets_how_many_events_vary():
@@ -68,29 +68,29 @@ def test_every_option_is_drawn():
 
 def test_another_look_seed_redraws_looks_but_not_events():
     a, b = WORLD.render(8, seed=2, varied=1.0, look_seed=1), WORLD.render(8, seed=2, varied=1.0, look_seed=2)
-    assert all(torch.equal(a.labels[k], b.labels[k]) for k in a.labels) and a.text == b.text
-    assert not torch.allclose(a.image, b.image)
+    assert all(torch.equal(a.labels[k], b.labels[k]) for k in a.labels) and a["text"] == b["text"]
+    assert not torch.allclose(a["image"], b["image"])
 
 
 def test_looks_keep_every_label_and_caption(varied):
     plain = WORLD.render(N, seed=11, modalities=("text",))
     assert all(torch.equal(plain.labels[k], varied.labels[k]) for k in plain.labels)
-    assert plain.text == varied.text
+    assert plain["text"] == varied["text"]
 
 
 def test_pictures_stay_pictures(varied):
-    assert varied.image.min() >= 0 and varied.image.max() <= 1 and torch.isfinite(varied.video).all()
-    assert torch.equal(varied.image, varied.video[:, 0])
+    assert varied["image"].min() >= 0 and varied["image"].max() <= 1 and torch.isfinite(varied["video"]).all()
+    assert torch.equal(varied["image"], varied["video"][:, 0])
     look = sample_events(11, torch.arange(N), WORLD.config.frames, 1, 1.0).look
     white = look.background == BACKGROUNDS.index("white")
-    corners = varied.image[white][:, :, :4, :4].mean((1, 2, 3))
+    corners = varied["image"][white][:, :, :4, :4].mean((1, 2, 3))
     assert white.any() and (corners > 0.8).all()
-    dark = WORLD.render(N, seed=11, modalities=("image",)).image[:, :, :4, :4].mean((1, 2, 3))
+    dark = WORLD.render(N, seed=11, modalities=("image",))["image"][:, :, :4, :4].mean((1, 2, 3))
     assert (dark < 0.3).all()
 
 
 def test_zoomed_objects_stay_in_frame(varied):
-    covered = varied.image_mask > 0
+    covered = varied.segments["image"] > 0
     assert covered.flatten(1).any(1).float().mean() > 0.97  # a blurred, tiny stroke may still vanish
     edge = torch.cat([covered[:, :1], covered[:, -1:], covered[:, :, :1].transpose(1, 2),
                       covered[:, :, -1:].transpose(1, 2)], 1)
@@ -98,9 +98,9 @@ def test_zoomed_objects_stay_in_frame(varied):
 
 
 def test_varied_clouds_lose_their_ground_sometimes(varied):
-    grounded = (varied.point_labels == 0).any(1)
+    grounded = (varied.segments["points"] == 0).any(1)
     assert grounded.any() and (~grounded).any()
-    torch.testing.assert_close(varied.points.norm(dim=-1).amax(1), torch.ones(N), atol=1e-5, rtol=0)
+    torch.testing.assert_close(varied["points"].norm(dim=-1).amax(1), torch.ones(N), atol=1e-5, rtol=0)
 
 
 def _reach_quantiles(points: torch.Tensor) -> torch.Tensor:
@@ -125,9 +125,9 @@ def test_a_mesh_file_and_the_rendered_solid_share_one_frame(tmp_path, monkeypatc
     mesh.export(path)
     read = read_points(path).tensor
     batch = WORLD.render(400, seed=21, varied=1.0, modalities=("points",))
-    rows = ((batch.labels["shape"] == SOLIDS.index(solid)) & ~(batch.point_labels == 0).any(1)).nonzero().flatten()
+    rows = ((batch.labels["shape"] == SOLIDS.index(solid)) & ~(batch.segments["points"] == 0).any(1)).nonzero().flatten()
     assert len(rows) >= 3
-    for drawn in batch.points[rows[:3]]:
+    for drawn in batch["points"][rows[:3]]:
         assert drawn.mean(0).abs().max() < 1e-5 and read.mean(0).abs().max() < 1e-5
         assert abs(float(drawn.norm(dim=-1).max()) - float(read.norm(dim=-1).max())) < 1e-5
         diff = (_reach_quantiles(drawn) - _reach_quantiles(read)).abs().max()

@@ -16,21 +16,32 @@ WORLD = OmniShapes()
 CFG = WORLD.config
 B = 256
 N_SAMPLES = int(CFG.sample_rate * CFG.duration_s)
-TENSOR_FIELDS = ("image", "video", "audio", "waveform", "depth", "points", "image_mask", "depth_mask", "point_labels")
-EXPECTED_SHAPES = {
+EXPECTED_SHAPES = {  # what a batch holds: inputs by modality, "segments/<m>" its dense labels, and the waveform
     "image": (B, 3, CFG.image_size, CFG.image_size),
     "video": (B, CFG.frames, 3, CFG.image_size, CFG.image_size),
     "audio": (B, 1, CFG.n_mels, CFG.mel_frames),
     "waveform": (B, N_SAMPLES),
     "depth": (B, 1, CFG.image_size, CFG.image_size),
     "points": (B, CFG.points, 3),
-    "image_mask": (B, CFG.image_size, CFG.image_size),
-    "depth_mask": (B, CFG.image_size, CFG.image_size),
-    "point_labels": (B, CFG.points),
+    "imu": (B, int(CFG.imu_rate * CFG.duration_s), 6),
+    "segments/image": (B, CFG.image_size, CFG.image_size),
+    "segments/depth": (B, CFG.image_size, CFG.image_size),
+    "segments/points": (B, CFG.points),
 }
+TENSOR_FIELDS = tuple(EXPECTED_SHAPES)
+
+
+def field_of(batch: EventBatch, name: str):
+    """A tensor of the batch by its EXPECTED_SHAPES name (None where not rendered)."""
+    if name == "waveform":
+        return batch.waveform
+    if name.startswith("segments/"):
+        return batch.segments.get(name.removeprefix("segments/"))
+    return batch.get(name)
 # Which fields come with each modality.
-FIELDS_OF = {"image": ("image", "image_mask"), "video": ("video",), "audio": ("audio", "waveform"),
-             "text": ("text",), "depth": ("depth", "depth_mask"), "points": ("points", "point_labels")}
+FIELDS_OF = {"image": ("image", "segments/image"), "video": ("video",), "audio": ("audio", "waveform"),
+             "text": ("text",), "depth": ("depth", "segments/depth"), "points": ("points", "segments/points"),
+             "imu": ("imu",)}
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +58,9 @@ def names(b: EventBatch, i: int) -> dict[str, str]:
 
 @pytest.mark.parametrize("field", TENSOR_FIELDS)
 def test_field_shapes_and_dtypes(batch, field):
-    v = getattr(batch, field)
+    v = field_of(batch, field)
     assert tuple(v.shape) == EXPECTED_SHAPES[field]
-    integer = field.endswith("mask") or field == "point_labels"
+    integer = field.startswith("segments/")
     assert v.dtype == (torch.long if integer else torch.float32)
     assert torch.isfinite(v.float()).all()
 
@@ -65,17 +76,17 @@ def test_labels_params_text_shapes(batch):
     assert p["onsets"].shape == (B, CFG.frames) and p["onsets"].dtype == torch.bool
     assert ((p["onsets"].sum(1) >= 2) & (p["onsets"].sum(1) <= 4)).all()
     assert not p["onsets"][:, 0].any()  # the still image (frame 0) never flashes
-    assert len(batch.text) == B and all(len(t) == CFG.captions_per_event for t in batch.text)
-    assert all(isinstance(c, str) and 3 <= len(c.split()) <= 20 for t in batch.text for c in t)
+    assert len(batch["text"]) == B and all(len(t) == CFG.captions_per_event for t in batch["text"])
+    assert all(isinstance(c, str) and 3 <= len(c.split()) <= 20 for t in batch["text"] for c in t)
 
 
 def test_value_ranges(batch):
     for f in ("image", "video", "depth"):
-        v = getattr(batch, f)
+        v = batch[f]
         assert v.min() >= 0 and v.max() <= 1
     assert batch.waveform.abs().max() <= 1 and batch.waveform.abs().max() > 0.3
-    assert batch.points.abs().max() < 1.3
-    a = batch.audio
+    assert batch["points"].abs().max() < 1.3
+    a = batch["audio"]
     assert abs(a.mean().item()) < 0.5 and 0.5 < a.std().item() < 2.0  # fixed normalization
     assert (batch.params["position"].abs() <= 1).all()
     small = batch.params["size"][batch.labels["size"] == 0]
@@ -90,29 +101,29 @@ def test_renders_only_requested(modality):
     b = WORLD.render(3, seed=1, modalities=(modality,))
     for m, fields in FIELDS_OF.items():
         for f in fields:
-            assert (getattr(b, f) is not None) == (m == modality), (m, f)
+            assert (field_of(b, f) is not None) == (m == modality), (m, f)
     assert set(b.labels) == set(ATTRIBUTES)
 
 
 def test_image_is_frame_zero(batch):
-    assert torch.equal(batch.image, batch.video[:, 0])
+    assert torch.equal(batch["image"], batch["video"][:, 0])
     alone = WORLD.render(16, seed=7, modalities=("image",))
-    torch.testing.assert_close(alone.image, batch.video[:16, 0], atol=1e-5, rtol=0)
-    assert torch.equal(alone.image_mask, batch.image_mask[:16])
+    torch.testing.assert_close(alone["image"], batch["video"][:16, 0], atol=1e-5, rtol=0)
+    assert torch.equal(alone.segments["image"], batch.segments["image"][:16])
 
 
 def test_masks_and_labels_consistent(batch):
     shape1 = batch.labels["shape"] + 1
-    for mask in (batch.image_mask, batch.depth_mask):
+    for mask in (batch.segments["image"], batch.segments["depth"]):
         flat = mask.flatten(1)
         assert ((flat == 0) | (flat == shape1[:, None])).all()
         assert ((flat > 0).sum(1) >= 10).all()  # non-empty for every event
-    assert ((batch.depth > 0)[:, 0] == (batch.depth_mask > 0)).all()
+    assert ((batch["depth"] > 0)[:, 0] == (batch.segments["depth"] > 0)).all()
     # silhouette and depth render overlap (same position, size, rotation; the depth view is tilted)
-    inter = ((batch.image_mask > 0) & (batch.depth_mask > 0)).flatten(1).sum(1)
-    union = ((batch.image_mask > 0) | (batch.depth_mask > 0)).flatten(1).sum(1)
+    inter = ((batch.segments["image"] > 0) & (batch.segments["depth"] > 0)).flatten(1).sum(1)
+    union = ((batch.segments["image"] > 0) | (batch.segments["depth"] > 0)).flatten(1).sum(1)
     assert (inter / union).median() > 0.5
-    pl = batch.point_labels
+    pl = batch.segments["points"]
     assert ((pl == 0) | (pl == shape1[:, None])).all()
     n_ground = round(CFG.points * CFG.ground_fraction)
     assert ((pl == 0).sum(1) == n_ground).all()
@@ -136,7 +147,7 @@ def test_points_spread_evenly_over_faces():
 def test_points_match_pose(batch):
     """Clouds come centred with the farthest point at 1 (the readers' frame); the object sits on its ground
     plane, its extent a fixed share of the scene's whatever the size."""
-    pts, pl = batch.points, batch.point_labels
+    pts, pl = batch["points"], batch.segments["points"]
     torch.testing.assert_close(pts.mean(1), torch.zeros(len(pts), 3), atol=1e-5, rtol=0)
     torch.testing.assert_close(pts.norm(dim=-1).amax(1), torch.ones(len(pts)), atol=1e-5, rtol=0)
     ground_top = torch.where(pl == 0, pts[..., 1], -torch.inf).amax(1)
@@ -151,19 +162,19 @@ def test_points_match_pose(batch):
 # ---------------------------------------------------------------- determinism
 
 def _assert_batches_equal(a: EventBatch, b: EventBatch, atol=1e-5, mask_tol=0.002, audio_atol=1e-3):
-    assert torch.equal(a.index, b.index) and a.text == b.text
+    assert torch.equal(a.index, b.index) and a["text"] == b["text"]
     for k in a.labels:
         assert torch.equal(a.labels[k], b.labels[k])
     for k in a.params:
         torch.testing.assert_close(a.params[k], b.params[k], atol=1e-6, rtol=0)
     for f in ("image", "video", "audio", "waveform", "points", "depth"):
-        x, y = getattr(a, f), getattr(b, f)
+        x, y = field_of(a, f), field_of(b, f)
         if f == "depth":  # a ray on a silhouette edge may flip between hit and miss
             assert (x - y).abs().gt(atol).float().mean() <= mask_tol
         else:
             torch.testing.assert_close(x, y, atol=atol if f != "audio" else audio_atol, rtol=0)
-    for f in ("image_mask", "depth_mask", "point_labels"):
-        assert (getattr(a, f) != getattr(b, f)).float().mean() <= mask_tol
+    for m in a.segments:
+        assert (a.segments[m] != b.segments[m]).float().mean() <= mask_tol
 
 
 def test_same_call_same_result():
@@ -174,12 +185,13 @@ def test_batch_offset_invariance():
     whole = WORLD.render(8, seed=3, start=0)
     part = WORLD.render(4, seed=3, start=4)
     rows = EventBatch(index=whole.index[4:], seed=3, labels={k: v[4:] for k, v in whole.labels.items()},
-                      params={k: v[4:] for k, v in whole.params.items()}, text=whole.text[4:],
-                      **{f: getattr(whole, f)[4:] for f in TENSOR_FIELDS})
+                      params={k: v[4:] for k, v in whole.params.items()},
+                      inputs={m: x[4:] for m, x in whole.items()},
+                      segments={m: x[4:] for m, x in whole.segments.items()}, waveform=whole.waveform[4:])
     _assert_batches_equal(rows, part)
     single = WORLD.render(1, seed=3, start=6)
-    assert single.text[0] == whole.text[6]
-    torch.testing.assert_close(single.video[0], whole.video[6], atol=1e-5, rtol=0)
+    assert single["text"][0] == whole["text"][6]
+    torch.testing.assert_close(single["video"][0], whole["video"][6], atol=1e-5, rtol=0)
 
 
 def test_different_seed_or_index_differs():
@@ -187,7 +199,7 @@ def test_different_seed_or_index_differs():
     b = WORLD.render(16, seed=4, modalities=("image", "text"))
     c = WORLD.render(16, seed=3, start=2**40, modalities=("image", "text"))
     for other in (b, c):
-        assert not torch.equal(a.image, other.image) and a.text != other.text
+        assert not torch.equal(a["image"], other["image"]) and a["text"] != other["text"]
         assert sum(torch.equal(a.labels[k], other.labels[k]) for k in a.labels) < len(a.labels)
 
 
@@ -202,13 +214,13 @@ def test_siblings_share_shape_colour_motion_and_nothing_else():
         torch.testing.assert_close(grouped.labels[name], plain.labels[name])
     onsets = grouped.params["onsets"].view(3, 4, -1)
     assert all(len({tuple(o.tolist()) for o in run}) > 1 for run in onsets)
-    assert not torch.equal(grouped.audio[0], grouped.audio[1])
+    assert not torch.equal(grouped["audio"][0], grouped["audio"][1])
 
 
 # ---------------------------------------------------------------- text
 
 def test_captions_name_their_event(batch):
-    for i, caps in enumerate(batch.text):
+    for i, caps in enumerate(batch["text"]):
         truth = names(batch, i)
         for c in caps:
             got = parse_caption(c)
@@ -287,7 +299,7 @@ def test_describe(batch):
 # ---------------------------------------------------------------- video
 
 def test_flash_frames_brighter_than_neighbours(batch):
-    lum = batch.video.mean(2).flatten(2)
+    lum = batch["video"].mean(2).flatten(2)
     score = lum.topk(16, dim=-1).values.mean(-1)  # brightness of the brightest object pixels
     on = batch.params["onsets"]
     for t in range(CFG.frames):
@@ -310,7 +322,7 @@ def _fg_stats(video):
 @pytest.mark.parametrize("motion", ["left", "right", "up", "down", "grow", "shrink"])
 def test_motion_is_visible(batch, motion):
     sel = batch.labels["motion"] == MOTIONS.index(motion)
-    cx, cy, area = _fg_stats(batch.video[sel])
+    cx, cy, area = _fg_stats(batch["video"][sel])
     on = batch.params["onsets"][sel]
     for i in range(int(sel.sum())):
         quiet = (~on[i]).nonzero().flatten()  # compare frames without a flash halo
@@ -322,7 +334,7 @@ def test_motion_is_visible(batch, motion):
 
 
 def test_objects_stay_inside_frame(batch):
-    fg = batch.video.amax(2) > 0.5
+    fg = batch["video"].amax(2) > 0.5
     assert not fg[..., 0, :].any() and not fg[..., -1, :].any()
     assert not fg[..., :, 0].any() and not fg[..., :, -1].any()
 
@@ -396,16 +408,16 @@ def test_invalid_config():
 def test_small_custom_config():
     cfg = OmniShapesConfig(image_size=32, frames=4, points=100, captions_per_event=1, n_mels=32, mel_frames=32)
     b = OmniShapes(cfg).render(3, seed=0)
-    assert b.video.shape == (3, 4, 3, 32, 32) and b.audio.shape == (3, 1, 32, 32)
-    assert b.points.shape == (3, 100, 3) and len(b.text[0]) == 1
-    assert b.to("cpu").video.shape == b.video.shape
+    assert b["video"].shape == (3, 4, 3, 32, 32) and b["audio"].shape == (3, 1, 32, 32)
+    assert b["points"].shape == (3, 100, 3) and len(b["text"][0]) == 1
+    assert b.to("cpu")["video"].shape == b["video"].shape
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_matches_cpu():
     cpu = WORLD.render(32, seed=5, start=10)
     gpu = WORLD.render(32, seed=5, start=10, device="cuda")
-    assert gpu.video.device.type == "cuda" and gpu.points.device.type == "cuda"
+    assert gpu["video"].device.type == "cuda" and gpu["points"].device.type == "cuda"
     _assert_batches_equal(cpu, gpu.to("cpu"), atol=2e-3, mask_tol=0.005, audio_atol=0.05)
 
 
@@ -443,12 +455,16 @@ def test_every_registered_modality_has_a_renderer():
     assert set(RENDERERS) == set(REGISTRY)
 
 
-def test_a_batch_is_read_by_modality_name():
+def test_a_batch_is_a_mapping_of_modality_to_input():
     from omnivec_core.modalities import CAPTIONS, MODALITIES
 
     batch = OmniShapes().render(2, seed=5, modalities=("image", CAPTIONS))
     assert batch.modalities == tuple(m for m in MODALITIES if m in ("image", CAPTIONS))
-    assert batch["image"] is batch.image and len(batch[CAPTIONS]) == 2 and "video" not in batch
-    assert batch["video"] is None, "a registered modality not rendered"
-    with pytest.raises(KeyError, match="no modality 'smell'"):
+    assert dict(batch.items()).keys() == {"image", CAPTIONS} and len(batch[CAPTIONS]) == 2 and "video" not in batch
+    assert batch.get("video") is None and set(batch.segments) == {"image"} and batch.waveform is None
+    with pytest.raises(KeyError, match="'video' \\(registered\\) is not in this batch; it holds image, text"):
+        batch["video"]
+    with pytest.raises(KeyError, match="'smell' \\(not a registered modality\\)"):
         batch["smell"]
+    moved = batch.to("cpu").repeated(2)
+    assert len(moved) == 4 and moved[CAPTIONS][0] == moved[CAPTIONS][1] and moved.segments["image"].shape[0] == 4

@@ -120,7 +120,7 @@ def test_bundled_model_beats_chance_on_every_pair():
     model, _ = load_model(BUNDLED)
     batch = OmniShapes().render(200, seed=UNSEEN_SEED)
     embedded = embed_batch(model, batch)
-    captions = [row[0] for row in batch.text]
+    captions = [row[0] for row in batch["text"]]
     instance, attributes = pairs.pair_scores(model, batch.labels, captions, embedded)
     shuffled = {m: {s: v[torch.randperm(len(v))] for s, v in spaces.items()} for m, spaces in embedded.items()}
     _, chance = pairs.pair_scores(model, batch.labels, captions, shuffled)

@@ -33,13 +33,13 @@ def test_a_replicated_batch_keeps_its_size_and_repeats_each_event(tmp_path):
     stage = trainer.config.train.stages[0]
     batch = trainer.render_batch(3, stage)
     assert len(batch) == 16 and batch.index.unique().numel() == 16 // COPIES
-    for name in ("index", "image", "video"):
-        grouped = copies_of(getattr(batch, name))
+    for name, values in (("index", batch.index), ("image", batch["image"]), ("video", batch["video"])):
+        grouped = copies_of(values)
         assert torch.equal(grouped, grouped[:, :1].expand_as(grouped)), name  # identical inputs across copies
     for values in (*batch.labels.values(), *batch.params.values()):
         assert torch.equal(copies_of(values), copies_of(values)[:, :1].expand_as(copies_of(values)))
-    assert batch.text is None  # a stage of MAE alone renders no captions; where rendered, they repeat too
-    captions = OmniShapes().render(2, seed=0, modalities=("text",)).repeated(COPIES).text
+    assert "text" not in batch  # a stage of MAE alone renders no captions; where rendered, they repeat too
+    captions = OmniShapes().render(2, seed=0, modalities=("text",)).repeated(COPIES)["text"]
     assert all(captions[i] == captions[i - i % COPIES] for i in range(2 * COPIES)) and captions[0] != captions[-1]
     # the step's stream positions do not depend on replicas: the events are the first of its batch_size
     assert batch.index[::COPIES].tolist() == list(range(3 * 16, 3 * 16 + 16 // COPIES))

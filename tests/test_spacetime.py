@@ -38,13 +38,13 @@ def test_temporal_attention_runs_for_clips_and_never_for_images(monkeypatch):
         block.attn_time.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
     batch = OmniShapes(OmniShapesConfig()).render(2, seed=0)
     with torch.no_grad():
-        model.encode("image", batch.image)
+        model.encode("image", batch["image"])
         assert calls == [], "an image has one time step: no temporal attention is run"
-        model.encode_many({"image": batch.image, "depth": batch.depth, "video": batch.video})
+        model.encode_many({"image": batch["image"], "depth": batch["depth"], "video": batch["video"]})
     assert calls == [2] * len(model.backbone.stacks["shared"]), "only the clips' rows go through it"
-    recorded = model.encode("video", batch.video, record=True)
+    recorded = model.encode("video", batch["video"], record=True)
     assert all(t is not None for t in recorded.temporal_attention)
-    assert all(t is None for t in model.encode("image", batch.image, record=True).temporal_attention)
+    assert all(t is None for t in model.encode("image", batch["image"], record=True).temporal_attention)
 
 
 def test_each_part_reads_only_what_its_mask_allows():
@@ -84,10 +84,10 @@ def test_the_temporal_map_is_a_distribution_over_time_steps():
     model = divided_model()
     batch = OmniShapes(OmniShapesConfig()).render(1, seed=4)
     with torch.no_grad():
-        recorded = model.encode("video", batch.video, record=True)
+        recorded = model.encode("video", batch["video"], record=True)
     steps = recorded.stem.grid[0]
     for layer in range(model.cfg.depth):
         shown = temporal_attention(recorded, layer)
         assert shown.shape == (steps, steps) and torch.allclose(shown.sum(1), torch.ones(steps), atol=1e-5)
     with torch.no_grad():
-        assert temporal_attention(model.encode("image", batch.image, record=True), 0) is None
+        assert temporal_attention(model.encode("image", batch["image"], record=True), 0) is None

@@ -150,8 +150,8 @@ def test_captions_per_clip_set_how_many_captions_each_training_clip_has(tmp_path
     config.train.captions_per_event = captions
     trainer = Trainer(config, tmp_path, "cpu")
     batch = trainer.render_batch(0, config.train.stages[0])
-    assert {len(row) for row in batch.text} == {captions}
-    assert all(len(set(row)) == captions for row in batch.text), "each from its own template"
+    assert {len(row) for row in batch["text"]} == {captions}
+    assert all(len(set(row)) == captions for row in batch["text"]), "each from its own template"
 
 
 def test_mae_weights_make_a_weighted_mean_of_the_modalities(monkeypatch):
@@ -188,7 +188,7 @@ def test_one_modality_trains_its_own_decoder_and_nothing_else(tmp_path):
     trainer.world.render = lambda *args, **kwargs: rendered.append(render(*args, **kwargs)) or rendered[-1]
     trainer.run()
     steps = [b for b in rendered if len(b) == config.train.batch_size]  # not the final quick evaluation's
-    assert len(steps) == 2 and all(b.video is None and b.audio is None and b.image is not None for b in steps)
+    assert len(steps) == 2 and all("video" not in b and "audio" not in b and "image" in b for b in steps)
     changed = {k for k, v in trainer.model.state_dict().items() if not torch.equal(before[k], v)}
     assert changed and all(".image" in k for k in changed), sorted(changed)
 
@@ -203,7 +203,7 @@ def test_a_stage_trains_only_the_modalities_it_names(tmp_path):
     trainer.world.render = lambda *args, **kwargs: rendered.append(render(*args, **kwargs)) or rendered[-1]
     trainer.run()
     steps = [b for b in rendered if len(b) == config.train.batch_size]
-    assert len(steps) == 2 and all(b.audio is None and b.text is None and b.points is None for b in steps)
+    assert len(steps) == 2 and all("audio" not in b and "text" not in b and "points" not in b for b in steps)
     logged = {k for record in losses(tmp_path) for k in record if "/" in k}
     assert logged == {"cls/video", "cls/image", "seg/image", "nce/video-image"}
     changed = {k.split(".")[0] + "." + k.split(".")[1] for k, v in trainer.model.state_dict().items()
@@ -451,14 +451,14 @@ def test_evaluate_reports_every_metric_in_range(tmp_path):
 
 def test_caption_agreement_marks_the_clips_each_caption_truly_describes():
     batch = OmniShapes().render(48, seed=5, modalities=("text",))
-    captions = [c for row in batch.text for c in row]
+    captions = [c for row in batch["text"] for c in row]
     agree = caption_agreement(batch.labels, captions)
     assert agree.shape == (48, len(captions))
     for i in range(48):
         for c, caption in enumerate(captions):
             says = parse_caption(caption)
             assert agree[i, c] == all(ATTRIBUTES[a][batch.labels[a][i]] == v for a, v in says.items())
-    assert agree[torch.arange(48), torch.arange(48) * len(batch.text[0])].all()  # its own captions
+    assert agree[torch.arange(48), torch.arange(48) * len(batch["text"][0])].all()  # its own captions
     assert 0 < agree.float().mean() < 0.1
 
 
@@ -473,10 +473,10 @@ def test_text_classification_reads_every_caption_of_an_event():
     batch = OmniShapes().render(4, seed=9, modalities=("text",))
     with torch.no_grad():
         loss = task_objective(model, batch, config.train, config.train.stages[-1], 0, {})["cls/text"]
-        captions = [c for row in batch.text for c in row]
+        captions = [c for row in batch["text"] for c in row]
         logits = model.tasks.classification(model.encode("text", captions).vector)
         observed = REGISTRY["text"].observes
-        labels = {k: v.repeat_interleave(len(batch.text[0])) for k, v in batch.labels.items() if k in observed}
+        labels = {k: v.repeat_interleave(len(batch["text"][0])) for k, v in batch.labels.items() if k in observed}
         expected = classification_loss({k: logits[k] for k in observed}, labels, config.train.attribute_weights)
     assert torch.allclose(loss, expected)
 

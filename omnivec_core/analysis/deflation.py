@@ -32,7 +32,7 @@ from torch import nn
 from ..data.omnishapes import OmniShapes, OmniShapesConfig
 from ..evaluation.held_out import HELD_OUT_SEED, linear_probe
 from ..evaluation.pairs import named_attributes
-from ..modalities import CAPTIONS, REGISTRY, patches
+from ..modalities import CAPTIONS, IMAGE, REGISTRY, VIDEO, patches
 from ..model import OmniVec
 from ..model.omnivec import Encoded
 from ..model.stems import VisualStem
@@ -40,7 +40,6 @@ from ..model.tokens import StemOutput
 
 WAYS = ("n-def", "def", "def+corr", "i-inf")
 TAPS = ("sum", "first")  # a deflated filter: its taps summed over time (MMV's "def"), or only the first ("n-def")
-VIDEO, IMAGE = "video", "image"  # the network's modality, and the registry entry whose samples are stills
 
 
 class DeflatedStem(nn.Module):
@@ -206,12 +205,12 @@ def deflation_table(model: OmniVec, n_events: int = 256, seed: int = HELD_OUT_SE
     world = OmniShapes(OmniShapesConfig())
     batch, fit_batch = render_stills(world, n_events, seed, device), render_stills(world, n_events, fit_seed, device)
     networks = {"n-def": deflate(model, "first"), "def": deflate(model), "def+corr": deflate(model)}
-    history = fit_correction(model, networks["def+corr"], fit_batch.image, steps)
+    history = fit_correction(model, networks["def+corr"], fit_batch[IMAGE], steps)
     with torch.no_grad():
         captions = model.encode(CAPTIONS, [row[0] for row in batch[CAPTIONS]])
-        held_out = image_encodings(model, networks, batch.image)
-        fitted = image_encodings(model, networks, fit_batch.image)
-        clips, fit_clips = model.encode(VIDEO, batch.video), model.encode(VIDEO, fit_batch.video)
+        held_out = image_encodings(model, networks, batch[IMAGE])
+        fitted = image_encodings(model, networks, fit_batch[IMAGE])
+        clips, fit_clips = model.encode(VIDEO, batch[VIDEO]), model.encode(VIDEO, fit_batch[VIDEO])
     rows = {way: {**way_scores(model, held_out[way], fitted[way], batch, fit_batch, captions),
                   "L1": output_l1(held_out[way], held_out["i-inf"]).item()} for way in WAYS}
     rows["video (clips)"] = way_scores(model, clips, fit_clips, batch, fit_batch, captions)

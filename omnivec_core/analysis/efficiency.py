@@ -11,6 +11,7 @@ from ..data.omnishapes import OmniShapes
 from ..evaluation.held_out import VALIDATION_SEED
 from ..evaluation.probes import linear_probe
 from ..evaluation.retrieval import recall_at
+from ..modalities import AUDIO, VIDEO
 from ..model import OmniVec
 
 DEFAULT_RATES = (0.0, 0.25, 0.5, 0.75)
@@ -42,18 +43,18 @@ def droptoken_point(model: OmniVec, rates: dict[str, float], n: int = 256, seed:
     """At per-modality drop `rates`: video GFLOPs and latency per clip, video->audio R@1 among n,
     and a video linear-probe accuracy on motion (half the events fit the probe, half score it)."""
     device = next(model.parameters()).device
-    batch = OmniShapes().render(n, seed=seed, device=device, modalities=("video", "audio"))
+    batch = OmniShapes().render(n, seed=seed, device=device, modalities=(VIDEO, AUDIO))
     generator = torch.Generator(device=device).manual_seed(0)
-    video_rate, audio_rate = rates.get("video", 0.0), rates.get("audio", 0.0)
-    video = model.encode("video", batch.video, video_rate, generator=generator)
-    audio = model.encode("audio", batch.audio, audio_rate, generator=generator)
-    space = model.embedding.pair_space("video", "audio")
+    video_rate, audio_rate = rates.get(VIDEO, 0.0), rates.get(AUDIO, 0.0)
+    video = model.encode(VIDEO, batch[VIDEO], video_rate, generator=generator)
+    audio = model.encode(AUDIO, batch[AUDIO], audio_rate, generator=generator)
+    space = model.embedding.pair_space(VIDEO, AUDIO)
     recall = recall_at(model.embed(video)[space] @ model.embed(audio)[space].t())["R@1"]
     features, labels = video.vector.float().cpu().numpy(), batch.labels["motion"].cpu().numpy()
     half = n // 2
     probe = linear_probe(features[:half], labels[:half], features[half:], labels[half:])
-    return {"video_gflops": encode_flops(model, "video", batch.video[:1], video_rate) / 1e9,
-            "video_latency_ms": latency_ms(model, "video", batch.video[:1], video_rate),
+    return {"video_gflops": encode_flops(model, VIDEO, batch[VIDEO][:1], video_rate) / 1e9,
+            "video_latency_ms": latency_ms(model, VIDEO, batch[VIDEO][:1], video_rate),
             "video->audio R@1": recall, "video motion probe": probe}
 
 
@@ -64,6 +65,6 @@ def droptoken_curve(model: OmniVec, rates=DEFAULT_RATES, n: int = 256, progress=
     for i, rate in enumerate(rates):
         if progress is not None:
             progress(i / len(rates), rate)
-        curve.append({"rate": rate, **droptoken_point(model, {"video": rate, "audio": rate}, n)})
+        curve.append({"rate": rate, **droptoken_point(model, {VIDEO: rate, AUDIO: rate}, n)})
     return curve
 

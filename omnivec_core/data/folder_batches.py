@@ -60,7 +60,7 @@ class FolderBatches:
         they are: no sibling events, no looks drawn)."""
         picks = self.order(seed, start, n)
         wanted = [m for m in (modalities or self.modalities) if m in self.modalities]
-        fields = {m: self.inputs[m][picks] for m in wanted if m != CAPTIONS}
-        text = [self.captions[i] for i in picks.tolist()] if CAPTIONS in wanted else None
-        batch = EventBatch(index=picks, seed=seed, labels={FOLDER_LABEL: self.labels[picks]}, text=text, **fields)
+        inputs = {m: [self.captions[i] for i in picks.tolist()] if m == CAPTIONS else self.inputs[m][picks]
+                  for m in wanted}
+        batch = EventBatch(index=picks, seed=seed, labels={FOLDER_LABEL: self.labels[picks]}, inputs=inputs)
         return batch if device is None else batch.to(device)

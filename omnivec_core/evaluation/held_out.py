@@ -11,7 +11,7 @@ from tqdm import tqdm
 from ..analysis.embeddings import embed_batch
 from ..config import ExperimentConfig
 from ..data.omnishapes import ATTRIBUTES, OmniShapes
-from ..modalities import REGISTRY, anchor_of
+from ..modalities import CAPTIONS, REGISTRY, anchor_of
 from ..model import OmniVec
 from ..objectives.losses import mean_of_visible
 from .language import caption_accuracy, reranked_precision
@@ -70,7 +70,7 @@ def evaluate(model: OmniVec, config: ExperimentConfig, seed: int, n: int, device
     probes = probe_scores(model, probe_train, test)
     steps.update()
     embedded = embed_batch(model, test)
-    captions = [row[0] for row in test.text] if test.text is not None else [""] * n
+    captions = [row[0] for row in test[CAPTIONS]] if CAPTIONS in test else [""] * n
     instance, attributes = pair_scores(model, test.labels, captions, embedded)
     steps.update()
     zero_shot = zero_shot_scores(model, test.labels, embedded)

@@ -15,7 +15,7 @@ from . import replication as sample_replication
 def droptoken_cost(ctx) -> dict[str, float]:
     """GFLOPs of encoding one clip at the row's training DropToken rate (stem, projection, transformer)."""
     rate = ctx.config.train.droptoken.get("video", 0.0)
-    clip = OmniShapes().render(1, seed=0, modalities=("video",), device=ctx.device).video
+    clip = OmniShapes().render(1, seed=0, modalities=("video",), device=ctx.device)["video"]
     return {"video GFLOPs": encode_flops(ctx.model, "video", clip, rate) / 1e9}
 
 

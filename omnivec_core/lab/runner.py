@@ -116,7 +116,7 @@ def lab_report(model, n: int, device) -> dict:
     test = world.render(n, seed=HELD_OUT_SEED, device=device, modalities=modalities)
     probes = probe_scores(model, world.render(n, seed=HELD_OUT_SEED + 1, device=device, modalities=modalities), test)
     embedded = embed_batch(model, test)
-    captions = [row[0] for row in test.text] if test.text is not None else [""] * n
+    captions = [row[0] for row in test[CAPTIONS]] if CAPTIONS in test else [""] * n
     instance, attributes = pair_scores(model, test.labels, captions, embedded)
     return {"seed": HELD_OUT_SEED, "n": n, "linear_probe": probes, "retrieval": instance,
             "attribute_precision": attributes, "zero_shot": zero_shot_scores(model, test.labels, embedded)}

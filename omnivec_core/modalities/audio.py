@@ -54,7 +54,7 @@ class Audio(Modality):
 
     def event_views(self, batch, i: int) -> list[tuple[str, View]]:
         return [(self.label, View("sound", batch.waveform[i], rate=SAMPLE_RATE)),
-                ("log-mel spectrogram (low pitch at the bottom)", self.view(batch.audio[i]))]
+                ("log-mel spectrogram (low pitch at the bottom)", self.view(batch[self.name][i]))]
 
     def sound_of(self, x) -> torch.Tensor:
         return torch.from_numpy(mel_to_waveform(x))
@@ -161,5 +161,5 @@ def audio_to_model(waveform) -> torch.Tensor:
 
 
 AUDIO = Audio("audio", "audio", 1, 64, 64, 1, 1, 64, (8, 8), ("shape", "colour", "motion", "size", "speed"),
-              anchor_rank=4, value_range=None, mask_ratio=0.8, layout="spectrogram", view_kind="heat",
+              anchor_rank=4, value_range=None, mask_ratio=0.8, stem_context=0, layout="spectrogram", view_kind="heat",
               reads=("audio", "video"), queries=("audio", "video"), label="audio (1 s, 16 kHz)")

@@ -52,6 +52,8 @@ class Modality:
     value_range: float | None = 1.0  # peak-to-peak of the MAE target for PSNR; None: measured on the data
     mask_ratio: float = 0.75     # default MAE mask ratio
     mask_type: str = "random"    # default MAE mask type
+    stem_context: int = 1        # default context convs of its conv stem, where the stem cuts a 2-D map into
+                                 # patches (model.stem_context; each widens a token's view by 2 patches)
     layout: str = "sequence"     # how tokens lie for attention maps: "spatial", "spectrogram" or "sequence"
     view_kind: str = "picture"   # the kind of `View` a model input of this modality gives
     reads: tuple[str, ...] = ()  # kinds of user file (readers.kind_of) whose content gives this modality
@@ -61,10 +63,13 @@ class Modality:
     # ---- data ----------------------------------------------------------------------------
     def batch_input(self, batch):
         """The model input of this modality in an OmniShapes EventBatch (None if not rendered)."""
-        return getattr(batch, self.name)
+        return batch.get(self.name)
 
     def dense_target(self, batch) -> torch.Tensor:
-        raise ValueError(f"{self.name} has no dense target")
+        """The batch's dense labels of this modality (0 background, 1+shape on the object)."""
+        if not self.dense:
+            raise ValueError(f"{self.name} has no dense target")
+        return batch.segments[self.name]
 
     def from_loaded(self, loaded: Loaded) -> tuple[Any, list[str]]:
         """A user file read by the readers -> (model input without batch dimension, notes)."""

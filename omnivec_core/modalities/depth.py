@@ -7,9 +7,6 @@ from .grid import PixelSegmentation
 
 
 class Depth(PixelSegmentation):
-    def dense_target(self, batch):
-        return batch.depth_mask
-
     def target_dim(self, cfg) -> int:
         return PATCH**2
 

@@ -6,9 +6,6 @@ from .grid import PixelSegmentation
 
 
 class Image(PixelSegmentation):
-    def dense_target(self, batch):
-        return batch.image_mask
-
     def stem_input(self, x):
         return x.unsqueeze(1)  # (B, C, H, W) -> a 1-frame video (B, 1, C, H, W)
 

@@ -30,9 +30,6 @@ class Points(Modality):
     metric = "chamfer"
     positions_from_centres = True  # a hidden group keeps its centre: the decoder's position for it
 
-    def dense_target(self, batch):
-        return batch.point_labels
-
     def input_dims(self, x, text_window: int) -> tuple[int, int, int, int, int]:
         return (1, 1, 1, x.shape[2], x.shape[1])  # (B, N, 3)
 
@@ -90,7 +87,7 @@ class Points(Modality):
         return View("cloud", x, labels=torch.zeros(len(x)))
 
     def event_views(self, batch, i: int) -> list[tuple[str, View]]:
-        return [(self.label, View("cloud", batch.points[i], labels=batch.point_labels[i]))]
+        return [(self.label, View("cloud", batch[self.name][i], labels=batch.segments[self.name][i]))]
 
     def describe_stem(self, cfg) -> str:
         return "FPS + kNN + PointNet"

@@ -8,7 +8,7 @@ from .base import Modality, View
 class Text(Modality):
     def batch_input(self, batch):
         """The first caption of each event (None if captions were not rendered)."""
-        return None if batch.text is None else [captions[0] for captions in batch.text]
+        return None if self.name not in batch else [captions[0] for captions in batch[self.name]]
 
     def input_dims(self, x, text_window: int) -> tuple[int, int, int, int, int]:
         # the caption window, not the batch's longest caption, so a caption's meta token does not
@@ -22,7 +22,7 @@ class Text(Modality):
         return View("caption", x)
 
     def event_views(self, batch, i: int) -> list[tuple[str, View]]:
-        return [(self.label, View("caption", "\n".join(f"• {c}" for c in batch.text[i])))]
+        return [(self.label, View("caption", "\n".join(f"• {c}" for c in batch[self.name][i])))]
 
     def describe_stem(self, cfg) -> str:
         return "MiniLM (frozen)" if cfg.text_encoder == "minilm" else "word embedding"

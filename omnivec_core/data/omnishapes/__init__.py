@@ -11,15 +11,16 @@ deterministic per ``(seed, index)`` on any device and in any batch::
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 
 import torch
 
 from ...modalities import MODALITIES  # the renderer draws every registered modality
+from .batch import EventBatch
 from .captions import describe as _describe
 from .captions import caption_words, class_prompts, counterfactual_captions, parse_caption
 from .looks import BACKGROUNDS, STYLES
-from .renderers import COVERAGE, RENDERERS
+from .renderers import INPUT, RENDERERS, SEGMENTS, WAVEFORM
 from .world import (ATTRIBUTES, COLOURS, MOTIONS, SHAPES, SIZES, SOLIDS, SPEEDS, Events,
                     sample_events)
 
@@ -67,71 +68,6 @@ class OmniShapesConfig:
             raise ValueError("clip too short for mel_frames")
 
 
-@dataclass
-class EventBatch:
-    """A batch of rendered events; modalities not requested are None."""
-
-    index: torch.Tensor  # (B,) global event index (start .. start+B-1)
-    seed: int
-    labels: dict = field(default_factory=dict)  # name -> (B,) long class ids, names as ATTRIBUTES
-    params: dict = field(default_factory=dict)  # size (B,), speed (B,), position (B,2), rotation (B,), onsets (B,T) bool
-    image: torch.Tensor | None = None  # (B, 3, H, W) float32 in [0, 1], frame 0 of the video
-    video: torch.Tensor | None = None  # (B, T, 3, H, W) float32 in [0, 1]
-    audio: torch.Tensor | None = None  # (B, 1, n_mels, mel_frames) normalized log-mel
-    waveform: torch.Tensor | None = None  # (B, S) float32 in [-1, 1]
-    text: list | None = None  # B lists of captions_per_event captions
-    depth: torch.Tensor | None = None  # (B, 1, H, W) in [0, 1], 0 = background, larger = nearer
-    points: torch.Tensor | None = None  # (B, N, 3) float32, roughly in [-1, 1]
-    image_mask: torch.Tensor | None = None  # (B, H, W) long, 0 background, 1+shape on the object
-    depth_mask: torch.Tensor | None = None  # (B, H, W) long, same convention for the depth map
-    point_labels: torch.Tensor | None = None  # (B, N) long, 0 ground, 1+shape on the object
-    imu: torch.Tensor | None = None  # (B, T, 6) float32, T = imu_rate * duration_s: ax ay az (g), gx gy gz (rad/s)
-
-    def __len__(self) -> int:
-        return int(self.index.shape[0])
-
-    def to(self, device) -> "EventBatch":
-        """A copy with every tensor on ``device`` (text is shared)."""
-        def mv(v):
-            if isinstance(v, torch.Tensor):
-                return v.to(device)
-            if isinstance(v, dict):
-                return {k: mv(x) for k, x in v.items()}
-            return v
-        return EventBatch(**{f.name: mv(getattr(self, f.name)) for f in fields(self)})
-
-    def repeated(self, copies: int) -> "EventBatch":
-        """Every event ``copies`` times in a row, in every field (OmniMAE's sample replication): B -> B*copies rows."""
-        def rep(v):
-            if isinstance(v, torch.Tensor):
-                return v.repeat_interleave(copies, dim=0)  # (B, ...) -> (B*copies, ...), copies adjacent
-            if isinstance(v, dict):
-                return {k: rep(x) for k, x in v.items()}
-            if isinstance(v, list):
-                return [x for x in v for _ in range(copies)]
-            return v
-        return EventBatch(**{f.name: rep(getattr(self, f.name)) for f in fields(self)})
-
-    def __getitem__(self, modality: str):
-        """What the batch rendered of a registered modality, by its name (None if not rendered); captions come
-        as every event's list of captions."""
-        if modality not in MODALITIES:
-            raise KeyError(f"no modality {modality!r}; the registered ones are {', '.join(MODALITIES)}")
-        return getattr(self, modality)
-
-    def __contains__(self, modality: str) -> bool:
-        return modality in MODALITIES and getattr(self, modality) is not None
-
-    @property
-    def modalities(self) -> tuple[str, ...]:
-        """The registered modalities this batch rendered, in registry order."""
-        return tuple(m for m in MODALITIES if m in self)
-
-    def labels_row(self, i: int) -> dict[str, int]:
-        """Class ids of event ``i`` as Python ints (for ``OmniShapes.describe``)."""
-        return {k: int(v[i]) for k, v in self.labels.items()}
-
-
 class OmniShapes:
     """Renderer of the OmniShapes world. ``render(n, seed, start)`` gives events
     ``start .. start+n-1`` of split ``seed``."""
@@ -145,8 +81,8 @@ class OmniShapes:
                siblings: int = 1, varied: float = 0.0, look_seed: int = 0) -> EventBatch:
         """Render events ``start .. start+n-1`` of ``seed`` in the requested modalities.
 
-        Masks and labels come with their modality (image_mask with image, depth_mask with
-        depth, point_labels with points, waveform with audio); labels and params always.
+        Dense labels come with their modality (``segments``: image, depth, points), the waveform with
+        audio; labels and params always.
         ``siblings`` > 1 makes runs of that many consecutive events share shape, colour and
         motion (see ``world.sample_events``); training uses it for hard negatives. A share ``varied``
         (0-1) of the events is drawn with a varied look (``looks.py``: backgrounds, styles, zoom, camera,
@@ -160,18 +96,16 @@ class OmniShapes:
         dev = torch.device(device)
         index = torch.arange(start, start + n, device=dev, dtype=torch.long)
         ev = sample_events(seed, index, cfg.frames, int(siblings), float(varied), int(look_seed))
-        out = EventBatch(index=index, seed=int(seed), labels=_labels(ev), params={
-            "size": ev.radius, "speed": ev.speed, "position": ev.position, "rotation": ev.angle,
-            "onsets": ev.flash, "varied": ev.look.varied,
-        })
-        drawn: dict = {}
+        drawn: dict = {}  # modality -> what its renderer gave; a later renderer may reuse an earlier one's
         for modality, render in RENDERERS.items():
             if modality in mods:
-                drawn.update(render(ev, cfg, drawn))
-        for name, value in drawn.items():
-            if name != COVERAGE:
-                setattr(out, name, value)
-        return out
+                drawn[modality] = render(ev, cfg, drawn)
+        return EventBatch(index=index, seed=int(seed), labels=_labels(ev), params={
+            "size": ev.radius, "speed": ev.speed, "position": ev.position, "rotation": ev.angle,
+            "onsets": ev.flash, "varied": ev.look.varied,
+        }, inputs={m: drawn[m][INPUT] for m in MODALITIES if m in drawn},
+            segments={m: d[SEGMENTS] for m, d in drawn.items() if SEGMENTS in d},
+            waveform=next((d[WAVEFORM] for d in drawn.values() if WAVEFORM in d), None))
 
     def events(self, n: int, seed: int, start: int = 0, device="cpu") -> Events:
         """The raw event parameters (internal representation), without rendering."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...modalities import CAPTIONS
+from ...modalities import AUDIO, CAPTIONS, DEPTH, IMAGE, POINTS, VIDEO
 from . import COLOURS, MOTIONS, SHAPES, SIZES, SPEEDS, OmniShapes, OmniShapesConfig
 from .geometry import camera_tilt
 from .looks import describe_look
@@ -93,7 +93,7 @@ def write_preview(out_dir, seed: int = 0, n: int = 8, config: OmniShapesConfig |
     batch = world.render(n, seed=seed, device=device).to("cpu")
     t = cfg.frames
     show = sorted({0, t // 3, (2 * t) // 3, t - 1})
-    titles = ["image"] + [f"frame {f}" for f in show] + ["log-mel", "depth", "points"]
+    titles = [IMAGE] + [f"frame {f}" for f in show] + ["log-mel", DEPTH, POINTS]
     header = 24
     width = CELL * len(titles) + TEXT_W
     sheet = Image.new("RGB", (width, header + n * CELL), (255, 255, 255))
@@ -107,19 +107,19 @@ def write_preview(out_dir, seed: int = 0, n: int = 8, config: OmniShapesConfig |
         y0 = header + i * CELL
         labels = batch.labels_row(i)
         onsets = batch.params["onsets"][i].nonzero().flatten().tolist()
-        video = batch.video[i].numpy()
-        cells = [_cell(_to_uint8(batch.image[i].numpy()))]
+        video = batch[VIDEO][i].numpy()
+        cells = [_cell(_to_uint8(batch[IMAGE][i].numpy()))]
         for f in show:
             c = _cell(_to_uint8(video[f]))
             if f in onsets:  # mark flash frames with a yellow border
                 ImageDraw.Draw(c).rectangle([0, 0, CELL - 1, CELL - 1], outline=(255, 220, 0), width=3)
             cells.append(c)
-        mel = batch.audio[i, 0].numpy()[::-1]
+        mel = batch[AUDIO][i, 0].numpy()[::-1]
         cells.append(_cell(colormap((mel + 2.0) / 5.0)))
-        depth = batch.depth[i, 0].numpy()
+        depth = batch[DEPTH][i, 0].numpy()
         cells.append(_cell(np.where(depth[..., None] > 0, colormap(depth), 0).astype(np.uint8)))
         obj_rgb = COLOUR_RGB[labels["colour"]]
-        pts, plab = batch.points[i].numpy(), batch.point_labels[i].numpy()
+        pts, plab = batch[POINTS][i].numpy(), batch.segments[POINTS][i].numpy()
         cells.append(Image.fromarray(_points_image(pts, plab, obj_rgb)))
         for j, c in enumerate(cells):
             sheet.paste(c, (j * CELL, y0))
@@ -155,7 +155,7 @@ def write_preview(out_dir, seed: int = 0, n: int = 8, config: OmniShapesConfig |
             "position": [round(float(v), 4) for v in batch.params["position"][i]],
             "rotation": round(float(batch.params["rotation"][i]), 4), "flash_frames": onsets,
             "captions": batch[CAPTIONS][i],
-            "files": {k: stem.with_suffix(s).name for k, s in (("video", ".gif"), ("audio", ".wav"), ("points", ".ply"))},
+            "files": {k: stem.with_suffix(s).name for k, s in ((VIDEO, ".gif"), (AUDIO, ".wav"), (POINTS, ".ply"))},
         })
     sheet.save(out / "contact_sheet.png", optimize=True)
     meta = {"seed": seed, "n": n, "config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}, "events": events}
@@ -169,19 +169,19 @@ def looks_sheet(world: OmniShapes, seed: int, index: int, looks: int = 6):
     from PIL import Image, ImageDraw
 
     header, font = 46, _font(11)
-    rows = ("image", "frame", "depth", "points")
+    rows = (IMAGE, "frame", DEPTH, POINTS)
     sheet = Image.new("RGB", (looks * CELL, header + len(rows) * CELL), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
     for j in range(looks):
         share = 0.0 if j == 0 else 1.0
         batch = world.render(1, seed=seed, start=index, varied=share, look_seed=j,
-                             modalities=("image", "video", "depth", "points"))
+                             modalities=(IMAGE, VIDEO, DEPTH, POINTS))
         look = sample_events(seed, batch.index, world.config.frames, 1, share, j).look
-        depth = batch.depth[0, 0].numpy()
+        depth = batch[DEPTH][0, 0].numpy()
         colour = COLOUR_RGB[int(batch.labels["colour"][0])]
-        cells = [_cell(_to_uint8(batch.image[0].numpy())), _cell(_to_uint8(batch.video[0, -2].numpy())),
+        cells = [_cell(_to_uint8(batch[IMAGE][0].numpy())), _cell(_to_uint8(batch[VIDEO][0, -2].numpy())),
                  _cell(np.where(depth[..., None] > 0, colormap(depth), 0).astype(np.uint8)),
-                 Image.fromarray(_points_image(batch.points[0].numpy(), batch.point_labels[0].numpy(), colour))]
+                 Image.fromarray(_points_image(batch[POINTS][0].numpy(), batch.segments[POINTS][0].numpy(), colour))]
         for r, cell in enumerate(cells):
             sheet.paste(cell, (j * CELL, header + r * CELL))
         words = describe_look(look, 0).split(", ")
