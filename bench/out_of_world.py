@@ -174,8 +174,8 @@ def main(argv=None) -> None:
         oow = OutOfWorld(gallery.embeddings, name)
         inside = {m: oow.scores(m, held[m][oow.references[m].space]).numpy() for m in modalities}
         results[name] = report(name, inside, score_groups(oow, embedded))
-        print("THRESHOLDS = {" + ", ".join(f'"{m}": ({f["thresholds"][0]:.2f}, {f["thresholds"][1]:.2f})'
-                                           for m, f in results[name].items()) + "}")
+        print("registry entries' out_of_world: " + ", ".join(
+            f'{m} ({f["thresholds"][0]:.2f}, {f["thresholds"][1]:.2f})' for m, f in results[name].items()))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 

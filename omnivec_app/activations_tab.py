@@ -61,7 +61,7 @@ def build(state: AppState) -> None:
     gr.Markdown("VATT asks: does a shared backbone treat modalities alike? The left map shows the mean activation "
                 "magnitude of every block for every modality; the others zoom into one sample.")
     with gr.Row():
-        modality = gr.Radio(list(REGISTRY), value="image", label="sample modality")
+        modality = gr.Radio(list(REGISTRY), value=next(iter(REGISTRY)), label="sample modality")
         layer = gr.Slider(1, 12, value=1, step=1, label="block for the attention map")
         seed = gr.Number(value=0, precision=0, label="seed", minimum=0)
         index = gr.Number(value=0, precision=0, label="index", minimum=0)

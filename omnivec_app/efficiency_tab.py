@@ -6,6 +6,7 @@ from functools import partial
 import gradio as gr
 
 from omnivec_core.analysis.efficiency import DEFAULT_RATES, droptoken_curve, droptoken_point
+from omnivec_core.modalities import AUDIO, VIDEO
 
 from .downloads import figure_downloads, table_downloads
 from .state import AppState
@@ -20,7 +21,7 @@ def _row(rate_label: str, point: dict) -> str:
 def droptoken(state: AppState, video_rate: float, audio_rate: float, with_curve: bool, events: int,
               progress=gr.Progress()):
     model = state.require_model()
-    rates = {"video": float(video_rate), "audio": float(audio_rate)}
+    rates = {VIDEO: float(video_rate), AUDIO: float(audio_rate)}
     if not all(0.0 <= r <= 0.9 for r in rates.values()):
         raise gr.Error("drop rates must be between 0 and 0.9")
     events = int(events)
@@ -30,7 +31,7 @@ def droptoken(state: AppState, video_rate: float, audio_rate: float, with_curve:
     point = droptoken_point(model, rates, events)
     header = ("| drop rate (video, audio) | video GFLOPs/clip | latency ms/clip | video→audio R@1 | "
               "motion probe acc |\n|---|---|---|---|---|")
-    rows = [_row(f"{rates['video']:.2f}, {rates['audio']:.2f}", point)]
+    rows = [_row(f"{rates[VIDEO]:.2f}, {rates[AUDIO]:.2f}", point)]
     figure = None
     if with_curve:
         curve = droptoken_curve(model, DEFAULT_RATES, events,

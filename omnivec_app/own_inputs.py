@@ -80,14 +80,14 @@ def own_query(upload: str | None, sketch=None, webcam: str | None = None, microp
     """The first input given, in the order file, sketch, webcam, microphone, read by the readers; an empty
     sketch counts as none given (a cleared canvas may still send a white page), and the notes say which inputs
     were set aside."""
-    given = [(None, upload, None), (SKETCH, sketch_path(sketch), "image"), (WEBCAM, webcam, "image"),
-             (MICROPHONE, microphone, "audio")]
+    given = [(None, upload, None), (SKETCH, sketch_path(sketch), readers.PICTURE), (WEBCAM, webcam, readers.PICTURE),
+             (MICROPHONE, microphone, readers.SOUND)]
     given = [(source, path, kind) for source, path, kind in given if path]
     empty = False
     for i, (source, path, kind) in enumerate(given):
         loaded = read_upload(path, source=source)  # by its content: a recording may come as .webm, .ogg, .wav
         if kind is not None and loaded.kind != kind:
-            raise gr.Error(f"{source} must be {'a picture' if kind == 'image' else 'a sound'}; "
+            raise gr.Error(f"{source} must be {'a picture' if kind == readers.PICTURE else 'a sound'}; "
                            f"the file holds {loaded.kind}")
         if source == SKETCH and is_blank(loaded.tensor):
             empty = True

@@ -89,7 +89,7 @@ def build(state: AppState) -> None:
     gr.Markdown("Hide a share of the input's tokens (MAE masking) and let the model predict them. "
                 "OmniMAE trains at 75-95% masking: push the slider and see how much survives.")
     with gr.Row():
-        modality = gr.Radio(list(RECONSTRUCTED), value="image", label="modality")
+        modality = gr.Radio(list(RECONSTRUCTED), value=next(iter(RECONSTRUCTED)), label="modality")
         kind = gr.Dropdown(list(MASK_TYPES), value="random",
                            label="mask type (tube/frame/causal need time: video, audio, imu)")
         ratio = gr.Slider(0.0, 0.95, value=0.75, step=0.05, label="mask ratio")

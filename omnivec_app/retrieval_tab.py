@@ -24,10 +24,10 @@ from omnivec_core.analysis.predictions import predict
 from omnivec_core.data import readers
 from omnivec_core.data.omnishapes import OmniShapes
 from omnivec_core.evaluation.retrieval import search
-from omnivec_core.modalities import CAPTIONS, REGISTRY
+from omnivec_core.modalities import AUDIO, CAPTIONS, POINTS, REGISTRY, VIDEO
 from omnivec_core.modalities.audio import SAMPLE_RATE
 
-DEFAULT_TARGETS = ("video", "audio", "text", "points")
+DEFAULT_TARGETS = (VIDEO, AUDIO, CAPTIONS, POINTS)
 
 
 @functools.lru_cache(maxsize=2048)

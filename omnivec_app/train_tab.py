@@ -302,8 +302,8 @@ def preset_knobs(name: str) -> dict:
 
 
 def named_knobs(names: list[str], values) -> dict:
-    """The switches' values by name, per-modality ones gathered into a dict per switch ("mask_ratio:video" ->
-    knobs["mask_ratio"]["video"])."""
+    """The switches' values by name, per-modality ones gathered into a dict per switch ("mask_ratio:<m>" ->
+    knobs["mask_ratio"][m])."""
     knobs: dict = {}
     for name, value in zip(names, values):
         switch, _, modality = name.partition(":")

@@ -15,6 +15,7 @@ from omnivec_core.analysis.out_of_world import (DEFAULT_SPACE, WORDS, OutOfWorld
                                                 knn_typicality, space_of)
 from omnivec_core.data import readers
 from omnivec_core.data.omnishapes import OmniShapes
+from omnivec_core.modalities import REGISTRY
 
 BUNDLED = Path(__file__).resolve().parents[1] / "checkpoints" / "omnivec-default"
 HELD_OUT_SEED = 2_024_117  # no training, evaluation, calibration (31337) or gallery seed
@@ -60,7 +61,7 @@ def test_too_few_events_are_refused():
 
 
 def test_words_follow_the_thresholds():
-    somewhat, unlike = out_of_world.THRESHOLDS.get("image", out_of_world.FALLBACK_THRESHOLDS)
+    somewhat, unlike = REGISTRY["image"].out_of_world
     assert 0 < somewhat <= unlike <= 1
     assert Verdict("image", "vector", 0.2).words == WORDS[0]
     assert Verdict("image", "vector", unlike).words == WORDS[2] and "treat the results with care" in WORDS[2]

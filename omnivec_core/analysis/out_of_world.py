@@ -18,21 +18,15 @@ from dataclasses import dataclass
 
 import torch
 
+from ..modalities import REGISTRY
+
 DEFAULT_K = 10
 DEFAULT_SPACE = "vector"  # why not the joint space: see the module's docstring
 NOT_SPACES = ("vector", "stem")  # kept per modality beside the embedding spaces; not spaces of a pair
-
-# (somewhat unlike from, unlike from) per modality, on the score. Chosen by `python -m bench.out_of_world`
-# (validation seed 31337, 500 held-out events against bench/foreign_media.py's media, pure noise, blank pages
-# and off-topic sentences; the "vector" space): of the thresholds flagging at most 10 % (somewhat) or 2 %
-# (unlike) of held-out events, the one catching the most foreign inputs (BENCHMARKS §16 has what they catch).
-# A percentile among the model's own held-out events, the score needs no new thresholds when the model
-# changes; rerun the bench to check them all the same.
-THRESHOLDS: dict[str, tuple[float, float]] = {
-    "image": (0.88, 0.98), "video": (0.89, 0.98), "audio": (0.89, 0.98), "text": (0.90, 1.00),
-    "depth": (0.88, 0.98), "points": (0.90, 0.98), "imu": (0.89, 0.97),
-}
-FALLBACK_THRESHOLDS = (0.90, 0.98)  # a modality the bench never saw: the false-alarm budgets alone
+# Each modality's thresholds are its registry entry's `out_of_world`: of those flagging at most 10 % (somewhat
+# unlike) or 2 % (unlike) of held-out events of the validation seed, the pair catching the most foreign inputs
+# (bench/out_of_world.py; BENCHMARKS §16 has what they catch). A percentile among the model's own held-out
+# events, the score needs no new thresholds when the model changes; rerun the bench to check them all the same.
 
 WORDS = ("this looks like what the model was trained on",
          "this is somewhat unlike what the model was trained on",
@@ -96,7 +90,7 @@ class Verdict:
     @property
     def level(self) -> int:
         """0 like the world, 1 somewhat unlike, 2 unlike."""
-        somewhat, unlike = THRESHOLDS.get(self.modality, FALLBACK_THRESHOLDS)
+        somewhat, unlike = REGISTRY[self.modality].out_of_world
         return 2 if self.score >= unlike else 1 if self.score >= somewhat else 0
 
     @property

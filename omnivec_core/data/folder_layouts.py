@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from . import readers
+from ..modalities import DEPTH
 
 SPLIT_DIRS = {"train": "train", "training": "train", "test": "test", "testing": "test", "val": "test",
               "valid": "test", "validation": "test"}
-DEPTH_DIR = "depth"
+DEPTH_DIR = DEPTH  # a folder of depth maps bears the modality's name
 DEPTH_SUFFIX = "_depth"
 CAPTION_FILES = ("captions.csv", "captions.txt", "captions.jsonl")
 META_DIRS = ("", "meta", "metadata")
@@ -27,8 +28,8 @@ CAPTION_KEYS = ("file", "filename", "path", "video", "video_id", "image", "id", 
 CAPTION_TEXT = ("caption", "captions", "text", "sentence", "description")
 HELD_OUT_PERCENT = 20
 # the kind of most media files -> layout name, when the files lie in class folders
-LAYOUT_OF_KIND = {"video": "clips", "audio": "sounds", "image": "images", "points": "meshes"}
-KIND_ORDER = ("video", "audio", "image", "points", "imu")
+LAYOUT_OF_KIND = {readers.CLIP: "clips", readers.SOUND: "sounds", readers.PICTURE: "images", readers.CLOUD: "meshes"}
+KIND_ORDER = (readers.CLIP, readers.SOUND, readers.PICTURE, readers.CLOUD, readers.TRACE)
 _GROUP = re.compile(r"^(.*_g\d+)_c\d+$")  # UCF-101 / HMDB clip names: v_Class_g01_c02 -> one group per g
 
 
@@ -54,7 +55,7 @@ def parts(rel: str) -> tuple[str, ...]:
 def is_depth(rel: str) -> bool:
     """A picture read as a depth map: in a folder named `depth` or named `*_depth.<image ext>`."""
     p = PurePosixPath(rel)
-    return readers.kind_of(rel) == "image" and (DEPTH_DIR in (d.lower() for d in p.parts[:-1])
+    return readers.kind_of(rel) == readers.PICTURE and (DEPTH_DIR in (d.lower() for d in p.parts[:-1])
                                                  or p.stem.lower().endswith(DEPTH_SUFFIX))
 
 
@@ -285,7 +286,7 @@ def detect_layout(media: list[str], meta: Metadata | None) -> Layout:
     return Layout("flat", False, None)
 
 
-def group_files(read: list[tuple[str, dict, list]], depth: str = "depth") -> list[list[tuple[str, dict, list]]]:
+def group_files(read: list[tuple[str, dict, list]], depth: str = DEPTH) -> list[list[tuple[str, dict, list]]]:
     """(relative path, inputs, notes) of each read file -> the files of each item: files in one folder with
     the same stem and disjoint modalities make one item; a depth map (inputs only `depth`) joins the item
     of its picture (see `folders`), else is an item of its own."""

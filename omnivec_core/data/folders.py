@@ -59,10 +59,9 @@ import torch
 from . import folder_layouts as fl
 from . import readers
 from ..io import atomic_write
-from ..modalities import CAPTIONS, REGISTRY
+from ..modalities import CAPTIONS, DEPTH, IMAGE, REGISTRY
 
 log = logging.getLogger(__name__)
-DEPTH = "depth"
 MAX_FILES = 200_000
 # bump when what a file turns into changes; the input sizes are part of it
 PREPROCESSING = "folders/1 " + " ".join(f"{m.name}:{m.channels}x{m.frames}x{m.height}x{m.width}x{m.length}"
@@ -248,7 +247,7 @@ def model_inputs(loaded: readers.Loaded, role: str = "media") -> tuple[dict[str,
     its kind (a clip: video and its sound track), a clip's first frame as the image, and only the depth
     map for a picture in the depth role."""
     notes = list(loaded.notes)
-    if role == DEPTH and loaded.kind == "image":
+    if role == DEPTH and loaded.kind == readers.PICTURE:
         x, notes = REGISTRY[DEPTH].from_loaded(loaded)
         return {DEPTH: _tensor(x)}, notes
     inputs = {}
@@ -259,9 +258,9 @@ def model_inputs(loaded: readers.Loaded, role: str = "media") -> tuple[dict[str,
             except readers.MediaError as e:
                 if e.code != "no_audio":  # the reader's notes already say "no audio track"
                     notes.append(f"no {spec.name}: {e}")
-    if loaded.kind == "video" and "image" in REGISTRY:
-        still = readers.Loaded("image", loaded.tensor[0].clone(), None, [], loaded.name)
-        inputs["image"] = _tensor(REGISTRY["image"].from_loaded(still)[0])
+    if loaded.kind == readers.CLIP and IMAGE in REGISTRY:
+        still = readers.Loaded(readers.PICTURE, loaded.tensor[0].clone(), None, [], loaded.name)
+        inputs[IMAGE] = _tensor(REGISTRY[IMAGE].from_loaded(still)[0])
         notes.append("image: the clip's first frame")
     if not inputs:
         raise readers.MediaError(f"{loaded.name} holds {loaded.kind}, which no modality reads", code="no_modality",

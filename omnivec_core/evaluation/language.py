@@ -33,7 +33,7 @@ def rerank(model: OmniVec, sentence: str, candidates, target: str, similarities:
 
 
 @torch.no_grad()
-def reranked_precision(model: OmniVec, batch, embedded: dict, target: str = "video", queries: int = 200,
+def reranked_precision(model: OmniVec, batch, embedded: dict, target: str, queries: int = 200,
                        top: int = 10) -> dict[str, float]:
     """Text->`target` attribute precision@1 over the first `queries` captions: by the contrastive ranking,
     and after the alignment decoder re-ranks its top `top` candidates (match logit + contrastive logit)."""

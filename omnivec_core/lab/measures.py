@@ -9,14 +9,15 @@ import argparse
 from ..analysis.deflation import deflation_table
 from ..analysis.efficiency import encode_flops
 from ..data.omnishapes import OmniShapes
+from ..modalities import IMAGE, VIDEO
 from . import replication as sample_replication
 
 
 def droptoken_cost(ctx) -> dict[str, float]:
     """GFLOPs of encoding one clip at the row's training DropToken rate (stem, projection, transformer)."""
-    rate = ctx.config.train.droptoken.get("video", 0.0)
-    clip = OmniShapes().render(1, seed=0, modalities=("video",), device=ctx.device)["video"]
-    return {"video GFLOPs": encode_flops(ctx.model, "video", clip, rate) / 1e9}
+    rate = ctx.config.train.droptoken.get(VIDEO, 0.0)
+    clip = OmniShapes().render(1, seed=0, modalities=(VIDEO,), device=ctx.device)[VIDEO]
+    return {"video GFLOPs": encode_flops(ctx.model, VIDEO, clip, rate) / 1e9}
 
 
 def parameters(ctx) -> dict[str, float]:
@@ -51,7 +52,7 @@ def replication(replicas: int):
     def run(ctx) -> dict:
         batch = ctx.config.train.batch_size
         args = argparse.Namespace(replicas=list(REPLICAS), steps=ctx.steps, batch=batch - batch % 4,
-                                  every=max(1, ctx.steps // 20), modalities=["image", "video"],
+                                  every=max(1, ctx.steps // 20), modalities=[IMAGE, VIDEO],
                                   events=min(ctx.events, 64), target=None, device=str(ctx.device),
                                   seed=ctx.config.train.seed, model=ctx.config.model)
         key = ("replication", args.seed)

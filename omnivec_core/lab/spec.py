@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..config import ExperimentConfig, preset
-from ..modalities import CAPTIONS
+from ..modalities import CAPTIONS, IMAGE, VIDEO
 
 OPS = {">": ">", "<": "<", "~": "≈", ">~": "≳", "<~": "≲"}
 
@@ -166,7 +166,7 @@ def report_metrics(report: dict) -> dict[str, float]:
         if pair in precision:
             out[f"{pair} P@1"] = precision[pair]
     out["vision-language P@1"] = mean(v for pair, v in precision.items()
-                                      if CAPTIONS in pair.split("->") and {"image", "video"} & set(pair.split("->")))
+                                      if CAPTIONS in pair.split("->") and {IMAGE, VIDEO} & set(pair.split("->")))
     out["mean instance R@1"] = mean(s["R@1"] for s in retrieval.values())
     if "video->audio" in retrieval:
         out["video->audio R@1"] = retrieval["video->audio"]["R@1"]
@@ -174,7 +174,7 @@ def report_metrics(report: dict) -> dict[str, float]:
     out["downstream"] = mean([out.get("video probe"), out.get("audio probe"), out.get(f"{CAPTIONS}->video P@1")])
     out["visual probe"] = mean([out.get("image probe"), out.get("video probe")])
     out["video+audio probe"] = mean([out.get("video probe"), out.get("audio probe")])
-    for medium in ("image", "video"):  # OmniVL's image tasks and video tasks: the probe and both retrieval ways
+    for medium in (IMAGE, VIDEO):  # OmniVL's image tasks and video tasks: the probe and both retrieval ways
         out[f"{medium} tasks"] = mean([out.get(f"{medium} probe"), out.get(f"{CAPTIONS}->{medium} P@1"),
                                        out.get(f"{medium}->{CAPTIONS} P@1")])
     return {k: float(v) for k, v in out.items() if v is not None}

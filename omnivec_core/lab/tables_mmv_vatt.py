@@ -6,6 +6,7 @@ text-to-video retrieval (YouCook2, MSR-VTT)."""
 from __future__ import annotations
 
 from ..config import ExperimentConfig
+from ..modalities import AUDIO, CAPTIONS, VIDEO
 from . import measures
 from .bases import on, restrict
 from .claims import orderings
@@ -13,7 +14,7 @@ from .spec import Claim, Part, Quote, Row, Table, model_fields, train_fields
 
 VATT = "VATT (Akbari et al., NeurIPS 2021)"
 MMV = "MMV (Alayrac et al., NeurIPS 2020)"
-VIDEO_AUDIO_TEXT = ("video", "audio", "text")
+VIDEO_AUDIO_TEXT = (VIDEO, AUDIO, CAPTIONS)
 mmv_base = on(*VIDEO_AUDIO_TEXT, time_profile="none")  # the time profile feeds FAC's fine space only: off for all
 DOWNSTREAM = "downstream: mean of the video probe, the audio probe and text->video attribute P@1."
 MMV_COLUMNS = ("UCF101", "HMDB51", "YouCook2", "MSR-VTT", "ESC-50")
@@ -59,8 +60,8 @@ PAIRS_QUOTE = Quote(
 MMV_MODALITIES = Table(
     "mmv-modalities", "MMV: video with text, with audio, or with both", MMV, (Part(
         "modalities trained together", "video probe", (
-            Row("VT", modalities("video", "text"), "video and text (MIL-NCE)"),
-            Row("VA", modalities("video", "audio"), "video and audio (NCE)"),
+            Row("VT", modalities(VIDEO, CAPTIONS), "video and text (MIL-NCE)"),
+            Row("VA", modalities(VIDEO, AUDIO), "video and audio (NCE)"),
             Row("VAT", setting="video, audio and text in FAC spaces")),
         tuple(c for metric in MMV_MIRRORS for c in orderings(PAIRS_QUOTE, metric)),
         "VAT gives the best video representation (UCF101 and HMDB51), VA the best ESC-50 by 0.3 points (on par), "
@@ -101,7 +102,7 @@ MMV_DEFLATION = Table(
 
 # ---- VATT: DropToken at 0/25/50/75 % (Table 5) ----------------------------------------------------------------
 def droptoken(rate: float):
-    return train_fields(droptoken={"video": rate, "audio": rate})
+    return train_fields(droptoken={VIDEO: rate, AUDIO: rate})
 
 
 RATES = ("0 %", "25 %", "50 %", "75 %")

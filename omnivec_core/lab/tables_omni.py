@@ -5,6 +5,7 @@ words only (their tables are figures), so those are quoted in words and the clai
 from __future__ import annotations
 
 from ..config import ExperimentConfig, StageConfig
+from ..modalities import AUDIO, CAPTIONS, DEPTH, IMAGE, VIDEO
 from . import measures
 from .bases import on
 from .claims import orderings
@@ -43,7 +44,7 @@ OMNIVEC_GROUPING = Table(
         "Mean of the seven columns 56.1 / 63.9 / 61.8 / 71.6: each technique helps alone, both together help most, "
         "and grouping alone beats mixing alone; every column keeps this order.",
         "OmniVec, ablation table (OmniVec-1..4)", ("mean attribute P@1", "zero-shot"), quote=GROUPING_QUOTE),),
-    base=on("image", "audio", "depth", "text"),
+    base=on(IMAGE, AUDIO, DEPTH, CAPTIONS),
     note="Task grouping acts on the steps with task heads, modality mixing on the MAE steps. With task grouping the "
          "classification and dense tasks take alternate task steps, so at an equal step budget each head is "
          "updated half as often as without it; OmniVec groups its tasks over a long fine-tuning.")
@@ -53,7 +54,7 @@ OMNIVEC_GROUPING = Table(
 def mae_alone(scale: str, steps_factor: int = 2) -> ExperimentConfig:
     """Image and video, MAE alone for the whole plan (twice the scale's steps: an MAE step sees a tenth of the
     tokens)."""
-    config = on("image", "video")(scale)
+    config = on(IMAGE, VIDEO)(scale)
     total = config.train.total_steps * steps_factor
     config.train.stages = [StageConfig("pretrain", total, {"mae": 1.0}, schedule="own")]
     return config
@@ -107,8 +108,8 @@ OMNIMAE_MASKING = Table(
 OMNIMAE_SINGLE = Table(
     "omnimae-single", "OmniMAE: one model against image-only and video-only MAE", OMNIMAE, (Part(
         "what the MAE is trained on", "visual probe", (
-            Row("image MAE", pretrained_on("image"), "MAE on images alone (MAE)"),
-            Row("video MAE", pretrained_on("video"), "MAE on videos alone (ST-MAE)"),
+            Row("image MAE", pretrained_on(IMAGE), "MAE on images alone (MAE)"),
+            Row("video MAE", pretrained_on(VIDEO), "MAE on videos alone (ST-MAE)"),
             Row("OmniMAE", setting="one model, MAE on images and videos")),
         (Claim("OmniMAE", ">~", "image MAE", "image probe", NEAR), Claim("OmniMAE", ">~", "video MAE", "video probe",
                                                                           NEAR),
@@ -121,7 +122,7 @@ OMNIMAE_SINGLE = Table(
 
 
 # ---- OmniVL: pretraining paradigms, decoupled joint pretraining, UniVLC -------------------------------------
-VISION_LANGUAGE = ("image", "video", "text")
+VISION_LANGUAGE = (IMAGE, VIDEO, CAPTIONS)
 OMNIVL_OBJECTIVES = {"contrastive": 1.0, "tasks": 1.0, "mae": 0.25}
 
 
@@ -144,7 +145,7 @@ def paradigm(first: tuple[str, ...], then: tuple[str, ...] | None = None):
     return lambda config: omnivl_plan(config, first, then)
 
 
-IMAGE_TEXT, VIDEO_TEXT = ("image", "text"), ("video", "text")
+IMAGE_TEXT, VIDEO_TEXT = (IMAGE, CAPTIONS), (VIDEO, CAPTIONS)
 JOINT, DECOUPLED = paradigm(VISION_LANGUAGE), paradigm(IMAGE_TEXT, VISION_LANGUAGE)
 PARADIGM_WORDS = Quote("OmniVL, ablation of decoupled joint pretraining (a table the seed notes give as a picture)",
                        words=(

@@ -162,4 +162,4 @@ def audio_to_model(waveform) -> torch.Tensor:
 
 AUDIO = Audio("audio", "audio", 1, 64, 64, 1, 1, 64, (8, 8), ("shape", "colour", "motion", "size", "speed"),
               anchor_rank=4, value_range=None, mask_ratio=0.8, stem_context=0, layout="spectrogram", view_kind="heat",
-              reads=("audio", "video"), queries=("audio", "video"), label="audio (1 s, 16 kHz)")
+              reads=("audio", "video"), queries=("audio", "video"), out_of_world=(0.89, 0.98), label="audio (1 s, 16 kHz)")

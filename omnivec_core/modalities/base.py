@@ -54,6 +54,8 @@ class Modality:
     mask_type: str = "random"    # default MAE mask type
     stem_context: int = 1        # default context convs of its conv stem, where the stem cuts a 2-D map into
                                  # patches (model.stem_context; each widens a token's view by 2 patches)
+    out_of_world: tuple[float, float] = (0.90, 0.98)  # (somewhat unlike, unlike) thresholds on the out-of-world
+                                 # score (analysis/out_of_world.py), chosen by `python -m bench.out_of_world`
     layout: str = "sequence"     # how tokens lie for attention maps: "spatial", "spectrogram" or "sequence"
     view_kind: str = "picture"   # the kind of `View` a model input of this modality gives
     reads: tuple[str, ...] = ()  # kinds of user file (readers.kind_of) whose content gives this modality

@@ -23,4 +23,4 @@ class Depth(PixelSegmentation):
 
 DEPTH = Depth("depth", "depth", 1, 1, 64, 64, 1, 64, (1, 64), ("shape", "size"), dense=True, anchor_rank=2,
               layout="spatial", view_kind="heat", reads=("image",),
-              label="depth (nearer = brighter)")
+              out_of_world=(0.88, 0.98), label="depth (nearer = brighter)")

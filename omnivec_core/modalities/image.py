@@ -17,4 +17,4 @@ class Image(PixelSegmentation):
 
 
 IMAGE = Image("image", "visual", 3, 1, 64, 64, 1, 64, (1, 64), ("shape", "colour", "size"), dense=True,
-              anchor_rank=1, layout="spatial", view_kind="picture", reads=("image",), queries=("image",), label="image (frame 0)")
+              anchor_rank=1, layout="spatial", view_kind="picture", reads=("image",), queries=("image",), out_of_world=(0.88, 0.98), label="image (frame 0)")

@@ -41,4 +41,4 @@ class IMU(Modality):
 
 IMU_SENSOR = IMU("imu", "imu", len(CHANNELS), RATE, 1, 1, 1, RATE // PATCH, (RATE // PATCH, 1), ("motion", "speed"),
                  anchor_rank=5, value_range=None, mask_ratio=0.5, view_kind="trace", reads=("imu",),
-                 queries=("imu",), label="IMU (6 axes, 100 Hz)")
+                 queries=("imu",), out_of_world=(0.89, 0.97), label="IMU (6 axes, 100 Hz)")

@@ -29,4 +29,4 @@ class Text(Modality):
 
 
 TEXT = Text("text", "text", 1, 1, 1, 1, 24, 24, (1, 24), ("shape", "colour", "motion"), reconstruct=False,
-            fine=False, language=True, view_kind="caption", label="captions")
+            fine=False, language=True, view_kind="caption", out_of_world=(0.90, 1.00), label="captions")

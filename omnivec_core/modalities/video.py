@@ -41,4 +41,4 @@ class Video(Modality):
 
 VIDEO = Video("video", "visual", 3, 8, 64, 64, 1, 256, (4, 64),
               ("shape", "colour", "motion", "size", "speed"), anchor_rank=0, mask_ratio=0.9, mask_type="tube",
-              layout="spatial", view_kind="animation", reads=("video",), queries=("video",), label="video (8 frames, 1 s)")
+              layout="spatial", view_kind="animation", reads=("video",), queries=("video",), out_of_world=(0.89, 0.98), label="video (8 frames, 1 s)")

@@ -36,8 +36,11 @@ from .video import VIDEO_EXTS, load_video, read_video
 __all__ = [
     "MediaError", "Loaded", "ReaderLimits", "LIMITS", "read_image", "read_video", "read_audio", "read_points",
     "read_imu", "read_text", "read_any", "audio_to_model", "check_path", "kind_of", "guess_kind", "looks_like_imu",
-    "SUPPORTED", "KINDS", "IMU_EXTS",
+    "SUPPORTED", "KINDS", "IMU_EXTS", "PICTURE", "CLIP", "SOUND", "CLOUD", "TRACE",
 ]
+
+# The kinds of file a reader gives (`Loaded.kind`); each is named as the modality that reads it first.
+PICTURE, CLIP, SOUND, CLOUD, TRACE = "image", "video", "audio", "points", "imu"
 
 # extension -> kind: the one kind an extension stands for by default (.csv/.npy: points)
 SUPPORTED: dict[str, str] = {
