@@ -160,6 +160,7 @@ def audio_to_model(waveform) -> torch.Tensor:
     return log_mel(w[None])[0]
 
 
-AUDIO = Audio("audio", "audio", 1, 64, 64, 1, 1, 64, (8, 8), ("shape", "colour", "motion", "size", "speed"),
+AUDIO = Audio("audio", "audio", 1, MEL_FRAMES, MEL_BINS, 1, 1, MEL_FRAMES * MEL_BINS // PATCH**2,
+              (MEL_FRAMES // PATCH, MEL_BINS // PATCH), ("shape", "colour", "motion", "size", "speed"),
               anchor_rank=4, value_range=None, mask_ratio=0.8, stem_context=0, layout="spectrogram", view_kind="heat",
               reads=("audio", "video"), queries=("audio", "video"), out_of_world=(0.89, 0.98), label="audio (1 s, 16 kHz)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..constants import PATCH
 from .base import View
 from .grid import PixelSegmentation
+from .image import PATCHES, SIZE
 
 
 class Depth(PixelSegmentation):
@@ -21,6 +22,6 @@ class Depth(PixelSegmentation):
         return f"{PATCH}x{PATCH} patches"
 
 
-DEPTH = Depth("depth", "depth", 1, 1, 64, 64, 1, 64, (1, 64), ("shape", "size"), dense=True, anchor_rank=2,
+DEPTH = Depth("depth", "depth", 1, 1, SIZE, SIZE, 1, PATCHES, (1, PATCHES), ("shape", "size"), dense=True, anchor_rank=2,
               layout="spatial", view_kind="heat", reads=("image",),
               out_of_world=(0.88, 0.98), label="depth (nearer = brighter)")

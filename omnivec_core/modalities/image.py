@@ -4,6 +4,9 @@ from __future__ import annotations
 from ..constants import PATCH, TUBELET
 from .grid import PixelSegmentation
 
+SIZE = 64  # pixels on a side of a picture, of a clip's frames and of a depth map
+PATCHES = (SIZE // PATCH) ** 2  # tokens of one picture (and of one tubelet step of a clip)
+
 
 class Image(PixelSegmentation):
     def stem_input(self, x):
@@ -16,5 +19,5 @@ class Image(PixelSegmentation):
         return f"tubelets {TUBELET}x{PATCH}x{PATCH}"
 
 
-IMAGE = Image("image", "visual", 3, 1, 64, 64, 1, 64, (1, 64), ("shape", "colour", "size"), dense=True,
+IMAGE = Image("image", "visual", 3, 1, SIZE, SIZE, 1, PATCHES, (1, PATCHES), ("shape", "colour", "size"), dense=True,
               anchor_rank=1, layout="spatial", view_kind="picture", reads=("image",), queries=("image",), out_of_world=(0.88, 0.98), label="image (frame 0)")

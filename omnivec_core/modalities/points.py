@@ -10,6 +10,9 @@ from torch import nn
 from . import patches
 from .base import Modality, View
 
+N_POINTS = 1024  # points of a cloud: the renderer draws, and a reader samples, this many
+GROUPS = 64  # point tokens at the default ModelConfig.point_groups
+
 
 def normalize_cloud(points: torch.Tensor) -> torch.Tensor:
     """(..., N, 3) -> the same clouds centred at their mean, the farthest point at distance 1: the one frame
@@ -103,6 +106,6 @@ class Points(Modality):
 
 # A cloud enters centred and scaled to unit radius (`normalize_cloud`), as a mesh file of any units must:
 # its size is not observable.
-POINTS = Points("points", "points", 3, 1, 1, 1, 1024, 64, (1, 64), ("shape",), dense=True, anchor_rank=3,
+POINTS = Points("points", "points", 3, 1, 1, 1, N_POINTS, GROUPS, (1, GROUPS), ("shape",), dense=True, anchor_rank=3,
                 mask_ratio=0.6, view_kind="cloud", reads=("points",), queries=("points",),
                 label="point cloud (drag to rotate)")

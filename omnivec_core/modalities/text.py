@@ -2,6 +2,7 @@
 embedding. Captions are coarse (they name a class, not an instance) and have no MAE target."""
 from __future__ import annotations
 
+from ..constants import TEXT_MAX_TOKENS
 from .base import Modality, View
 
 
@@ -28,5 +29,5 @@ class Text(Modality):
         return "MiniLM (frozen)" if cfg.text_encoder == "minilm" else "word embedding"
 
 
-TEXT = Text("text", "text", 1, 1, 1, 1, 24, 24, (1, 24), ("shape", "colour", "motion"), reconstruct=False,
+TEXT = Text("text", "text", 1, 1, 1, 1, TEXT_MAX_TOKENS, TEXT_MAX_TOKENS, (1, TEXT_MAX_TOKENS), ("shape", "colour", "motion"), reconstruct=False,
             fine=False, language=True, view_kind="caption", out_of_world=(0.90, 1.00), label="captions")

@@ -4,6 +4,9 @@ from __future__ import annotations
 from ..constants import PATCH, TUBELET
 from . import patches
 from .base import Modality, spread_heat
+from .image import PATCHES, SIZE
+
+FRAMES = 8  # frames of a one-second clip (frame k at k / FRAMES s)
 
 
 class Video(Modality):
@@ -39,6 +42,6 @@ class Video(Modality):
         return f"frames {step * TUBELET + 1}-{step * TUBELET + TUBELET}, patch row {row + 1}, column {column + 1}"
 
 
-VIDEO = Video("video", "visual", 3, 8, 64, 64, 1, 256, (4, 64),
+VIDEO = Video("video", "visual", 3, FRAMES, SIZE, SIZE, 1, FRAMES // TUBELET * PATCHES, (FRAMES // TUBELET, PATCHES),
               ("shape", "colour", "motion", "size", "speed"), anchor_rank=0, mask_ratio=0.9, mask_type="tube",
               layout="spatial", view_kind="animation", reads=("video",), queries=("video",), out_of_world=(0.89, 0.98), label="video (8 frames, 1 s)")

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 
 import torch
 
-from ...modalities import MODALITIES  # the renderer draws every registered modality
+from ...modalities import MODALITIES, POINTS  # the renderer draws every registered modality
+from ...modalities.audio import DURATION_S, MEL_BINS, MEL_FRAMES, N_FFT, SAMPLE_RATE
+from ...modalities.image import SIZE as IMAGE_SIZE
+from ...modalities.imu import RATE as IMU_RATE
+from ...modalities.points import N_POINTS
+from ...modalities.video import FRAMES
 from .batch import EventBatch
 from .captions import describe as _describe
 from .captions import caption_words, class_prompts, counterfactual_captions, parse_caption
@@ -33,22 +38,23 @@ __all__ = [
 
 WORLD_VERSION = 3  # raised whenever the plain world renders differently; caches of rendered events key on it
 # world version -> the modalities it renders otherwise than the version before (2: clouds in the readers' frame)
-RENDER_CHANGES = {2: ("points",), 3: ("points",)}
+RENDER_CHANGES = {2: (POINTS,), 3: (POINTS,)}
 
 
 @dataclass(frozen=True)
 class OmniShapesConfig:
-    image_size: int = 64  # side of image, video frames and depth maps, in pixels
-    frames: int = 8  # video frames per 1-clip event (frame t starts at t / frames of the clip)
-    sample_rate: int = 16000  # audio sample rate (Hz)
-    duration_s: float = 1.0  # clip length in seconds (video and audio)
-    n_mels: int = 64  # mel bands of the log-mel spectrogram
-    mel_frames: int = 64  # time frames of the log-mel spectrogram
-    n_fft: int = 512  # STFT size for the log-mel spectrogram
-    points: int = 1024  # points per point cloud
+    # the defaults are the model inputs' sizes, which each modality's file in `modalities/` holds
+    image_size: int = IMAGE_SIZE  # side of image, video frames and depth maps, in pixels
+    frames: int = FRAMES  # video frames per 1-clip event (frame t starts at t / frames of the clip)
+    sample_rate: int = SAMPLE_RATE  # audio sample rate (Hz)
+    duration_s: float = DURATION_S  # clip length in seconds (video, audio and IMU)
+    n_mels: int = MEL_BINS  # mel bands of the log-mel spectrogram
+    mel_frames: int = MEL_FRAMES  # time frames of the log-mel spectrogram
+    n_fft: int = N_FFT  # STFT size for the log-mel spectrogram
+    points: int = N_POINTS  # points per point cloud
     ground_fraction: float = 0.2  # share of points on a ground plane (label 0)
     captions_per_event: int = 3  # captions generated per event
-    imu_rate: int = 100  # IMU samples per second (the trace has imu_rate * duration_s samples)
+    imu_rate: int = IMU_RATE  # IMU samples per second (the trace has imu_rate * duration_s samples)
 
     def __post_init__(self):
         checks = {

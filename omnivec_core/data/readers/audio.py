@@ -8,11 +8,11 @@ import math
 import numpy as np
 import torch
 
+from ...modalities.audio import DURATION_S, SAMPLE_RATE
 from ...modalities.loaded import Loaded, MediaError
 from .common import LIMITS, ReaderLimits, basename, check_content, check_file, extension, run_with_timeout
 
-SAMPLE_RATE = 16000  # OmniShapesConfig.sample_rate
-CLIP_SECONDS = 1.0  # OmniShapesConfig.duration_s
+CLIP_SECONDS = DURATION_S
 MIN_SECONDS = 0.1  # least real audio accepted
 PEAK = 0.9  # waveforms are peak-normalised to this
 SILENCE = 1e-4  # peak below which audio counts as silent

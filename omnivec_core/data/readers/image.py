@@ -7,10 +7,11 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ...modalities.image import SIZE
 from ...modalities.loaded import Loaded, MediaError
 from .common import LIMITS, ReaderLimits, basename, check_content, check_file, extension, run_with_timeout
 
-IMAGE_SIZE = 64  # model input side (OmniShapesConfig.image_size)
+IMAGE_SIZE = SIZE  # model input side
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
 IMAGE_FAMILIES = {"png", "jpeg", "gif", "webp", "bmp", "tiff"}
 

@@ -22,13 +22,14 @@ import re
 import numpy as np
 import torch
 
+from ...modalities.audio import DURATION_S
+from ...modalities.imu import RATE
 from ...modalities.loaded import Loaded, MediaError
 from .common import (LIMITS, ReaderLimits, basename, check_content, check_file, extension, load_number_array,
                      run_with_timeout)
 
 IMU_EXTS = (".csv", ".npy")
-RATE = 100  # Hz, OmniShapesConfig.imu_rate
-SECONDS = 1.0  # OmniShapesConfig.duration_s
+SECONDS = DURATION_S
 N_OUT = int(round(RATE * SECONDS))
 MIN_SAMPLES = 10
 MIN_RATE, MAX_RATE = 10.0, 20_000.0  # Hz accepted from a time column

@@ -8,11 +8,10 @@ import numpy as np
 import torch
 
 from ...modalities.loaded import Loaded, MediaError
-from ...modalities.points import normalize_cloud
+from ...modalities.points import N_POINTS, normalize_cloud
 from .common import (LIMITS, ReaderLimits, basename, check_content, check_file, extension, load_number_array,
                      run_with_timeout)
 
-N_POINTS = 1024  # OmniShapesConfig.points
 MIN_POINTS = 32
 SEED = 0
 FPS_POOL = 16384  # larger clouds are first randomly thinned to this many, then farthest-point sampled

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ...modalities.audio import DURATION_S
 from ...modalities.loaded import Loaded, MediaError
+from ...modalities.video import FRAMES
 from . import audio as _audio
 from .common import LIMITS, ReaderLimits, basename, check_content, check_file, extension, run_with_timeout
 from .image import array_to_model_image
 
-FRAMES = 8  # OmniShapesConfig.frames
-CLIP_SECONDS = 1.0  # OmniShapesConfig.duration_s
+CLIP_SECONDS = DURATION_S
 VIDEO_EXTS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ogv", ".wmv")
 VIDEO_FAMILIES = {"isobmff", "matroska", "avi", "mpeg", "asf", "ogg"}
 _EPS = 1e-4
