@@ -4,6 +4,7 @@ reaches into bench/ or tests/."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,24 @@ def test_the_library_never_imports_bench_or_tests():
                 if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] in SCRIPTS
                 or isinstance(node, ast.Import) and any(a.name.split(".")[0] in SCRIPTS for a in node.names)]
     assert not reaching, f"library imports from bench/ or tests/: {reaching}"
+
+
+QUOTED_MODALITY = r"[\"'](image|video|audio|text|depth|points|imu)[\"']"
+NAMING_PLACES = ("omnivec_core/modalities/", "omnivec_core/model/stems.py", "omnivec_core/data/readers/")
+
+
+def lines_naming_a_modality() -> list[str]:
+    """Lines of the library outside the registry, the stems and the readers that name a modality in quotes (a
+    Plotly "text" key or a caption file's "video" column counts too: the count is an upper bound)."""
+    pattern = re.compile(QUOTED_MODALITY)
+    found = []
+    for path in modules().values():
+        where = path.relative_to(ROOT).as_posix()
+        if not where.startswith(NAMING_PLACES):
+            found += [f"{where}:{i}" for i, line in enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]
+    return found
+
+
+def test_code_outside_the_registry_rarely_names_a_modality():
+    found = lines_naming_a_modality()
+    assert len(found) <= 25, f"{len(found)} lines name a modality in quotes; use the registry or its names: {found}"
