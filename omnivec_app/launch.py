@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -100,7 +102,6 @@ def warm_up(state) -> None:
     of every stem, head and text decoder), then UMAP's just-in-time kernels in a low-priority process of
     its own, so their compilation never holds this process's interpreter while a query waits (numba
     caches them on disk for the map's first UMAP)."""
-    import subprocess
 
     if state.model is not None:
         warm_queries(state)

@@ -130,3 +130,30 @@ def lines_naming_a_modality() -> list[str]:
 def test_code_outside_the_registry_rarely_names_a_modality():
     found = lines_naming_a_modality()
     assert len(found) <= 25, f"{len(found)} lines name a modality in quotes; use the registry or its names: {found}"
+
+
+@pytest.mark.parametrize("folder", LIBRARY + SCRIPTS)
+def test_no_undefined_names(folder):
+    """A name used but never imported or defined fails only when its line runs; pyflakes finds it from the source."""
+    from pyflakes.api import checkPath
+    from pyflakes.messages import UndefinedName
+    from pyflakes.reporter import Reporter
+
+    class Collect(Reporter):
+        def __init__(self):
+            self.found = []
+
+        def flake(self, message):
+            if isinstance(message, UndefinedName):
+                self.found.append(f"{Path(message.filename).relative_to(ROOT)}:{message.lineno}: {message.message_args[0]}")
+
+        def unexpectedError(self, filename, message):
+            self.found.append(f"{filename}: {message}")
+
+        def syntaxError(self, filename, message, lineno, offset, text):
+            self.found.append(f"{filename}:{lineno}: {message}")
+
+    reporter = Collect()
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        checkPath(str(path), reporter)
+    assert not reporter.found, "\n".join(reporter.found)

@@ -19,6 +19,7 @@ from ..data.omnishapes import OmniShapes
 from ..evaluation.held_out import HELD_OUT_SEED, probe_scores
 from ..evaluation.pairs import pair_scores, zero_shot_scores
 from ..io import write_json
+from ..modalities import CAPTIONS
 from ..train.checkpoint import load_model
 from ..train.plans import set_steps
 from ..train.trainer import Trainer
