@@ -25,12 +25,17 @@ ATTRIBUTE_CLASSES = {"shape": 8, "colour": 8, "motion": 8, "size": 2, "speed": 2
 FOLDER_LABEL = "class"  # the label of a folder dataset's items (its class index), beside OmniShapes' attributes
 MASK_TYPES = ("random", "tube", "frame", "causal")
 EMBED_SPACES = ("fac", "shared", "disjoint")
-VECTOR_POOLS = ("mean", "mean_max")
 TIME_PROFILES = ("none", "fine", "fine_and_coarse")
 SCHEDULES = ("continue", "own")
 ATTENTIONS = ("joint", "divided")
 REPLICABLE_OBJECTIVES = ("mae", "tasks")  # objectives without in-batch negatives: their stages may repeat events
 MAX_CAPTIONS_PER_EVENT = 10  # one per caption template of OmniShapes
+PATCH_GRID_LAYOUTS = ("spatial", "spectrogram")  # token layouts of the stems that cut a 2-D map into patches
+
+
+def default_stem_context() -> dict[str, int]:
+    """Context convs per stem that takes them (those that cut a 2-D map into patches), as the registry gives them."""
+    return {m.stem: m.stem_context for m in REGISTRY.values() if m.layout in PATCH_GRID_LAYOUTS}
 
 
 @dataclass
@@ -46,13 +51,13 @@ class ModelConfig:
                                    # inputs with one time step (images) skip the temporal part
     stem_dim: int = 192            # width of the stem outputs, before the meta-conditioned projection to D
     conv_stem: bool = True         # stride-2 conv stack instead of a linear patch projection (learns shape faster)
-    stem_context: int = 1          # stride-1 3x3 convs after the conv stack: each adds 2 patches of view (whole objects)
-    spectrogram_context: int = 0   # the same for the audio stem; 0 keeps onsets sharp (a clip's sound is told by timing)
+    stem_context: dict[str, int] = field(default_factory=dict)  # stem -> stride-1 3x3 convs
+                                   # after its conv stack: each adds 2 patches of view (whole objects); the audio
+                                   # stem's 0 keeps onsets sharp (a clip's sound is told by timing). A stem left
+                                   # out takes its registry default (`Modality.stem_context`; 0 without conv_stem)
     point_groups: int = 64         # farthest-point-sampled centres = point tokens
     point_group_size: int = 32     # nearest neighbours per centre fed to the mini-PointNet
     text_encoder: str = "minilm"   # "minilm": frozen pretrained MiniLM-L6; "scratch": small trainable embedding
-    vector_pool: str = "mean_max"  # pooling of the content tokens beside the meta token: "mean", or "mean_max"
-                                   # (a max reads a small object's tokens directly; a mean is mostly background)
     embed_space: str = "fac"       # "fac" (fine video-audio + coarse with text), "shared", or "disjoint" (MMV)
     time_profile: str = "none"     # the tokens' mean per time step, in order, read by the video and audio fine
                                    # heads (timing tells otherwise equal clips apart; the shared vector stays
@@ -80,8 +85,8 @@ class ModelConfig:
             raise ValueError(f"backbone must be 'shared' or 'specific', got {self.backbone!r}")
         if self.text_encoder not in ("minilm", "scratch"):
             raise ValueError(f"text_encoder must be 'minilm' or 'scratch', got {self.text_encoder!r}")
-        for name, choices in (("vector_pool", VECTOR_POOLS), ("embed_space", EMBED_SPACES),
-                              ("time_profile", TIME_PROFILES), ("attention", ATTENTIONS)):
+        for name, choices in (("embed_space", EMBED_SPACES), ("time_profile", TIME_PROFILES),
+                              ("attention", ATTENTIONS)):
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
         if self.time_profile != "none" and self.embed_space != "fac":
@@ -90,14 +95,22 @@ class ModelConfig:
         if self.embed_space == "disjoint" and "video" not in self.modalities:
             raise ValueError(f"embed_space 'disjoint' pairs video with each other modality, but model.modalities "
                              f"{list(self.modalities)} has no video; add it or choose 'fac' or 'shared'")
-        for name in ("stem_context", "spectrogram_context"):
-            value = getattr(self, name)
-            if value < 0 or (value and not self.conv_stem):
-                raise ValueError(f"{name} needs conv_stem and must be >= 0, got {value}")
+        self._complete_stem_context()
         if self.text_decoder_depth < 0:
             raise ValueError(f"text_decoder_depth must be >= 0 (0: no text decoders), got {self.text_decoder_depth}")
         if self.width % self.heads or self.decoder_width % self.decoder_heads:
             raise ValueError("width and decoder_width must be divisible by their head counts")
+
+    def _complete_stem_context(self) -> None:
+        """Every stem that takes context convs gets a count (left out: its registry default, or 0 without conv_stem)."""
+        defaults = default_stem_context()
+        if not isinstance(self.stem_context, dict) or set(self.stem_context) - set(defaults):
+            raise ValueError(f"stem_context must map stems that take context convs ({', '.join(defaults)}) to "
+                             f"their counts, got {self.stem_context!r}")
+        self.stem_context = {**(defaults if self.conv_stem else dict.fromkeys(defaults, 0)), **self.stem_context}
+        for stem, convs in self.stem_context.items():
+            if not isinstance(convs, int) or convs < 0 or (convs and not self.conv_stem):
+                raise ValueError(f"stem_context[{stem!r}] needs conv_stem and must be >= 0, got {convs!r}")
 
 
 @dataclass
@@ -363,8 +376,8 @@ def small() -> ExperimentConfig:
 
 def base() -> ExperimentConfig:
     """ViT-S width and depth with linear patchify, like timm's ViT-S, so the speed comparison is at equal shape."""
-    model = ModelConfig(width=384, depth=12, heads=6, stem_dim=256, drop_path=0.1, conv_stem=False, stem_context=0,
-                        fine_dim=256, coarse_dim=256, decoder_width=256, decoder_depth=4, decoder_heads=8)
+    model = ModelConfig(width=384, depth=12, heads=6, stem_dim=256, drop_path=0.1, conv_stem=False, fine_dim=256,
+                        coarse_dim=256, decoder_width=256, decoder_depth=4, decoder_heads=8)
     train = TrainConfig(batch_size=256, lr=6e-4, warmup_steps=500, stages=_stage_plan(10000))
     return ExperimentConfig("base", model, train)
 

@@ -2,7 +2,7 @@
 shares, so they are not config fields. A config.json written before they became constants still names them;
 `migrate` checks it names these values."""
 
-FORMAT_VERSION = 4  # of config.json; `omnivec_core.migrate` upgrades older ones (version 1 had no such key)
+FORMAT_VERSION = 5  # of config.json; `omnivec_core.migrate` upgrades older ones (version 1 had no such key)
 
 MLP_RATIO = 4.0                # hidden width of each transformer block's MLP (backbone and decoder), x its width
 TEXT_VOCAB = 4096              # hash buckets of the scratch text tokenizer

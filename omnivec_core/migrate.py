@@ -2,7 +2,9 @@
 
 A config carries `format_version` (`config.FORMAT_VERSION`); one written before the key existed is
 version 1. `migrate` turns any known version into the current one, so `ExperimentConfig.from_dict`
-only ever reads today's fields with today's defaults.
+only ever reads today's fields with today's defaults. Where a step changes what a model's weights
+look like, `migrate_weights` changes a checkpoint's tensors on the same step, so an old
+model.safetensors loads into today's modules and computes what it did.
 
 Version 1 -> 2:
 - keys a version-1 config omits mean the defaults of the code that wrote it, where those differ from
@@ -20,12 +22,22 @@ Version 2 -> 3:
 - `model.text_decoder_reads` is gone: the text decoders read the backbone's tokens alone ("tokens");
   a model whose decoders also read its embeddings ("tokens_and_embeddings") is refused (its decoders
   have weights this code does not build).
+
+Version 3 -> 4: `model.patch`, `model.tubelet` and `train.min_lr` became constants.
+
+Version 4 -> 5:
+- `model.vector_pool` is gone (the vectorizer always pools mean and max): a "mean" model's vectorizer
+  projection gets zero columns for the max, so it computes what it did;
+- `model.stem_context` + `model.spectrogram_context` become one `stem_context`: stem -> context convs
+  (the audio stem's was `spectrogram_context`, the others' `stem_context`).
 """
 from __future__ import annotations
 
 import copy
 import warnings
 from typing import Any
+
+import torch
 
 from .constants import (EVAL_SEED, FORMAT_VERSION, GRAD_CLIP, MIN_LR, MLP_RATIO, PATCH, TEMPERATURE, TEXT_MAX_TOKENS,
                         TEXT_VOCAB, TUBELET, WEIGHT_DECAY)
@@ -40,11 +52,27 @@ TRAIN_CONSTANTS = {"temperature": TEMPERATURE, "amp": True, "weight_decay": WEIG
 VERSION_1_MODALITIES = ("image", "video", "audio", "text", "depth", "points")  # all the code of version 1 knew
 # Settings of `train` that every stage now carries on its own.
 STAGE_SETTINGS = ("frozen", "mae_weights", "mae_relative", "modality_mixing", "sibling_events")
+# Version 4's two context settings, their defaults, and the stems each gave context convs to.
+VERSION_4_CONTEXT = {"stem_context": 1, "spectrogram_context": 0}
+VERSION_4_CONTEXT_STEMS = {"visual": "stem_context", "audio": "spectrogram_context", "depth": "stem_context"}
+VECTORIZER_WEIGHT = "vectorizer.proj.weight"  # (D, 3D) over meta, mean and max; (D, 2D) in a "mean" model
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
     """`data` (a config.json object) upgraded to the current format; the argument is left unchanged, and
     a config already current comes back equal (migrate is idempotent)."""
+    return _upgrade(data, {})[0]
+
+
+def migrate_weights(data: dict[str, Any], weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The tensors of a model.safetensors saved beside the config.json object `data`, as today's code builds
+    that model; neither argument is changed, and tensors no step changes are passed on as they are."""
+    return _upgrade(data, weights)[1]
+
+
+def _upgrade(data: dict[str, Any], weights: dict[str, torch.Tensor]) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """A config and its weights taken to the current format one version at a time (a weight step reads the
+    config of the version it upgrades from)."""
     if not isinstance(data, dict):
         raise ValueError(f"a config must be a JSON object, got {type(data).__name__}")
     version = data.get("format_version", 1)
@@ -53,11 +81,13 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
     if version > FORMAT_VERSION:
         raise ValueError(f"this config has format_version {version}, newer than this code reads (up to "
                          f"{FORMAT_VERSION}): it was written by a later omnivec_core; update the code to load it")
-    data = copy.deepcopy(data)
+    data, weights = copy.deepcopy(data), dict(weights)
     while version < FORMAT_VERSION:
+        if version in WEIGHT_UPGRADES:
+            weights = WEIGHT_UPGRADES[version](data["model"], weights)
         data = UPGRADES[version](data)
         version = data["format_version"]
-    return data
+    return data, weights
 
 
 def _version_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
@@ -143,4 +173,25 @@ def _version_3_to_4(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "format_version": 4, "model": model, "train": train}
 
 
-UPGRADES = {1: _version_1_to_2, 2: _version_2_to_3, 3: _version_3_to_4}  # version -> function that upgrades a config of that version by one
+def _version_4_to_5(data: dict[str, Any]) -> dict[str, Any]:
+    model = dict(data.get("model", {}))
+    pool = model.pop("vector_pool", "mean_max")
+    if pool not in ("mean", "mean_max"):
+        raise ValueError(f"model.vector_pool must be 'mean' or 'mean_max', got {pool!r}")
+    counts = {name: model.pop(name, default) for name, default in VERSION_4_CONTEXT.items()}
+    model["stem_context"] = {stem: counts[name] for stem, name in VERSION_4_CONTEXT_STEMS.items()}
+    return {**data, "format_version": 5, "model": model}
+
+
+def _weights_4_to_5(model: dict[str, Any], weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A "mean" vectorizer's projection (D, 2D) over meta and mean gets D zero columns for the max: the
+    max's products are exact zeros, so the model computes what it did. (Weights without the projection
+    are left for the loader to refuse as missing it.)"""
+    if model.get("vector_pool", "mean_max") != "mean" or VECTORIZER_WEIGHT not in weights:
+        return weights
+    weight = weights[VECTORIZER_WEIGHT]
+    return {**weights, VECTORIZER_WEIGHT: torch.cat([weight, weight.new_zeros(weight.shape[0], weight.shape[0])], 1)}
+
+
+UPGRADES = {1: _version_1_to_2, 2: _version_2_to_3, 3: _version_3_to_4, 4: _version_4_to_5}  # version -> function that upgrades a config of that version by one
+WEIGHT_UPGRADES = {4: _weights_4_to_5}  # version -> function that upgrades the weights of a model of that version

@@ -14,10 +14,11 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from omnivec_core.config import MODALITIES, PRESETS, ExperimentConfig, ModelConfig, StageConfig, TrainConfig, preset
+from omnivec_core.config import (MODALITIES, PRESETS, ExperimentConfig, ModelConfig, StageConfig, TrainConfig,
+                                  default_stem_context, preset)
 from omnivec_core.constants import FORMAT_VERSION
 from omnivec_core.data.omnishapes import RENDER_CHANGES, OmniShapes, OmniShapesConfig
-from omnivec_core.migrate import migrate
+from omnivec_core.migrate import VECTORIZER_WEIGHT, migrate, migrate_weights
 from omnivec_core.train.checkpoint import load_model
 from omnivec_core.train.plans import build_config
 
@@ -81,9 +82,15 @@ def test_old_checkpoints_load_and_compute_bit_identically(name):
 
 def test_old_checkpoints_keep_their_legacy_meaning():
     omitted = ExperimentConfig.load(LEGACY / "v1-linear-shared" / "config.json")  # omits what differs today
-    assert (omitted.model.conv_stem, omitted.model.stem_context, omitted.model.spectrogram_context) == (False, 0, 0)
-    assert omitted.model.vector_pool == "mean" and omitted.model.time_profile == "none"
+    assert not omitted.model.conv_stem and not any(omitted.model.stem_context.values())
+    assert omitted.model.time_profile == "none"
     assert omitted.model.modalities == ("image", "video", "audio", "text", "depth", "points")
+    mean_pooled, _ = load_model(LEGACY / "v1-linear-shared")  # version 1 pooled the mean alone: the max weighs 0
+    width = omitted.model.width
+    assert mean_pooled.vectorizer.proj.weight[:, 2 * width:].eq(0).all()
+    assert mean_pooled.vectorizer.proj.weight[:, :2 * width].ne(0).any()
+    leaky = ExperimentConfig.load(LEGACY / "disjoint-leaky" / "config.json")  # its audio stem had context too
+    assert leaky.model.stem_context == dict.fromkeys(default_stem_context(), 1)
     tiny = ExperimentConfig.load(LEGACY / "tiny-time-coarse" / "config.json")
     assert tiny.model.time_profile == "fine_and_coarse" and [s.schedule for s in tiny.train.stages] == ["own", "own"]
     bundled = ExperimentConfig.load(LEGACY / "bundled-separate" / "config.json")
@@ -153,10 +160,34 @@ def test_migrate_refuses_what_no_current_model_can_be():
 def test_migrate_drops_what_the_text_decoders_read_and_refuses_decoders_that_read_more():
     data = preset("tiny").to_dict()
     data["format_version"], data["model"]["text_decoder_reads"] = 2, "tokens"
+    data["model"].update(stem_context=1, spectrogram_context=0)  # the preset's context convs as version 2 wrote them
     assert ExperimentConfig.from_dict(data) == preset("tiny")
     data["model"]["text_decoder_reads"] = "tokens_and_embeddings"
     with pytest.raises(ValueError, match="text_decoder_reads 'tokens_and_embeddings' is no longer built"):
         ExperimentConfig.from_dict(data)
+
+
+def test_migrate_folds_the_context_counts_and_drops_the_pool():
+    data = preset("small").to_dict()
+    data["format_version"] = 4
+    del data["model"]["stem_context"]  # version 4's defaults: context convs on every stem but the audio one
+    assert ExperimentConfig.from_dict(data) == preset("small")
+    data["model"].update(stem_context=2, spectrogram_context=1, vector_pool="mean_max")
+    assert ExperimentConfig.from_dict(data).model.stem_context == {"visual": 2, "audio": 1, "depth": 2}
+    data["model"].update(vector_pool="max")
+    with pytest.raises(ValueError, match="model.vector_pool must be 'mean' or 'mean_max', got 'max'"):
+        ExperimentConfig.from_dict(data)
+
+
+def test_migrate_weights_changes_only_what_a_format_step_changed():
+    weights = load_file(BUNDLED / "model.safetensors")  # mean and max: nothing to change
+    migrated = migrate_weights(json.loads((BUNDLED / "config.json").read_text()), weights)
+    assert migrated == weights and all(migrated[k] is weights[k] for k in weights)
+    data = json.loads((LEGACY / "v1-linear-shared" / "config.json").read_text())
+    old = load_file(LEGACY / "v1-linear-shared" / "model.safetensors")
+    widened = migrate_weights(data, old)
+    assert old[VECTORIZER_WEIGHT].shape == (32, 64) and widened[VECTORIZER_WEIGHT].shape == (32, 96)
+    assert migrate_weights(migrate(data), widened) == widened  # a current config changes no weights
 
 
 def test_migrate_warns_of_training_settings_that_became_constants():
@@ -197,7 +228,7 @@ def test_missing_keys_take_todays_defaults():
             "train": {"stages": [{"name": "a", "steps": 5, "objectives": {"mae": 1.0}}]}}
     config = ExperimentConfig.from_dict(data)
     assert config.model == dataclasses.replace(ModelConfig(), width=64, heads=4)
-    assert config.model.conv_stem and config.model.vector_pool == "mean_max"  # not version 1's linear stem and mean
+    assert config.model.conv_stem and config.model.stem_context == default_stem_context()  # not version 1's
     assert config.train == TrainConfig(stages=[StageConfig("a", 5, {"mae": 1.0})])
     with pytest.raises(ValueError, match=r"train.stages\[0\] lacks \['objectives'\]"):
         ExperimentConfig.from_dict({"format_version": 2, "train": {"stages": [{"name": "a", "steps": 5}]}})
@@ -205,9 +236,9 @@ def test_missing_keys_take_todays_defaults():
 
 def test_model_and_train_hold_few_fields():
     """Options no preset, lab row or app control sets are constants (constants.py; `migrate` drops them from old
-    configs). Three settings stay only so that old checkpoints load bit-identically (point_groups,
-    spectrogram_context, vector_pool). A new option has to earn its place (or replace one)."""
-    assert len(dataclasses.fields(ModelConfig)) + len(dataclasses.fields(TrainConfig)) <= 42
+    configs, or turns an old model into one of today's, as a mean-pooling vectorizer into a mean-and-max one with
+    zero weights for the max). A new option has to earn its place (or replace one)."""
+    assert len(dataclasses.fields(ModelConfig)) + len(dataclasses.fields(TrainConfig)) <= 40
 
 
 def test_a_disjoint_space_without_video_is_refused_at_once():

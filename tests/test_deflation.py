@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from omnivec_core.analysis import deflation
-from omnivec_core.config import preset
+from omnivec_core.config import default_stem_context, preset
 from omnivec_core.constants import PATCH, TUBELET
 from omnivec_core.data.omnishapes import OmniShapes
 from omnivec_core.model import OmniVec
@@ -31,7 +31,8 @@ def stills(n: int, seed: int, size: int = 64) -> torch.Tensor:
 
 
 def test_the_tubelet_projection_is_a_3d_convolution_that_deflates_to_its_sum_over_time():
-    cfg = dataclasses.replace(preset("tiny").model, conv_stem=False, stem_context=0)
+    cfg = dataclasses.replace(preset("tiny").model, conv_stem=False,
+                              stem_context=dict.fromkeys(default_stem_context(), 0))
     stem, (dim, t, p) = VisualStem(cfg).eval(), (cfg.stem_dim, TUBELET, PATCH)
     torch.manual_seed(0)
     kernel = torch.randn(dim, 3, t, p, p)  # a Conv3d weight: (out, C, time, height, width)

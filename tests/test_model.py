@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from omnivec_core.config import MODALITIES, PRESETS, ExperimentConfig, ModelConfig, preset
+from omnivec_core.config import MODALITIES, PRESETS, ExperimentConfig, ModelConfig, default_stem_context, preset
+from omnivec_core.migrate import VECTORIZER_WEIGHT, migrate_weights
 from omnivec_core.modalities import REGISTRY
 from omnivec_core.model import OmniVec
 from omnivec_core.model.heads import Vectorizer
@@ -30,11 +31,20 @@ def sample(modality: str, batch: int = BATCH):
     }[modality]()
 
 
-@functools.cache
+NO_CONTEXT = dict.fromkeys(default_stem_context(), 0)  # stem_context of a model without context convs
+
+
 def build(name: str, **changes) -> OmniVec:
+    """The preset's model with `changes`, seeded; built once per distinct call (a dict by its items)."""
+    return _built(name, tuple((k, tuple(v.items()) if isinstance(v, dict) else v) for k, v in changes.items()))
+
+
+@functools.cache
+def _built(name: str, changes: tuple) -> OmniVec:
     torch.manual_seed(0)
-    cfg = dataclasses.replace(preset(name).model, **changes)
-    return OmniVec(cfg)
+    cfg = preset(name).model
+    return OmniVec(dataclasses.replace(cfg, **{k: dict(v) if isinstance(getattr(cfg, k), dict) else v
+                                               for k, v in changes}))
 
 
 @pytest.mark.parametrize("name, modality", [(name, m) for name in PRESETS for m in MODALITIES
@@ -66,9 +76,9 @@ def test_shapes_and_finite(name, modality):
 
 UNTIMED = {"time_profile": "none"}  # shared and disjoint have no fine space
 VARIANTS = [("tiny", {}), ("tiny", {"backbone": "specific"}), ("tiny", {"embed_space": "shared", **UNTIMED}),
-            ("tiny", {"embed_space": "disjoint", **UNTIMED}), ("tiny", {"conv_stem": False, "stem_context": 0}),
-            ("tiny", {"conv_stem": True}), ("tiny", {"stem_context": 2}),
-            ("tiny", {"spectrogram_context": 1}), ("tiny", {"vector_pool": "mean"}),
+            ("tiny", {"embed_space": "disjoint", **UNTIMED}), ("tiny", {"conv_stem": False, "stem_context": NO_CONTEXT}),
+            ("tiny", {"conv_stem": True}), ("tiny", {"stem_context": {"visual": 2, "depth": 2}}),
+            ("tiny", {"stem_context": {"audio": 1}}),
             ("tiny", UNTIMED), ("tiny", {"time_profile": "fine"}),
             ("tiny", {"separate_decoders": True}), ("small", {}), ("base", {})]
 VARIANT_IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in c.items()) or 'default'}" for n, c in VARIANTS]
@@ -140,7 +150,7 @@ def test_time_profile_sees_when_and_mean_max_does_not():
     within_step = torch.tensor([2, 0, 1, 4, 5, 3, 8, 6, 7])               # order inside each step changes
     moved = lambda order: torch.cat([tokens[:, :1], content[:, order]], 1)  # noqa: E731
     profile = lambda t: masked_slot_mean(t[:, 1:], slot, 3, None).flatten(1)  # noqa: E731  (what fine heads read)
-    untimed = Vectorizer(16, "mean_max")
+    untimed = Vectorizer(16)
     torch.testing.assert_close(untimed(moved(swap_steps)), untimed(tokens))
     torch.testing.assert_close(profile(moved(within_step)), profile(tokens))
     assert not torch.allclose(profile(moved(swap_steps)), profile(tokens))
@@ -263,12 +273,15 @@ def test_caption_embedding_does_not_depend_on_its_batch(name):
 
 
 def written_by_version_1(config: ExperimentConfig) -> dict:
-    """`config` as the code of format version 1 wrote it: no format_version, the time profile as two switches."""
+    """`config` as the code of format version 1 wrote it: no format_version, the time profile as two switches,
+    context convs as two counts (the audio stem's and the others'), the pooling named."""
     data = config.to_dict()
     del data["format_version"]
-    profile = data["model"].pop("time_profile")
-    data["model"].update(fine_time_profile=profile != "none", time_profile_in_coarse=profile == "fine_and_coarse",
-                         mask_before_stem=True)
+    model = data["model"]
+    profile, context = model.pop("time_profile"), model.pop("stem_context")
+    model.update(fine_time_profile=profile != "none", time_profile_in_coarse=profile == "fine_and_coarse",
+                 mask_before_stem=True, stem_context=context["visual"], spectrogram_context=context["audio"],
+                 vector_pool="mean_max")
     return data
 
 
@@ -278,32 +291,57 @@ def test_configs_from_before_an_option_load_as_they_were_trained():
                 "mask_before_stem"):
         del old["model"][key]
     model = ExperimentConfig.from_dict(old).model
-    assert (model.conv_stem, model.stem_context, model.spectrogram_context, model.vector_pool) == (False, 0, 0, "mean")
+    assert not model.conv_stem and model.stem_context == NO_CONTEXT
     assert model.time_profile == "fine_and_coarse"  # before time_profile_in_coarse, the coarse space had the profile
     assert ModelConfig().time_profile == "none"
-    assert OmniVec(model).vectorizer.proj.in_features == 2 * model.width
     for pool in ("attention", "mean_max_time"):
-        with pytest.raises(ValueError, match="vector_pool must be one of"):
-            ModelConfig(vector_pool=pool)
+        with pytest.raises(ValueError, match="vector_pool"):
+            ExperimentConfig.from_dict({**old, "model": {**old["model"], "vector_pool": pool}})
 
 
-def test_audio_stem_context_is_its_own_setting_and_old_configs_keep_theirs():
-    counts = {}
-    for audio_context in (0, 2):
-        stems = build("tiny", stem_context=1, spectrogram_context=audio_context).stems
-        counts[audio_context] = sum(isinstance(m, torch.nn.Conv2d) for m in stems["audio"].modules())
-        assert sum(isinstance(m, torch.nn.Conv2d) for m in stems["depth"].modules()) == 3 + 1  # 8 px: 3 stride-2
-    assert counts[2] == counts[0] + 2
+def test_a_mean_vectorizer_widened_by_migrate_computes_what_it_did():
+    """A version-1 "mean" vectorizer projected (meta, mean); migrate_weights gives it zero weights for the max."""
+    torch.manual_seed(0)
+    width = 32
+    tokens, weight, bias = torch.randn(6, 17, width), torch.randn(width, 2 * width), torch.randn(width)
+    before = torch.nn.functional.linear(torch.cat([tokens[:, 0], masked_mean(tokens[:, 1:], None)], -1), weight, bias)
+    old = {VECTORIZER_WEIGHT: weight, "vectorizer.proj.bias": bias}
+    widened = migrate_weights({"model": {"vector_pool": "mean"}}, old)
+    assert old[VECTORIZER_WEIGHT] is weight and widened["vectorizer.proj.bias"] is bias
+    vectorizer = Vectorizer(width)
+    vectorizer.load_state_dict({k.removeprefix("vectorizer."): v for k, v in widened.items()})
+    with torch.no_grad():
+        torch.testing.assert_close(vectorizer(tokens), before, rtol=0, atol=1e-5)  # products with 0 add nothing
+    assert migrate_weights({"model": {"vector_pool": "mean_max"}}, old) == old
+
+
+def test_each_stem_has_its_own_context_convs_and_old_configs_keep_theirs():
+    def convs(stems, key):
+        return sum(isinstance(m, torch.nn.Conv2d) for m in stems[key].modules())
+    plain, wider = build("tiny").stems, build("tiny", stem_context={"audio": 2, "depth": 3}).stems
+    assert convs(plain, "depth") == 3 + 1 and convs(wider, "depth") == 3 + 3  # 8 px: 3 stride-2, then context
+    assert convs(wider, "audio") == convs(plain, "audio") + 2 and convs(wider, "visual") == convs(plain, "visual")
+    assert ModelConfig().stem_context == {m.stem: m.stem_context for m in REGISTRY.values()
+                                          if m.stem in ("visual", "audio", "depth")}
+    assert ModelConfig().stem_context["audio"] == 0, "the audio stem keeps onsets sharp"
     old = written_by_version_1(preset("tiny"))
+    old["model"]["stem_context"] = 2
     del old["model"]["spectrogram_context"]  # written before the setting existed: audio had stem_context too
-    assert ExperimentConfig.from_dict(old).model.spectrogram_context == old["model"]["stem_context"]
-    with pytest.raises(ValueError, match="spectrogram_context needs conv_stem"):
-        ModelConfig(conv_stem=False, stem_context=0, spectrogram_context=1)
+    assert ExperimentConfig.from_dict(old).model.stem_context == dict.fromkeys(NO_CONTEXT, 2)
+    with pytest.raises(ValueError, match=r"stem_context\['audio'\] needs conv_stem"):
+        ModelConfig(conv_stem=False, stem_context={**NO_CONTEXT, "audio": 1})
+    assert ModelConfig(conv_stem=False).stem_context == NO_CONTEXT  # a linear stem takes no context convs
+    with pytest.raises(ValueError, match=r"stem_context\['depth'\] needs conv_stem and must be >= 0, got -1"):
+        ModelConfig(stem_context={"depth": -1})
+    for wrong in ({"points": 1}, 1):
+        with pytest.raises(ValueError, match="stem_context must map stems that take context convs "
+                                             r"\(visual, audio, depth\)"):
+            ModelConfig(stem_context=wrong)
 
 
 @pytest.mark.parametrize("conv_stem", [False, True])
 def test_image_is_a_one_frame_video(conv_stem):
-    model = build("tiny", conv_stem=conv_stem, stem_context=int(conv_stem)).eval()
+    model = build("tiny", conv_stem=conv_stem, stem_context={} if conv_stem else NO_CONTEXT).eval()
     image = sample("image")
     with torch.no_grad():
         as_image = model.run_stem("image", image).tokens

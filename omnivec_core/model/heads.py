@@ -15,26 +15,22 @@ HUB = anchor_of(REGISTRY)  # MMV's disjoint design: one space per pair of the hu
 
 
 class Vectorizer(nn.Module):
-    """Token sequence -> one vector: the meta token's output beside pooled content tokens.
+    """Token sequence -> one vector: the meta token's output beside the mean and the max of the content tokens.
 
-    "mean_max" adds a max over tokens to the mean. An OmniShapes object covers a few of 64 patches,
-    so a mean is mostly background and shape has to be learned through it; the max reads the
-    object's tokens directly. When things happen is not pooled here: the video and audio fine heads
-    read each time step's mean (`EmbeddingHeads`, `ModelConfig.time_profile`).
+    An OmniShapes object covers a few of 64 patches, so a mean is mostly background and shape has to be
+    learned through it; the max reads the object's tokens directly. When things happen is not pooled here:
+    the video and audio fine heads read each time step's mean (`EmbeddingHeads`, `ModelConfig.time_profile`).
     """
 
-    def __init__(self, width: int, pool: str = "mean_max"):
+    def __init__(self, width: int):
         super().__init__()
-        self.use_max = pool == "mean_max"
-        self.proj = nn.Linear((2 + self.use_max) * width, width)
+        self.proj = nn.Linear(3 * width, width)  # meta, mean, max (`migrate_weights` widens a mean-only one)
 
     def forward(self, tokens: torch.Tensor, key_padding: torch.Tensor | None = None) -> torch.Tensor:
         """tokens (B, 1+N, D) with the meta token first."""
         meta, content = tokens[:, 0], tokens[:, 1:]  # (B, D), (B, N, D)
-        pooled = [masked_mean(content, key_padding)]
-        if self.use_max:
-            pooled.append(masked_max(content, key_padding))
-        return self.proj(torch.cat([meta, *pooled], dim=-1))  # (B, D)
+        pooled = torch.cat([meta, masked_mean(content, key_padding), masked_max(content, key_padding)], dim=-1)
+        return self.proj(pooled)  # (B, D)
 
 
 def projection(width: int, dim: int) -> nn.Module:

@@ -67,7 +67,7 @@ class OmniVec(nn.Module):
         self.stems = make_stems(cfg)
         self.meta = MetaConditioner(cfg.modalities, cfg.stem_dim, cfg.width)
         self.backbone = Backbone(cfg)
-        self.vectorizer = Vectorizer(cfg.width, cfg.vector_pool)
+        self.vectorizer = Vectorizer(cfg.width)
         self.embedding = EmbeddingHeads(cfg)
         self.tasks = TaskHeads(cfg)
         self.decoder = MAEDecoder(cfg)

@@ -66,7 +66,7 @@ class VisualStem(nn.Module):
     def __init__(self, cfg: ModelConfig, max_frames: int = 8, size: int = 64):
         super().__init__()
         self.tubelet, self.patch = TUBELET, PATCH
-        self.conv = ConvPatchEmbed(3, cfg.stem_dim, PATCH, cfg.stem_context) if cfg.conv_stem else None
+        self.conv = ConvPatchEmbed(3, cfg.stem_dim, PATCH, cfg.stem_context["visual"]) if cfg.conv_stem else None
         frame_dim = self.conv.out_dim if self.conv else PATCH**2 * 3
         self.proj = nn.Linear(TUBELET * frame_dim, cfg.stem_dim)
         grid = size // PATCH
@@ -95,13 +95,13 @@ class VisualStem(nn.Module):
 
 
 class PatchStem(nn.Module):
-    """Single-channel 2D maps (depth, log-mel) as p x p patches; spectrograms are ordered time-major."""
+    """Single-channel 2D maps (depth, log-mel) as p x p patches; spectrograms are ordered time-major. `key` is
+    the stem's key in STEMS, which names its context convs in `cfg.stem_context`."""
 
-    def __init__(self, cfg: ModelConfig, size: int = 64, spectrogram: bool = False):
+    def __init__(self, cfg: ModelConfig, key: str, size: int = 64, spectrogram: bool = False):
         super().__init__()
         self.patch, self.spectrogram = PATCH, spectrogram
-        context = cfg.spectrogram_context if spectrogram else cfg.stem_context
-        self.conv = ConvPatchEmbed(1, cfg.stem_dim, PATCH, context) if cfg.conv_stem else None
+        self.conv = ConvPatchEmbed(1, cfg.stem_dim, PATCH, cfg.stem_context[key]) if cfg.conv_stem else None
         self.proj = nn.Linear(self.conv.out_dim if self.conv else PATCH**2, cfg.stem_dim)
         grid = size // PATCH
         self.pos = FactorizedPosition((grid, grid), cfg.stem_dim)
@@ -180,8 +180,8 @@ class TraceStem(nn.Module):
 # stem key of a registry entry -> the module that tokenizes its input
 STEMS = {
     "visual": VisualStem,
-    "audio": lambda cfg: PatchStem(cfg, spectrogram=True),
-    "depth": PatchStem,
+    "audio": lambda cfg: PatchStem(cfg, "audio", spectrogram=True),
+    "depth": lambda cfg: PatchStem(cfg, "depth"),
     "points": PointStem,
     "text": make_text_stem,
     "imu": lambda cfg: TraceStem(cfg, len(imu.CHANNELS), imu.PATCH, imu.IMU_SENSOR.frames),

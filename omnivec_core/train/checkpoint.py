@@ -14,6 +14,7 @@ from safetensors.torch import load_file, save_file
 
 from ..config import ExperimentConfig
 from ..io import atomic_write, write_json
+from ..migrate import migrate_weights
 from ..model import OmniVec
 
 CONFIG, WEIGHTS = "config.json", "model.safetensors"
@@ -72,7 +73,8 @@ def load_train_state(directory: Path, optimizer: torch.optim.Optimizer) -> dict:
 
 
 def load_model(directory: Path, device: str | torch.device = "cpu") -> tuple[OmniVec, ExperimentConfig]:
-    """Build the model from config.json and load model.safetensors, refusing any disagreement."""
+    """Build the model from config.json and load model.safetensors (both upgraded from an older format by
+    `migrate`), refusing any disagreement."""
     directory = Path(directory)
     if not (directory / CONFIG).is_file() or not (directory / WEIGHTS).is_file():
         raise CheckpointError(f"{directory} is not a model directory: it needs {CONFIG} and {WEIGHTS}")
@@ -81,7 +83,7 @@ def load_model(directory: Path, device: str | torch.device = "cpu") -> tuple[Omn
     except (ValueError, TypeError, KeyError) as error:
         raise CheckpointError(f"{directory / CONFIG} is not a valid model config: {error}") from None
     try:
-        weights = load_file(directory / WEIGHTS)
+        weights = migrate_weights(json.loads((directory / CONFIG).read_text()), load_file(directory / WEIGHTS))
     except SafetensorError as error:
         raise CheckpointError(f"{directory / WEIGHTS} is damaged: {error}") from None
     model = OmniVec(config.model)
