@@ -5,10 +5,8 @@ text->video attribute P@1 before and after the alignment decoder re-ranks the co
 
 Meant to compare decoders trained on one frozen encoder, for example language stages of different
 lengths, each trained with `train --config PLAN --init OLD --from-stage language --out DIR` from a model
-whose plan ends at the language stage, PLAN being OLD's config.json with the language stage changed (the
-bundled model of commit 2a0680f is such an OLD:
-`git show 2a0680f:checkpoints/omnivec-default/config.json > OLD/config.json`, and the same for
-model.safetensors). The default seed is the validation seed; the measures are those `evaluate` reports
+whose plan ends at the language stage, PLAN being OLD's config.json with the language stage changed. The
+default seed is the validation seed; the measures are those `evaluate` reports
 under "captioning" and "reranking".
 """
 from __future__ import annotations
@@ -18,9 +16,6 @@ import sys
 from pathlib import Path
 
 import torch
-
-ROOT = Path(__file__).resolve().parents[1]
-
 from omnivec_core.analysis.embeddings import embed_batch
 from omnivec_core.data.omnishapes import OmniShapes
 from omnivec_core.evaluation.held_out import VALIDATION_SEED

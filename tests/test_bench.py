@@ -1,7 +1,7 @@
 """Smoke tests of the maintained benchmarks in bench/: each runs its real code path at tiny arguments, as
 `python -m bench.NAME` from the repository root (or through its `main(argv)`), and checks the table it prints.
 They assert what the script promises, never how fast anything is. Covered elsewhere: foreign_media
-(test_foreign_media.py), out_of_world (test_out_of_world.py), pair_gains and held_out_delta (test_pairs.py),
+(test_foreign_media.py), pair_gains and held_out_delta (test_pairs.py),
 make_example_folder (test_folders.py); media_factory, foreign_generators and foreign_mesh_clip_tone are
 libraries of those."""
 from __future__ import annotations
@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from omnivec_core.modalities import MODALITIES
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "checkpoints" / "omnivec-default"
@@ -104,6 +106,33 @@ def test_eval_tables_prints_the_model_cards_tables(capsys):
     assert ("Greedy captions" in out) == ("captioning" in first)
     with pytest.raises(SystemExit, match="no such report"):
         eval_tables.main([str(BUNDLED / "no-such-eval.json")])
+
+
+def test_text_decoders_reports_captions_and_reranking(capsys, tmp_path):
+    from bench import text_decoders
+
+    assert text_decoders.main([str(BUNDLED), "--n", "24"]) == 0
+    out = capsys.readouterr().out
+    assert "seed 31337, 24 events" in out
+    line = out.split(f"| {BUNDLED} | ")[1].splitlines()[0]
+    shares = [float(x) for x in re.findall(r"[0-9]+\.[0-9]{3}", line)]
+    assert len(shares) == 8 and all(0 <= x <= 1 for x in shares)  # four video attributes, audio, imu, two P@1
+    (tmp_path / "config.json").write_text("{}")
+    assert text_decoders.main([str(tmp_path), "--n", "4"]) == 2
+    assert "is not a model directory" in capsys.readouterr().err
+
+
+def test_out_of_world_calibrates_every_modality(tmp_path):
+    result = run_bench("out_of_world", "--events", 32, "--per-group", 1, "--spaces", "vector",
+                       "--json", tmp_path / "oow.json")
+    figures = json.loads((tmp_path / "oow.json").read_text())["vector"]
+    assert set(figures) == set(MODALITIES) and re.search(r"held-out OmniShapes +32 ", result.stdout)
+    for modality, f in figures.items():
+        somewhat, unlike = f["thresholds"]
+        assert 0 <= somewhat <= unlike <= 1 and 0 <= f["auroc_all"] <= 1, modality
+    refused = subprocess.run([sys.executable, "-m", "bench.out_of_world", "--seed", "424242"], cwd=ROOT,
+                             capture_output=True, text=True)
+    assert refused.returncode == 2 and "424242 is the test seed" in refused.stderr
 
 
 def test_omnishapes_speed_times_every_modality(capsys):
@@ -330,3 +359,13 @@ def test_lesson_at_six_steps(tmp_path):
         assert 0 <= value <= 1 and target == 0.7, label
     assert numbers(row(out, "timeline snapshots")) == [7, 20], "a snapshot at every step of six, and the first"
     assert (tmp_path / "lesson" / "model.safetensors").is_file()
+
+
+def test_every_bench_script_is_run_by_a_test():
+    """Each maintained benchmark is named by a test (run, imported, or its main called) or is a library of one."""
+    tests = "\n".join(p.read_text() for p in (ROOT / "tests").glob("test_*.py"))
+    names = sorted(p.stem for p in (ROOT / "bench").glob("*.py") if p.stem != "__init__")
+    named = {n for n in names if re.search(rf"bench[./]{n}\b|run_bench\(\"{n}\"|from bench import {n}\b", tests)}
+    libraries = {n for n in names for user in named
+                 if re.search(rf"from bench(\.{n} import| import {n}\b)", (ROOT / "bench" / f"{user}.py").read_text())}
+    assert set(names) - named - libraries == set()
