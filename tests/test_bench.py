@@ -108,6 +108,7 @@ def test_eval_tables_prints_the_model_cards_tables(capsys):
         eval_tables.main([str(BUNDLED / "no-such-eval.json")])
 
 
+@pytest.mark.model
 def test_text_decoders_reports_captions_and_reranking(capsys, tmp_path):
     from bench import text_decoders
 
@@ -122,6 +123,7 @@ def test_text_decoders_reports_captions_and_reranking(capsys, tmp_path):
     assert "is not a model directory" in capsys.readouterr().err
 
 
+@pytest.mark.model
 def test_out_of_world_calibrates_every_modality(tmp_path):
     result = run_bench("out_of_world", "--events", 32, "--per-group", 1, "--spaces", "vector",
                        "--json", tmp_path / "oow.json")
