@@ -3,7 +3,6 @@ app stays responsive; reads its metrics.jsonl for live curves; stops it with Ctr
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import threading
@@ -12,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omnivec_core.config import ExperimentConfig
+from omnivec_core.train.trainer import STOP_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMELINE_SNAPSHOTS = 20  # a run keeps this many snapshots of the shared space (besides its first step)
@@ -59,7 +59,9 @@ class TrainingManager:
         with self.lock:
             if self.run is None or not self.run.running():
                 return "No training run is going."
-            self.run.process.send_signal(signal.SIGINT)  # the trainer saves at the end of its step and exits
+            # read before every step: the trainer saves at the end of its step and exits (a SIGINT sent before
+            # the trainer takes it over would kill the run unsaved, or be ignored where it was inherited ignored)
+            (self.run.out / STOP_FILE).touch()
             return f"Stopping {self.run.out.name}: it saves its last step, then you can load it."
 
     def metrics(self) -> tuple[list[dict], list[dict]]:

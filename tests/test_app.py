@@ -28,7 +28,7 @@ from omnivec_core.analysis.reconstruction import RECONSTRUCTED, ratio_sweep
 from omnivec_core.config import StageConfig, preset
 from omnivec_core.data.omnishapes import ATTRIBUTES
 from omnivec_core.modalities import CAPTIONS, REGISTRY
-from omnivec_core.train.trainer import Trainer
+from omnivec_core.train.trainer import STOP_FILE, Trainer
 
 SCALE = 4  # the app shows pictures 4x enlarged (gallery thumbnails: 128 px)
 PANELS = 4  # original, masked input, raw model output, reconstruction + visible
@@ -164,8 +164,13 @@ def state(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def client(state, tmp_path_factory):
-    demo = build_app(state, TrainingManager(tmp_path_factory.mktemp("runs")))
+def manager(tmp_path_factory):
+    return TrainingManager(tmp_path_factory.mktemp("runs"))
+
+
+@pytest.fixture(scope="module")
+def client(state, manager):
+    demo = build_app(state, manager)
     demo.queue()
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
@@ -692,7 +697,7 @@ def tiny_plan(steps: int, modalities: list[str]) -> str:
                                                 "stages": ["pretrain"]}))
 
 
-def test_train_runs_in_the_background_one_at_a_time(client):
+def test_train_runs_in_the_background_one_at_a_time_and_stops(client, manager):
     with pytest.raises(Exception, match="no finished run"):
         client.predict(api_name="/train_load")
     status = client.predict(tiny_plan(20, ["image", "audio", "video"]), api_name="/train")
@@ -700,7 +705,11 @@ def test_train_runs_in_the_background_one_at_a_time(client):
     with pytest.raises(Exception, match="already going"):
         client.predict(tiny_plan(20, ["image", "audio"]), api_name="/train")
     alive(client)  # other tabs answer while it trains
-    assert "Stopping" in client.predict(api_name="/train_stop")
+    assert "Stopping" in client.predict(api_name="/train_stop")  # at once: before the trainer has even started
+    manager.run.process.wait(timeout=240)
+    saved = json.loads((manager.run.out / "train_state.json").read_text())["step"]
+    assert saved < 20, "Stop let the run go to its end"
+    assert not (manager.run.out / STOP_FILE).exists(), "the stop request outlives its run"
 
 
 BAD_UPLOADS = [

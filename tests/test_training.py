@@ -22,7 +22,7 @@ from omnivec_core.objectives.losses import classification_loss, mae_loss, mean_o
 from omnivec_core.objectives.plan import pairs_objective, task_objective
 from omnivec_core.train import checkpoint
 from omnivec_core.train.checkpoint import CheckpointError, load_model
-from omnivec_core.train.trainer import Trainer, learning_rate
+from omnivec_core.train.trainer import STOP_FILE, Trainer, learning_rate
 
 
 def tiny_config(steps: int, objectives: dict[str, float], batch: int = 8) -> ExperimentConfig:
@@ -91,6 +91,28 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     split, _ = load_model(tmp_path / "split")
     for (name, a), b in zip(straight.trainable_state_dict().items(), split.trainable_state_dict().values()):
         assert torch.allclose(a, b, atol=1e-6), f"{name} differs after resume"
+
+
+def test_a_stop_file_saves_at_the_end_of_the_step_and_a_resume_goes_on(tmp_path):
+    config = tiny_config(6, {"mae": 1.0})
+    trainer = Trainer(config, tmp_path, "cpu")
+    take_step = trainer.train_step
+
+    def step_then_ask_to_stop(step):
+        result = take_step(step)
+        if step == 2:
+            (tmp_path / STOP_FILE).touch()  # what the app's Stop writes, mid-run
+        return result
+
+    trainer.train_step = step_then_ask_to_stop
+    trainer.run()
+    assert json.load(open(tmp_path / "train_state.json"))["step"] == 3
+    assert not (tmp_path / STOP_FILE).exists(), "a consumed request would stop the resumed run at once"
+    (tmp_path / STOP_FILE).touch()  # asked before the run starts: it stops before its first step
+    Trainer(config, tmp_path, "cpu", resume=True).run()
+    assert json.load(open(tmp_path / "train_state.json"))["step"] == 3
+    Trainer(config, tmp_path, "cpu", resume=True).run()
+    assert json.load(open(tmp_path / "train_state.json"))["step"] == 6
 
 
 def test_a_save_killed_midway_leaves_the_previous_checkpoint(tmp_path, monkeypatch):

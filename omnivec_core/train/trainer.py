@@ -32,6 +32,8 @@ from ..objectives.momentum import MomentumQueue
 from . import checkpoint
 from .restart import start_at_stage
 
+STOP_FILE = "STOP"  # in a run's folder: the run saves at the end of its step and exits
+
 
 class NonFiniteLoss(RuntimeError):
     pass
@@ -336,6 +338,18 @@ class Trainer:
             raise KeyboardInterrupt
         self.stop_requested = True
 
+    def _stopping(self) -> bool:
+        """A stop asked for by Ctrl-C (SIGINT) or by a STOP file in the run's folder (what the app's Stop
+        writes: a signal sent before `run` installs its handler, or to a process that inherited SIGINT
+        ignored, would be lost; the file waits). Every rank stops at the same step."""
+        if not self.stop_requested and (self.out / STOP_FILE).exists():
+            self.stop_requested = True
+        if self.rt.world > 1:
+            flag = torch.tensor(float(self.stop_requested), device=self.rt.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            self.stop_requested = bool(flag.item())
+        return self.stop_requested
+
     def run(self, stop_after: int | None = None) -> Path:
         """Train to the end of the plan (or until `stop_after` steps, keeping the same schedule), then save."""
         cfg, total = self.config.train, self.config.train.total_steps
@@ -349,7 +363,7 @@ class Trainer:
         try:
             if self.timeline:
                 self.timeline.record(self.model, self.step)  # where the run starts (step 0: the initialisation)
-            while self.step < last and not self.stop_requested:
+            while self.step < last and not self._stopping():
                 loss, named = self.train_step(self.step)
                 self.step += 1
                 seen += cfg.batch_size * self.rt.world
@@ -385,6 +399,8 @@ class Trainer:
         finally:
             bar.close()
             signal.signal(signal.SIGINT, previous)
+            if self.rt.is_main:
+                (self.out / STOP_FILE).unlink(missing_ok=True)  # a request to this run only: --resume goes on
             if self.writer:
                 self.writer.close()
         return self.out
