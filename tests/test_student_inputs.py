@@ -12,7 +12,7 @@ from gradio_client import Client, handle_file
 from PIL import Image, ImageDraw
 
 from bench import media_factory as mf
-from test_app import client, state  # noqa: F401 - the app tests' tiny model with OmniVL's decoders, served
+from test_app import client, manager, state  # noqa: F401 - the app tests' tiny model with OmniVL's decoders, served
 from omnivec_core.analysis import out_of_world
 from omnivec_core.modalities import CAPTIONS
 
