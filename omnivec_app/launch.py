@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import subprocess
 import sys
@@ -99,18 +100,29 @@ def build_state(checkpoint: Path, device: str):
 def warm_up(state) -> None:
     """In the background, so the page is up at once: first what the first query needs (the held-out
     gallery, read from its cache beside the checkpoint when there is one, the media decoders, one pass
-    of every stem, head and text decoder), then UMAP's just-in-time kernels in a low-priority process of
-    its own, so their compilation never holds this process's interpreter while a query waits (numba
-    caches them on disk for the map's first UMAP)."""
-
+    of every stem, head and text decoder), then, on a machine whose numba has not yet cached UMAP's
+    nearest-neighbour kernels on disk, a low-priority process that compiles and caches them (compiling them
+    here would hold this process's interpreter while a query waits)."""
     if state.model is not None:
         warm_queries(state)
         if state.folder is not None:
             index_folder(state)
-    umap = "import numpy as np; from omnivec_core.analysis.projections import project; " \
-           "project(np.random.default_rng(0).normal(size=(200, 16)), 'umap')"
-    subprocess.Popen([sys.executable, "-c", umap], cwd=ROOT, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, preexec_fn=lambda: os.nice(19))
+    if not kernels_cached():
+        umap = "import numpy as np; from omnivec_core.analysis.projections import project; " \
+               "project(np.random.default_rng(0).normal(size=(200, 16)), 'umap')"
+        subprocess.Popen([sys.executable, "-c", umap], cwd=ROOT, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, preexec_fn=lambda: os.nice(19))
+
+
+def kernels_cached(packages=("pynndescent", "umap")) -> bool:
+    """Whether numba's disk cache (index files beside each package's modules) holds kernels of every one of
+    `packages`: then a first UMAP loads them, and a warm-up process would only compile again what numba never
+    caches (it could not share those with this process)."""
+    for name in packages:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None or not any((Path(spec.origin).parent / "__pycache__").glob("*.nbi")):
+            return False
+    return True
 
 
 def warm_queries(state) -> None:
