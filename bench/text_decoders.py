@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import torch
+
 from omnivec_core.analysis.embeddings import embed_batch
 from omnivec_core.data.omnishapes import OmniShapes
 from omnivec_core.evaluation.held_out import VALIDATION_SEED

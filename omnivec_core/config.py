@@ -38,6 +38,17 @@ def default_stem_context() -> dict[str, int]:
     return {m.stem: m.stem_context for m in REGISTRY.values() if m.layout in PATCH_GRID_LAYOUTS}
 
 
+def read_config_object(path: Path) -> dict:
+    """The JSON object a config file holds, as written (`ExperimentConfig.from_dict` migrates it)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} holds a JSON {type(data).__name__}, not a config object")
+    return data
+
+
 @dataclass
 class ModelConfig:
     modalities: tuple[str, ...] = MODALITIES  # which modality entries the model builds
@@ -297,13 +308,7 @@ class ExperimentConfig:
 
     @classmethod
     def load(cls, path: Path) -> "ExperimentConfig":
-        try:
-            data = json.loads(Path(path).read_text())
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path} is not valid JSON: {error}") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"{path} holds a JSON {type(data).__name__}, not a config object")
-        return cls.from_dict(data)
+        return cls.from_dict(read_config_object(path))
 
 
 def _reject_unknown(kind: type, data: dict[str, Any], where: str, also: tuple[str, ...] = ()) -> None:

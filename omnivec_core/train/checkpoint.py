@@ -12,7 +12,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from ..config import ExperimentConfig
+from ..config import ExperimentConfig, read_config_object
 from ..io import atomic_write, write_json
 from ..migrate import migrate_weights
 from ..model import OmniVec
@@ -79,11 +79,12 @@ def load_model(directory: Path, device: str | torch.device = "cpu") -> tuple[Omn
     if not (directory / CONFIG).is_file() or not (directory / WEIGHTS).is_file():
         raise CheckpointError(f"{directory} is not a model directory: it needs {CONFIG} and {WEIGHTS}")
     try:
-        config = ExperimentConfig.load(directory / CONFIG)
+        data = read_config_object(directory / CONFIG)
+        config = ExperimentConfig.from_dict(data)
     except (ValueError, TypeError, KeyError) as error:
         raise CheckpointError(f"{directory / CONFIG} is not a valid model config: {error}") from None
     try:
-        weights = migrate_weights(json.loads((directory / CONFIG).read_text()), load_file(directory / WEIGHTS))
+        weights = migrate_weights(data, load_file(directory / WEIGHTS))
     except SafetensorError as error:
         raise CheckpointError(f"{directory / WEIGHTS} is damaged: {error}") from None
     model = OmniVec(config.model)
